@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "CertAgent",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "certagent", targets: ["certagent"]),
+        .library(name: "ACME", targets: ["ACME"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // System libraries: Debian's libssl-dev (OpenSSL 3) and libcurl4-openssl-dev.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // The only importer of COpenSSL.
+        .target(name: "CertCrypto", dependencies: ["COpenSSL"]),
+        // The only importer of CCurl.
+        .target(name: "CurlHTTP", dependencies: ["CCurl"]),
+        // RFC 8555 client: no C, no storage.
+        .target(name: "ACME"),
+        // The agent: config, store, solver, policy, scheduler.
+        .target(name: "CertAgent", dependencies: [
+            "ACME", "CertCrypto", "CurlHTTP",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "certagent", dependencies: [
+            "CertAgent",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "CertCryptoTests", dependencies: ["CertCrypto"]),
+        .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP"]),
+        .testTarget(name: "ACMETests", dependencies: ["ACME"]),
+        .testTarget(name: "CertAgentTests", dependencies: ["CertAgent", "ACME", "CertCrypto"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["CertAgent", "CertCrypto"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

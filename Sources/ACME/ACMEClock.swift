@@ -1,0 +1,19 @@
+import Foundation
+
+/// Time as the ACME client sees it: injected so polling and `Retry-After` are tested without waiting.
+public protocol ACMEClock: Sendable {
+    /// The current wall-clock time.
+    func now() -> Date
+    /// Blocks for `seconds`; throws (e.g. `CancellationError`) to abandon the wait early.
+    func sleep(seconds: Double) throws
+}
+
+/// The real clock.
+public struct SystemACMEClock: ACMEClock {
+    public init() {}
+    public func now() -> Date { Date() }
+    public func sleep(seconds: Double) throws {
+        guard seconds > 0 else { return }
+        Thread.sleep(forTimeInterval: seconds)
+    }
+}

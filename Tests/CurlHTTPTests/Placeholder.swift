@@ -1,0 +1,2 @@
+import XCTest
+final class CurlHTTPTestsPlaceholder: XCTestCase { func testNothing() {} }
