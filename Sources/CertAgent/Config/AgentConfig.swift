@@ -1,0 +1,48 @@
+import CertCrypto
+
+/// Well-known ACME directories that may be named instead of written out.
+public enum KnownDirectory: String, CaseIterable, Sendable {
+    case letsencrypt
+    case letsencryptStaging = "letsencrypt-staging"
+
+    public var url: String {
+        switch self {
+        case .letsencrypt: "https://acme-v02.api.letsencrypt.org/directory"
+        case .letsencryptStaging: "https://acme-staging-v02.api.letsencrypt.org/directory"
+        }
+    }
+}
+
+/// The validated configuration CertAgent runs from. Built only by `ConfigLoader`, so every value here has been checked.
+public struct AgentConfig: Sendable, Equatable {
+    /// The file it was read from (for messages).
+    public var sourcePath: String
+    /// Contact e-mail addresses given to the CA (RFC 8555 §7.3 `contact`, as `mailto:`).
+    public var emails: [String]
+    /// The admin agreed to the CA's terms of service (RFC 8555 §7.3 `termsOfServiceAgreed`).
+    public var acceptTermsOfService: Bool
+    /// The ACME directory URL (HTTPS).
+    public var directoryURL: String
+    /// A PEM file of CA certificates to trust for the ACME server instead of the system store.
+    public var caFile: String?
+    /// The directory holding the account, keys and certificates: never inside a webroot.
+    public var storagePath: String
+    /// The certificates to keep issued.
+    public var certificates: [CertificateConfig]
+
+    /// The certificate named `name`, if configured.
+    public func certificate(named name: String) -> CertificateConfig? {
+        certificates.first { $0.name == name }
+    }
+}
+
+/// One certificate: its names and where each name's webroot is.
+public struct CertificateConfig: Sendable, Equatable {
+    /// A short name, used as the directory name in the store.
+    public var name: String
+    /// Every DNS name the certificate covers; the first is the subject's common name.
+    public var domains: [String]
+    /// The webroot serving each domain (`http://<domain>/.well-known/acme-challenge/` maps below it).
+    public var webroots: [String: String]
+    public var keyType: KeyType
+}

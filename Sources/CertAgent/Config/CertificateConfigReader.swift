@@ -1,0 +1,92 @@
+import CertCrypto
+
+/// Reads one entry of `certificates`: its name, domains, webroot(s) and key type.
+enum CertificateConfigReader {
+    static func read(_ reader: inout FieldReader, defaultKeyType: KeyType) -> CertificateConfig? {
+        let domains = readDomains(&reader)
+        let name = readName(&reader, firstDomain: domains.first)
+        let webroots = readWebroots(&reader, domains: domains)
+        let keyType = ConfigLoader.readKeyType(&reader, key: "keyType") ?? defaultKeyType
+        guard let name, !domains.isEmpty, let webroots else { return nil }
+        return CertificateConfig(name: name, domains: domains, webroots: webroots, keyType: keyType)
+    }
+
+    private static func readDomains(_ reader: inout FieldReader) -> [String] {
+        guard let entries = reader.strings("domains") else {
+            reader.report("domains", nil, "is required: list the DNS names the certificate covers")
+            return []
+        }
+        var domains: [String] = []
+        for (field, written) in entries {
+            let domain = written.lowercased()
+            if let problem = DomainName.problem(with: domain) {
+                reader.add(field: field, value: JSONValue.string(written).excerpt, message: problem)
+            } else if domains.contains(domain) {
+                reader.add(field: field, value: JSONValue.string(written).excerpt, message: "is listed twice")
+            } else {
+                domains.append(domain)
+            }
+        }
+        if entries.isEmpty { reader.report("domains", .array([]), "is empty: list at least one DNS name") }
+        if domains.count > 100 { reader.report("domains", nil, "lists \(domains.count) names: a certificate holds at most 100") }
+        return domains
+    }
+
+    private static func readName(_ reader: inout FieldReader, firstDomain: String?) -> String? {
+        guard let name = reader.string("name") ?? firstDomain else { return nil }
+        let allowed = name.unicodeScalars.allSatisfy { scalar in
+            (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9") || "._-".unicodeScalars.contains(scalar)
+        }
+        guard allowed, !name.isEmpty, name.utf8.count <= 64, !name.hasPrefix(".") else {
+            reader.report("name", .string(name), "must be 1–64 characters of A–Z, a–z, 0–9, '.', '_' and '-', not starting with '.' (it names a directory in the store)")
+            return nil
+        }
+        return name
+    }
+
+    /// `webroot` (one for every domain) and/or `webroots` (per domain, overriding it).
+    private static func readWebroots(_ reader: inout FieldReader, domains: [String]) -> [String: String]? {
+        let shared = reader.string("webroot")
+        let perDomain = reader.object("webroots") ?? [:]
+        var webroots: [String: String] = [:]
+        var valid = true
+        if let shared {
+            if let problem = webrootProblem(shared) {
+                reader.report("webroot", .string(shared), problem)
+                valid = false
+            }
+            for domain in domains { webroots[domain] = shared }
+        }
+        for (written, value) in perDomain.sorted(by: { $0.key < $1.key }) {
+            let field = reader.fieldPath("webroots") + "[\"\(written)\"]"
+            let domain = written.lowercased()
+            guard domains.contains(domain) else {
+                reader.add(field: field, value: value.excerpt, message: "names a domain that is not in domains")
+                valid = false
+                continue
+            }
+            guard case .string(let path) = value else {
+                reader.add(field: field, value: value.excerpt, message: "must be a string (a directory path), not \(value.kindName)")
+                valid = false
+                continue
+            }
+            if let problem = webrootProblem(path) {
+                reader.add(field: field, value: value.excerpt, message: problem)
+                valid = false
+            }
+            webroots[domain] = path
+        }
+        let missing = domains.filter { webroots[$0] == nil }
+        if !missing.isEmpty {
+            reader.report("webroot", nil, "is required: no webroot serves \(missing.joined(separator: ", ")) (set webroot, or webroots per domain)")
+            valid = false
+        }
+        return valid ? webroots : nil
+    }
+
+    private static func webrootProblem(_ path: String) -> String? {
+        guard path.hasPrefix("/") else { return "must be an absolute path" }
+        guard PathSafety.isDirectory(path) else { return "is not an existing directory" }
+        return nil
+    }
+}

@@ -1,0 +1,158 @@
+import CertCrypto
+import Foundation
+
+/// Reads and validates a CertAgent config file (JSON), reporting every problem at once with its field and value.
+public enum ConfigLoader {
+    /// The key type used when neither the certificate nor the file names one.
+    public static let defaultKeyType: KeyType = .ec256
+
+    /// Loads `path`. `environment` supplies `STATE_DIRECTORY` (set by systemd's `StateDirectory=`) for the default store.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AgentConfig {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ConfigError(file: path, problems: [ConfigProblem(field: "", value: nil, message: "cannot be read: \(describe(error))")])
+        }
+        return try parse(data, path: path, environment: environment)
+    }
+
+    /// Validates config text; `path` names it in messages and anchors relative paths.
+    public static func parse(_ data: Data, path: String, environment: [String: String] = [:]) throws -> AgentConfig {
+        let root: JSONValue
+        do {
+            root = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw ConfigError(file: path, problems: [ConfigProblem(field: "", value: nil, message: "is not valid JSON: \(describe(error))")])
+        }
+        guard case .object(let members) = root else {
+            throw ConfigError(file: path, problems: [ConfigProblem(field: "", value: root.excerpt, message: "must be a JSON object")])
+        }
+        var reader = FieldReader(members, path: "")
+        let config = readConfig(&reader, path: path, environment: environment)
+        reader.reportUnknownFields()
+        guard reader.problems.isEmpty, let config else { throw ConfigError(file: path, problems: reader.problems) }
+        return config
+    }
+
+    private static func readConfig(_ reader: inout FieldReader, path: String, environment: [String: String]) -> AgentConfig? {
+        let emails = (reader.strings("email") ?? []).compactMap { field, value -> String? in
+            guard isPlausibleEmail(value) else {
+                reader.add(field: field, value: JSONValue.string(value).excerpt, message: "is not an e-mail address (expected name@example.com)")
+                return nil
+            }
+            return value
+        }
+        let acceptTerms = reader.bool("acceptTermsOfService") ?? false
+        let directoryURL = readDirectory(&reader)
+        let caFile = reader.string("caFile")
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            reader.report("caFile", .string(caFile), "is not a readable file")
+        }
+        let defaultKeyType = readKeyType(&reader, key: "keyType") ?? defaultKeyType
+        let certificates = readCertificates(&reader, defaultKeyType: defaultKeyType)
+        let storage = readStorage(&reader, certificates: certificates, environment: environment)
+        guard let directoryURL, let storage else { return nil }
+        return AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
+                           caFile: caFile, storagePath: storage, certificates: certificates)
+    }
+
+    private static func readDirectory(_ reader: inout FieldReader) -> String? {
+        guard let value = reader.string("directory") else { return KnownDirectory.letsencrypt.url }
+        if let known = KnownDirectory(rawValue: value) { return known.url }
+        guard value.hasPrefix("https://"), URL(string: value)?.host != nil else {
+            let names = KnownDirectory.allCases.map(\.rawValue).joined(separator: ", ")
+            reader.report("directory", .string(value), "must be an https:// URL of an ACME directory or one of: \(names)")
+            return nil
+        }
+        return value
+    }
+
+    static func readKeyType(_ reader: inout FieldReader, key: String) -> KeyType? {
+        guard let value = reader.string(key) else { return nil }
+        guard let type = KeyType(rawValue: value) else {
+            let names = KeyType.allCases.map(\.rawValue).joined(separator: ", ")
+            reader.report(key, .string(value), "is not a key type (one of: \(names))")
+            return nil
+        }
+        return type
+    }
+
+    private static func readCertificates(_ reader: inout FieldReader, defaultKeyType: KeyType) -> [CertificateConfig] {
+        guard let items = reader.array("certificates") else {
+            reader.report("certificates", nil, "is required: list at least one certificate")
+            return []
+        }
+        var certificates: [CertificateConfig] = []
+        var seenNames: Set<String> = []
+        for (index, item) in items.enumerated() {
+            let itemPath = "certificates[\(index)]"
+            guard case .object(let members) = item else {
+                reader.add(field: itemPath, value: item.excerpt, message: "must be an object")
+                continue
+            }
+            var certificateReader = FieldReader(members, path: itemPath)
+            let certificate = CertificateConfigReader.read(&certificateReader, defaultKeyType: defaultKeyType)
+            certificateReader.reportUnknownFields()
+            if let certificate {
+                if seenNames.insert(certificate.name).inserted {
+                    certificates.append(certificate)
+                } else {
+                    certificateReader.report("name", .string(certificate.name), "is used by another certificate: names must be unique")
+                }
+            }
+            reader.absorb(certificateReader)
+        }
+        if items.isEmpty { reader.report("certificates", .array([]), "is empty: list at least one certificate") }
+        return certificates
+    }
+
+    private static func readStorage(_ reader: inout FieldReader, certificates: [CertificateConfig], environment: [String: String]) -> String? {
+        let explicit = reader.string("storage")
+        let storage: String
+        if let explicit {
+            guard explicit.hasPrefix("/") else {
+                reader.report("storage", .string(explicit), "must be an absolute path")
+                return nil
+            }
+            storage = explicit
+        } else if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !state.isEmpty {
+            storage = String(state)
+        } else if let webroot = certificates.first?.webroots.values.sorted().first {
+            // A shared host's public_html lives in the account's home: keep the store beside it, never in it.
+            storage = URL(fileURLWithPath: webroot).deletingLastPathComponent().appendingPathComponent("certagent").path
+        } else {
+            if !certificates.isEmpty {
+                reader.report("storage", nil, "is not set and no webroot is known to place it beside: set an absolute path outside every webroot")
+            }
+            return nil
+        }
+        for certificate in certificates {
+            for (domain, webroot) in certificate.webroots.sorted(by: { $0.key < $1.key }) where PathSafety.isInside(storage, directory: webroot) {
+                let field = explicit == nil ? "storage (default \(storage))" : "storage"
+                reader.add(field: field, value: explicit.map { "\"\($0)\"" },
+                                       message: "is inside the webroot \(webroot) of \(domain) (certificate \(certificate.name)): keys there could be downloaded by anyone; keep the store outside every webroot")
+                return nil
+            }
+        }
+        if PathSafety.isDirectory(storage) == false, FileManager.default.fileExists(atPath: storage) {
+            reader.add(field: "storage", value: "\"\(storage)\"", message: "exists and is not a directory")
+            return nil
+        }
+        return storage
+    }
+
+    static func isPlausibleEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix(".") else { return false }
+        return !text.contains(where: { $0.isWhitespace || $0 == "," || $0 == ":" || $0 == "<" || $0 == ">" })
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            if let underlying = context.underlyingError { return "\(underlying)" }
+            return context.debugDescription
+        }
+        return (error as NSError).localizedDescription
+    }
+}

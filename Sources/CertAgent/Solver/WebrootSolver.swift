@@ -1,0 +1,86 @@
+import ACME
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Errors of the webroot solver, naming the domain and file involved.
+public enum WebrootSolverError: Error, Sendable, CustomStringConvertible {
+    case invalidToken(domain: String, token: String)
+    case noWebroot(domain: String)
+    case cannotWrite(domain: String, path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidToken(let domain, let token):
+            let shown = token.count > 40 ? String(token.prefix(40)) + "…" : token
+            return "refused the challenge token \(shown.debugDescription) for \(domain): a token must be base64url (A-Z a-z 0-9 - _)"
+        case .noWebroot(let domain):
+            return "no webroot is configured for \(domain)"
+        case .cannotWrite(let domain, let path, let reason):
+            return "cannot publish the HTTP-01 response for \(domain) at \(path): \(reason)"
+        }
+    }
+}
+
+/// Publishes HTTP-01 key authorizations as files in each domain's webroot (RFC 8555 §8.3):
+/// `<webroot>/.well-known/acme-challenge/<token>`, readable by the web server, and removes them afterwards —
+/// along with the `.well-known/acme-challenge` directories it had to create.
+public final class WebrootSolver: HTTP01Solver {
+    private let webroots: [String: String]
+    private let state = Mutex(State())
+
+    private struct State {
+        var published: [String: String] = [:]      // "domain token" -> file path
+        var createdDirectories: [String] = []     // deepest last
+    }
+
+    /// `webroots` maps each domain to the directory its web server serves.
+    public init(webroots: [String: String]) {
+        self.webroots = webroots
+    }
+
+    /// Files currently published and not yet cleaned up.
+    public var publishedFiles: [String] { state.withLock { Array($0.published.values) } }
+
+    public func present(domain: String, token: String, keyAuthorization: String) throws {
+        // Checked here as well as in the ACME client: this is the code that turns the token into a file name.
+        guard ChallengeToken.isValid(token) else { throw WebrootSolverError.invalidToken(domain: domain, token: token) }
+        guard let webroot = webroots[domain] else { throw WebrootSolverError.noWebroot(domain: domain) }
+        let wellKnown = webroot + "/.well-known"
+        let challengeDirectory = wellKnown + "/acme-challenge"
+        let path = challengeDirectory + "/" + token
+        do {
+            for directory in [wellKnown, challengeDirectory] where !PathSafety.isDirectory(directory) {
+                // World-readable so a web server running as another user can serve the token.
+                guard mkdir(directory, 0o755) == 0 || errno == EEXIST else { throw FileSystemError("create", path: directory) }
+                guard chmod(directory, 0o755) == 0 else { throw FileSystemError("set the mode of", path: directory) }
+                state.withLock { $0.createdDirectories.append(directory) }
+            }
+            unlink(path)  // a leftover of an interrupted run with the same token
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw FileSystemError("create", path: path) }
+            defer { close(descriptor) }
+            guard fchmod(descriptor, 0o644) == 0 else { throw FileSystemError("set the mode of", path: path) }
+            try AtomicFile.writeAll(Array(keyAuthorization.utf8), to: descriptor, path: path)
+        } catch let error as FileSystemError {
+            unlink(path)
+            throw WebrootSolverError.cannotWrite(domain: domain, path: path, reason: error.description)
+        }
+        state.withLock { $0.published["\(domain) \(token)"] = path }
+    }
+
+    public func cleanUp(domain: String, token: String) {
+        let removal: (file: String?, directories: [String]) = state.withLock { state in
+            let file = state.published.removeValue(forKey: "\(domain) \(token)")
+            guard state.published.isEmpty else { return (file, []) }
+            let directories = state.createdDirectories.reversed()
+            state.createdDirectories.removeAll()
+            return (file, Array(directories))
+        }
+        if let file = removal.file { unlink(file) }
+        // rmdir removes only empty directories: anything the site keeps there stays.
+        for directory in removal.directories { rmdir(directory) }
+    }
+}
