@@ -18,13 +18,13 @@ import Glibc
 public final class CertificateStore: Sendable {
     public let root: String
 
-    /// Opens (creating if needed) the store at `root`, refusing any location inside one of `webroots`.
-    public init(root: String, webroots: [String]) throws {
+    /// Opens the store at `root` (creating it when `create` is set), refusing any location inside one of `webroots`.
+    public init(root: String, webroots: [String], create: Bool = true) throws {
         for webroot in webroots where PathSafety.isInside(root, directory: webroot) {
             throw StoreError.insideWebroot(store: root, webroot: webroot)
         }
         self.root = root
-        try AtomicFile.makeDirectory(root)
+        if create { try AtomicFile.makeDirectory(root) }
     }
 
     // MARK: Certificates

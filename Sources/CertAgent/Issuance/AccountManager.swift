@@ -1,0 +1,92 @@
+import ACME
+import CertCrypto
+import Foundation
+import Logging
+
+/// What CertAgent remembers about its ACME account at one CA.
+public struct AccountRecord: Codable, Sendable, Equatable {
+    public var url: String
+    public var directoryURL: String
+    public var contact: [String]
+    public var createdAt: Date
+}
+
+/// Errors in setting up the ACME account.
+public enum AccountError: Error, Sendable, CustomStringConvertible {
+    case termsNotAccepted(termsURL: String, configFile: String)
+
+    public var description: String {
+        switch self {
+        case .termsNotAccepted(let terms, let file):
+            "the CA asks you to agree to its terms of service (\(terms)): read them, then set \"acceptTermsOfService\": true in \(file)"
+        }
+    }
+}
+
+/// Loads or creates the account key and registers (or finds) the account at the CA (RFC 8555 §7.3).
+public struct AccountManager: Sendable {
+    public let store: CertificateStore
+    public let config: AgentConfig
+    private let keyFile: String
+    private let recordFile: String
+
+    public init(store: CertificateStore, config: AgentConfig) {
+        self.store = store
+        self.config = config
+        let directory = store.accountDirectory(for: config.directoryURL)
+        keyFile = directory + "/account-key.pem"
+        recordFile = directory + "/account.json"
+    }
+
+    /// The account key, created (EC P-256) and stored on first use.
+    public func accountKey(logger: Logger) throws -> PrivateKey {
+        if FileManager.default.fileExists(atPath: keyFile) {
+            let pem = try String(contentsOfFile: keyFile, encoding: .utf8)
+            return try PrivateKey(pem: pem)
+        }
+        logger.info("creating a new ACME account key", metadata: ["file": "\(keyFile)"])
+        let key = try PrivateKey.generate(.ec256)
+        try AtomicFile.makeDirectory((keyFile as NSString).deletingLastPathComponent)
+        try AtomicFile.write(key.pkcs8PEM(), to: keyFile)
+        return key
+    }
+
+    /// An ACME client signed with the account key and bound to the account, registering it when the CA does not know it.
+    public func connect(transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(), logger: Logger) throws -> ACMEClient {
+        let key = try accountKey(logger: logger)
+        let client = ACMEClient(directoryURL: config.directoryURL, transport: transport, signer: try AccountKeySigner(key: key), clock: clock)
+        let contact = config.emails.map { "mailto:" + $0 }
+        if let existing = try client.lookUpAccount() {
+            logger.debug("using the existing ACME account", metadata: ["account": "\(existing.url)"])
+            try saveRecord(url: existing.url, contact: contact)
+            return client
+        }
+        if let terms = try client.directory().meta?.termsOfService, !config.acceptTermsOfService {
+            throw AccountError.termsNotAccepted(termsURL: terms, configFile: config.sourcePath)
+        }
+        let account = try client.newAccount(contact: contact, termsOfServiceAgreed: config.acceptTermsOfService)
+        logger.info("registered a new ACME account", metadata: ["account": "\(account.url)"])
+        try saveRecord(url: account.url, contact: contact)
+        return client
+    }
+
+    private func saveRecord(url: String, contact: [String]) throws {
+        let previous = (try? Data(contentsOf: URL(fileURLWithPath: recordFile))).flatMap { try? Self.decoder.decode(AccountRecord.self, from: $0) }
+        let record = AccountRecord(url: url, directoryURL: config.directoryURL, contact: contact, createdAt: previous?.createdAt ?? Date())
+        guard record != previous else { return }
+        try AtomicFile.write(Array(try Self.encoder.encode(record)), to: recordFile)
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}

@@ -1,0 +1,67 @@
+import ACME
+import CertCrypto
+import Foundation
+import Logging
+
+/// A certificate that was issued, verified and made current.
+public struct IssuedCertificate: Sendable {
+    public let name: String
+    public let domains: [String]
+    /// Stable paths (through the store's `current` link).
+    public let files: CertificateFiles
+    public let serialHex: String
+    public let issuer: String
+    public let notBefore: Date
+    public let notAfter: Date
+    /// Certificates in the chain, leaf included.
+    public let chainLength: Int
+}
+
+/// An issuance that failed, with the certificate it was for.
+public struct IssuanceError: Error, Sendable, CustomStringConvertible {
+    public let name: String
+    public let underlying: any Error
+
+    public var description: String { "\(name): \(underlying)" }
+}
+
+/// Issues one configured certificate end to end: a new key and CSR made here with OpenSSL, the HTTP-01 order through
+/// the webroots, then the chain verified against the key and names before the store makes it current.
+public struct CertificateIssuer: Sendable {
+    public let client: ACMEClient
+    public let store: CertificateStore
+    public let clock: any ACMEClock
+
+    public init(client: ACMEClient, store: CertificateStore, clock: any ACMEClock = SystemACMEClock()) {
+        self.client = client
+        self.store = store
+        self.clock = clock
+    }
+
+    public func issue(_ certificate: CertificateConfig, replaces: String? = nil, logger: Logger) throws -> IssuedCertificate {
+        var logger = logger
+        logger[metadataKey: "certificate"] = "\(certificate.name)"
+        do {
+            let key = try PrivateKey.generate(certificate.keyType)
+            let csr = try CertificateSigningRequest.make(key: key, domains: certificate.domains)
+            logger.info("ordering", metadata: ["domains": "\(certificate.domains.joined(separator: ","))", "keyType": "\(certificate.keyType.rawValue)"])
+            let solver = WebrootSolver(webroots: certificate.webroots)
+            let (_, downloaded) = try HTTP01Issuance.issue(client: client, domains: certificate.domains, csrDER: csr.der, solver: solver, replaces: replaces)
+            let chain = try ChainVerifier.verify(chainPEM: downloaded.pem, key: key, domains: certificate.domains, now: clock.now())
+            let material = CertificateMaterial(
+                privateKeyPEM: try key.pkcs8PEM(),
+                csrPEM: csr.pem,
+                certificatePEM: chain[0].pem,
+                chainPEM: chain.dropFirst().map(\.pem).joined())
+            let staged = try store.stage(material, for: certificate.name, now: clock.now())
+            let files = try store.commit(staged, for: certificate.name)
+            let leaf = chain[0]
+            logger.notice("issued", metadata: ["serial": "\(leaf.serialHex)", "notAfter": "\(leaf.notAfter)", "fullchain": "\(files.fullChain)"])
+            return IssuedCertificate(name: certificate.name, domains: certificate.domains, files: files, serialHex: leaf.serialHex,
+                                     issuer: leaf.issuer, notBefore: leaf.notBefore, notAfter: leaf.notAfter, chainLength: chain.count)
+        } catch {
+            logger.error("issuance failed: \(error)")
+            throw IssuanceError(name: certificate.name, underlying: error)
+        }
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+import CertAgent
+
+@main
+struct CertAgentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "certagent",
+        abstract: "Keeps TLS certificates issued and renewed over ACME (RFC 8555), with HTTP-01 through your webroots.",
+        version: CertAgentVersion.current,
+        subcommands: [IssueCommand.self, CheckCommand.self])
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import CertAgent
+import Foundation
+import Logging
+
+/// Options every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp("The config file.", discussion: "Default: $CERTAGENT_CONFIG, else /etc/certagent/config.json when run as root, else ~/.config/certagent/config.json."))
+    var config: String?
+
+    @Flag(name: .shortAndLong, help: "Log each step (info level).")
+    var verbose = false
+
+    @Flag(help: "Log everything (debug level). Secrets are never logged.")
+    var debug = false
+
+    var configPath: String {
+        if let config { return config }
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["CERTAGENT_CONFIG"], !path.isEmpty { return path }
+        if geteuid() == 0 { return "/etc/certagent/config.json" }
+        return (environment["HOME"] ?? NSHomeDirectory()) + "/.config/certagent/config.json"
+    }
+
+    /// Sets up logging once for the process and returns the command's logger.
+    func logger(defaultLevel: Logger.Level = .warning) -> Logger {
+        let level: Logger.Level = debug ? .debug : (verbose ? .info : defaultLevel)
+        let journald = AgentLogHandler.underJournald
+        LoggingSystem.bootstrap { label in AgentLogHandler(label: label, level: level, journald: journald) }
+        return Logger(label: "certagent")
+    }
+
+    /// Loads and validates the config, printing every problem and exiting with status 2 when it is not usable.
+    func loadConfig() throws -> AgentConfig {
+        do {
+            return try ConfigLoader.load(path: configPath)
+        } catch let error as ConfigError {
+            printError(error.description)
+            throw ExitCode(2)
+        }
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data(("certagent: " + text + "\n").utf8))
+}

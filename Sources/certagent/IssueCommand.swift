@@ -1,0 +1,80 @@
+import ArgumentParser
+import CertAgent
+import Foundation
+
+struct IssueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "issue",
+        abstract: "Get every configured certificate that has none yet (or the named ones), now.",
+        discussion: "A certificate that is already valid and covers its names is left alone: `certagent renew --force NAME` replaces one early.")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Argument(help: "Certificate names from the config (default: all).")
+    var names: [String] = []
+
+    func run() throws {
+        let logger = options.logger()
+        let config = try options.loadConfig()
+        let selected: [CertificateConfig]
+        switch config.select(names) {
+        case .success(let certificates): selected = certificates
+        case .failure(let error):
+            printError(error.description)
+            throw ExitCode(2)
+        }
+        let session = try AgentSession(config: config)
+        let wanted = session.inspect(selected).filter { certificate, state in
+            if case .valid(let leaf, _) = state {
+                print("✓ \(certificate.name): already has a certificate, valid until \(DisplayFormat.date(leaf.notAfter)): nothing to do")
+                return false
+            }
+            return true
+        }
+        guard !wanted.isEmpty else { return }
+        print("Using the ACME server \(config.directoryURL)")
+        let issuer: CertificateIssuer
+        do {
+            issuer = try session.connect(logger: logger)
+        } catch {
+            printError("cannot set up the ACME account: \(error)")
+            throw ExitCode(1)
+        }
+        var failures = 0
+        for (certificate, state) in wanted {
+            if case .missing = state {} else { print("… \(certificate.name): \(state), getting a new one") }
+            let started = Date()
+            do {
+                let issued = try issuer.issue(certificate, logger: logger)
+                print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
+            } catch {
+                failures += 1
+                printError("✗ \(error)")
+            }
+        }
+        if failures > 0 {
+            printError("\(failures) of \(wanted.count) certificate(s) could not be issued; nothing was replaced for them")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// How the command line shows dates and results.
+enum DisplayFormat {
+    static func date(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().dateTimeSeparator(.space).time(includingFractionalSeconds: false)) + " UTC"
+    }
+
+    static func issued(_ issued: IssuedCertificate, seconds: Double) -> String {
+        """
+        ✓ \(issued.name): issued for \(issued.domains.joined(separator: ", ")) in \(String(format: "%.1f", seconds)) s
+            valid until   \(date(issued.notAfter))
+            issuer        \(issued.issuer)
+            serial        \(issued.serialHex)
+            full chain    \(issued.files.fullChain)
+            private key   \(issued.files.privateKey)
+            certificate   \(issued.files.certificate)
+            chain         \(issued.files.chain)
+        """
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class CertAgentTestsPlaceholder: XCTestCase { func testNothing() {} }

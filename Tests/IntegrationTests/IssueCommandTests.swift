@@ -1,0 +1,95 @@
+import CertCrypto
+import Foundation
+import XCTest
+
+/// `certagent issue` against a real Pebble with real HTTP-01 validation through nginx and dnsmasq.
+final class IssueCommandTests: XCTestCase {
+    func testIssuesECAndRSACertificatesThatVerifyDespiteHalfTheNoncesRejected() throws {
+        let testbed = try Testbed(pebbleEnvironment: ["PEBBLE_WFE_NONCEREJECT": "50"])
+        let shop = try testbed.webroot(for: "shop.test")
+        let blog = try testbed.webroot(for: "blog.test")
+        let storage = testbed.directory + "/store"
+        let config = try testbed.writeConfig([
+            ["name": "shop", "domains": ["shop.test", "www.shop.test"], "webroot": shop, "keyType": "ec256"],
+            ["name": "blog", "domains": ["blog.test", "www.blog.test"], "webroot": blog, "keyType": "rsa2048"],
+        ], storage: storage)
+
+        let result = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
+        XCTAssertEqual(result.status, 0, "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
+        XCTAssertTrue(result.stdout.contains("✓ shop: issued for shop.test, www.shop.test"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("✓ blog: issued for blog.test, www.blog.test"), result.stdout)
+
+        let root = try testbed.rootFile()
+        for (name, domains, keyType) in [("shop", ["shop.test", "www.shop.test"], KeyType.ec256), ("blog", ["blog.test", "www.blog.test"], .rsa2048)] {
+            let current = storage + "/certificates/\(name)/current"
+            // An independent check of the chain: openssl, against Pebble's root from its management interface.
+            let verify = try runCommand("/usr/bin/openssl", ["verify", "-CAfile", root, "-untrusted", current + "/chain.pem", current + "/cert.pem"])
+            XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+            XCTAssertTrue(verify.stdout.contains(": OK"), verify.stdout)
+            let key = try PrivateKey(pem: String(contentsOfFile: current + "/privkey.pem", encoding: .utf8))
+            XCTAssertEqual(key.type, keyType)
+            let chain = try Certificate.parseChain(pem: String(contentsOfFile: current + "/fullchain.pem", encoding: .utf8))
+            XCTAssertTrue(chain[0].matches(key))
+            XCTAssertEqual(Set(chain[0].subjectAlternativeNames), Set(domains))
+            XCTAssertGreaterThanOrEqual(chain.count, 2, "leaf and intermediate")
+            for file in ["privkey.pem", "csr.pem", "cert.pem", "chain.pem", "fullchain.pem"] {
+                XCTAssertEqual(mode(current + "/" + file), 0o600, file)
+            }
+            XCTAssertEqual(mode(storage + "/certificates/\(name)"), 0o700)
+            let csr = try runCommand("/usr/bin/openssl", ["req", "-in", current + "/csr.pem", "-noout", "-verify"])
+            XCTAssertEqual(csr.status, 0, csr.stderr)
+        }
+        XCTAssertEqual(mode(storage), 0o700)
+        XCTAssertEqual(mode(storage + "/accounts"), 0o700)
+        for webroot in [shop, blog] {
+            XCTAssertEqual(filesBelow(webroot), [], "no challenge file or directory is left in \(webroot)")
+        }
+
+        // A second run has nothing to do and sends no order.
+        let ordersBefore = try testbed.acmeRequests().filter { $0 == "POST /order-plz" }.count
+        XCTAssertEqual(ordersBefore, 2)
+        let again = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("shop: already has a certificate"), again.stdout)
+        XCTAssertEqual(try testbed.acmeRequests().filter { $0 == "POST /order-plz" }.count, ordersBefore)
+    }
+
+    func testFailedValidationNamesTheDomainAndLeavesNothingBehind() throws {
+        let testbed = try Testbed()
+        let served = try testbed.webroot(for: "good.test")
+        // A webroot nginx does not serve for this name: Pebble will get a 404 for the token.
+        let unserved = testbed.directory + "/elsewhere/public_html"
+        try FileManager.default.createDirectory(atPath: unserved, withIntermediateDirectories: true)
+        let storage = testbed.directory + "/store"
+        let config = try testbed.writeConfig([
+            ["name": "mixed", "domains": ["good.test", "lost.test"], "webroots": ["good.test": served, "lost.test": unserved]],
+        ], storage: storage)
+
+        let result = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
+        XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("mixed"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("lost.test"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("404") || result.stderr.contains("unauthorized"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: storage + "/certificates/mixed/current"), "nothing became current")
+        XCTAssertEqual(filesBelow(served), [])
+        XCTAssertEqual(filesBelow(unserved), [])
+    }
+
+    func testBadConfigIsRefusedWithEveryProblemAndNothingWritten() throws {
+        let testbed = try Testbed()
+        let webroot = try testbed.webroot(for: "x.test")
+        let config = try testbed.writeConfig([
+            ["name": "x", "domains": ["x.test", "bad_name.test"], "webroot": webroot, "keyType": "dsa"],
+        ], storage: webroot + "/certagent")
+        for command in ["check", "issue"] {
+            let result = try runCommand(ProjectPaths.certagentBinary, [command, "--config", config])
+            XCTAssertEqual(result.status, 2, command)
+            XCTAssertTrue(result.stderr.contains("\(config): 3 problems"), result.stderr)
+            XCTAssertTrue(result.stderr.contains("certificates[0].domains[1] = \"bad_name.test\""), result.stderr)
+            XCTAssertTrue(result.stderr.contains("certificates[0].keyType = \"dsa\""), result.stderr)
+            XCTAssertTrue(result.stderr.contains("storage = \"\(webroot)/certagent\": is inside the webroot"), result.stderr)
+        }
+        XCTAssertEqual(filesBelow(webroot), [])
+        XCTAssertTrue(try testbed.acmeRequests().isEmpty, "no request reached the CA")
+    }
+}
