@@ -318,8 +318,8 @@ public final class CurlHTTPClient: @unchecked Sendable {
         set(CURLOPT_SSL_VERIFYHOST, 2)
         set(CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2)
         if let caFile = configuration.caFile { set(CURLOPT_CAINFO, caFile) }
-        // Refuse early when Content-Length already says the body is too large.
-        setOffT(CURLOPT_MAXFILESIZE_LARGE, max(configuration.maxResponseBytes, 0))
+        // The size cap is enforced in the write callback only, on bytes actually received:
+        // CURLOPT_MAXFILESIZE would also reject a HEAD (or 304) whose Content-Length exceeds it.
         state.errorBuffer[0] = 0
         setPointer(CURLOPT_ERRORBUFFER, UnsafeRawPointer(state.errorBuffer))
 
@@ -381,7 +381,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
             connectionCount.add(connects, ordering: .relaxed)
         }
 
-        if sink.exceeded || code == CURLE_FILESIZE_EXCEEDED {
+        if sink.exceeded {
             throw CurlHTTPError.responseTooLarge(url: url, limit: configuration.maxResponseBytes)
         }
         guard code == CURLE_OK else {

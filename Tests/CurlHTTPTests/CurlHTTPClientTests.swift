@@ -11,6 +11,13 @@ final class CurlHTTPClientTests: XCTestCase {
         pki = try TestPKI.shared.get()
     }
 
+    override class func tearDown() {
+        if case .success(let pki) = TestPKI.shared {
+            try? FileManager.default.removeItem(atPath: pki.directory)
+        }
+        super.tearDown()
+    }
+
     override func tearDown() {
         server?.stop()
         server = nil
@@ -287,6 +294,15 @@ final class CurlHTTPClientTests: XCTestCase {
             guard case .responseTooLarge(_, let limit)? = error as? CurlHTTPError else { return XCTFail("\(error)") }
             XCTAssertEqual(limit, 10_000)
         }
+    }
+
+    func testHeadAnnouncingLargeBodyIsNotTooLarge() throws {
+        let base = try startServer()
+        let c = try client { $0.maxResponseBytes = 1000 }
+        // /head announces Content-Length: 1234 but HEAD has no body, so the cap does not apply.
+        let r = try c.perform(method: "HEAD", url: "\(base.https)/head")
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(values(r, "Content-Length"), ["1234"])
     }
 
     func testResponseAtLimitAccepted() throws {
