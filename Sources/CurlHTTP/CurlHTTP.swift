@@ -1,0 +1,427 @@
+import CCurl
+import Synchronization
+
+// MARK: - Configuration
+
+/// Fixed settings of a `CurlHTTPClient`, applied to every request.
+public struct CurlHTTPConfiguration: Sendable {
+    /// PEM bundle to trust instead of the system store (`CURLOPT_CAINFO`); nil = the system store.
+    public var caFile: String?
+    /// Seconds allowed for the connection phase (TCP connect and TLS handshake).
+    public var connectTimeout: Double
+    /// Seconds allowed for the whole transfer.
+    public var totalTimeout: Double
+    /// Largest response body accepted; a larger one aborts the transfer with `CurlHTTPError.responseTooLarge`.
+    public var maxResponseBytes: Int
+    /// Sent as `User-Agent` (`CURLOPT_USERAGENT`) unless the request sets its own.
+    public var userAgent: String
+    /// URL schemes a request may use. Only `http` and `https` can ever be allowed; others are ignored.
+    public var allowedSchemes: Set<String>
+
+    public init(
+        caFile: String? = nil,
+        connectTimeout: Double = 10,
+        totalTimeout: Double = 60,
+        maxResponseBytes: Int = 4 << 20,
+        userAgent: String = CurlHTTPConfiguration.defaultUserAgent,
+        allowedSchemes: Set<String> = ["https"]
+    ) {
+        self.caFile = caFile
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+        self.maxResponseBytes = maxResponseBytes
+        self.userAgent = userAgent
+        self.allowedSchemes = allowedSchemes
+    }
+
+    /// CertAgent's version, used in the user agent.
+    public static let version: String = "0.1.0"
+
+    /// `CertAgent/<version> libcurl/<curl version>`.
+    public static let defaultUserAgent: String = "CertAgent/\(version) libcurl/\(curlVersionNumber)"
+
+    /// The linked libcurl's version, e.g. `7.88.1`.
+    public static let curlVersionNumber: String = {
+        // curl_version() reads "libcurl/7.88.1 OpenSSL/3.0.x ..."; keep the number of the first word.
+        let full = String(cString: curl_version())
+        let first = full.split(separator: " ").first.map(String.init) ?? full
+        if let slash = first.firstIndex(of: "/") {
+            return String(first[first.index(after: slash)...])
+        }
+        return first
+    }()
+
+    /// The schemes libcurl may use: `allowedSchemes` restricted to http and https, lowercased.
+    var effectiveSchemes: [String] {
+        allowedSchemes.map { $0.lowercased() }.filter { $0 == "http" || $0 == "https" }.sorted()
+    }
+}
+
+// MARK: - Response and errors
+
+/// The final response of one request (interim 1xx responses are dropped).
+public struct CurlResponse: Sendable {
+    public let status: Int
+    /// Every header of the final response, in order, repeats kept, names as received, values trimmed.
+    public let headers: [(name: String, value: String)]
+    public let body: [UInt8]
+    public let effectiveURL: String
+
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8], effectiveURL: String) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.effectiveURL = effectiveURL
+    }
+}
+
+public enum CurlHTTPError: Error, Sendable, CustomStringConvertible {
+    /// The URL's scheme is not in `allowedSchemes`; nothing was sent.
+    case schemeNotAllowed(url: String)
+    /// The URL could not be parsed; nothing was sent.
+    case invalidURL(String)
+    /// libcurl failed: `code` is the `CURLcode`, `message` names the kind of failure and carries libcurl's error text.
+    /// An invalid method or header (CR/LF injection) is reported before any I/O with code 43 (`CURLE_BAD_FUNCTION_ARGUMENT`).
+    case transport(url: String, code: Int, message: String)
+    /// The response body exceeded `maxResponseBytes`; the transfer was aborted.
+    case responseTooLarge(url: String, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .schemeNotAllowed(let url):
+            return "URL scheme not allowed: \(url)"
+        case .invalidURL(let url):
+            return "invalid URL: \(url)"
+        case .transport(let url, let code, let message):
+            return "HTTP request to \(url) failed (curl error \(code)): \(message)"
+        case .responseTooLarge(let url, let limit):
+            return "response from \(url) exceeds the limit of \(limit) bytes"
+        }
+    }
+}
+
+// MARK: - libcurl plumbing
+
+/// `curl_global_init` exactly once per process (a global `let` is initialized once, thread-safely).
+private let curlGlobalInitResult: CURLcode = curl_global_init(Int(CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32))
+
+/// Collects the final response's headers and the body of one transfer. Used only on the thread that
+/// runs `curl_easy_perform`, under the client's lock.
+private final class ResponseSink {
+    let limit: Int
+    var body: [UInt8] = []
+    var headers: [(name: String, value: String)] = []
+    var exceeded = false
+
+    init(limit: Int) { self.limit = limit }
+
+    func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if bytes.count > limit - body.count {
+            exceeded = true
+            return false
+        }
+        body.append(contentsOf: bytes)
+        return true
+    }
+
+    func headerLine(_ raw: UnsafeRawBufferPointer) {
+        var line = Array(raw)
+        while let last = line.last, last == 0x0D || last == 0x0A { line.removeLast() }
+        // Every response (1xx, and any other before the final one) starts with its status line: start over.
+        if line.starts(with: Array("HTTP/".utf8)) {
+            headers.removeAll()
+            return
+        }
+        if line.isEmpty { return }
+        // Obsolete line folding: a continuation line extends the previous value.
+        if line[0] == 0x20 || line[0] == 0x09 {
+            if let previous = headers.popLast() {
+                let more = trim(String(decoding: line, as: UTF8.self))
+                let value = previous.value.isEmpty ? more : previous.value + " " + more
+                headers.append((name: previous.name, value: value))
+            }
+            return
+        }
+        guard let colon = line.firstIndex(of: 0x3A) else { return }
+        let name = String(decoding: line[..<colon], as: UTF8.self)
+        let value = trim(String(decoding: line[(colon + 1)...], as: UTF8.self))
+        headers.append((name: name, value: value))
+    }
+
+    private func trim(_ s: String) -> String {
+        var sub = Substring(s)
+        while let f = sub.first, f == " " || f == "\t" { sub.removeFirst() }
+        while let l = sub.last, l == " " || l == "\t" { sub.removeLast() }
+        return String(sub)
+    }
+}
+
+private let bodyCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    data, size, count, context in
+    guard let context else { return 0 }
+    let total = size * count
+    if total == 0 { return 0 }
+    guard let data else { return 0 }
+    let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+    // Returning anything but `total` makes libcurl abort the transfer with CURLE_WRITE_ERROR.
+    return sink.appendBody(UnsafeRawBufferPointer(start: data, count: total)) ? total : 0
+}
+
+private let headerCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+    data, size, count, context in
+    let total = size * count
+    guard let context, let data else { return total }
+    let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+    sink.headerLine(UnsafeRawBufferPointer(start: data, count: total))
+    return total
+}
+
+/// The easy handle and its error buffer: touched only under the client's lock.
+private struct HandleState {
+    let handle: UnsafeMutableRawPointer
+    let errorBuffer: UnsafeMutablePointer<CChar>
+}
+
+private let tokenCharacters: Set<UInt8> = Set(Array("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8))
+
+private func isToken(_ s: String) -> Bool {
+    !s.isEmpty && s.utf8.allSatisfy { tokenCharacters.contains($0) }
+}
+
+// MARK: - Client
+
+/// An HTTP(S) client over one reused libcurl easy handle, so that successive requests reuse the
+/// connection (no new TLS handshake per request). Concurrent callers are serialized by a lock.
+/// Redirects are never followed: a 3xx is returned as is.
+public final class CurlHTTPClient: @unchecked Sendable {
+    public let configuration: CurlHTTPConfiguration
+    private let state: Mutex<HandleState>
+    private let connectionCount = Atomic<Int>(0)
+
+    public init(configuration: CurlHTTPConfiguration = .init()) throws {
+        let initCode = curlGlobalInitResult
+        guard initCode == CURLE_OK else {
+            throw CurlHTTPError.transport(url: "", code: Int(initCode.rawValue),
+                                          message: "curl_global_init failed: \(String(cString: curl_easy_strerror(initCode)))")
+        }
+        guard let handle = curl_easy_init() else {
+            throw CurlHTTPError.transport(url: "", code: Int(CURLE_FAILED_INIT.rawValue), message: "curl_easy_init failed")
+        }
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        self.configuration = configuration
+        self.state = Mutex(HandleState(handle: handle, errorBuffer: errorBuffer))
+    }
+
+    deinit {
+        state.withLock { state in
+            curl_easy_cleanup(state.handle)
+            state.errorBuffer.deallocate()
+        }
+    }
+
+    /// New connections libcurl opened (`CURLINFO_NUM_CONNECTS`), summed over all requests.
+    public var connectionsOpened: Int { connectionCount.load(ordering: .relaxed) }
+
+    /// Sends one request and returns the final response, whatever its status.
+    /// - Parameters:
+    ///   - method: `GET`, `HEAD` (no body is read) or `POST`; another token method is sent with `CURLOPT_CUSTOMREQUEST`.
+    ///   - headers: request headers in order; an empty value sends the header with no value.
+    ///   - body: the request body (copied by libcurl). A body is refused with `GET` and `HEAD`.
+    public func perform(
+        method: String,
+        url: String,
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil
+    ) throws -> CurlResponse {
+        try checkURL(url)
+        let upperMethod = method.uppercased()
+        guard isToken(upperMethod) else {
+            throw CurlHTTPError.transport(url: url, code: Int(CURLE_BAD_FUNCTION_ARGUMENT.rawValue),
+                                          message: "invalid HTTP method")
+        }
+        if body != nil && (upperMethod == "GET" || upperMethod == "HEAD") {
+            throw CurlHTTPError.transport(url: url, code: Int(CURLE_BAD_FUNCTION_ARGUMENT.rawValue),
+                                          message: "a \(upperMethod) request cannot carry a body")
+        }
+        for header in headers {
+            guard isToken(header.name),
+                  !header.value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
+                throw CurlHTTPError.transport(url: url, code: Int(CURLE_BAD_FUNCTION_ARGUMENT.rawValue),
+                                              message: "invalid request header \(header.name.debugDescription)")
+            }
+        }
+        return try state.withLock { state in
+            try performLocked(state, method: upperMethod, url: url, headers: headers, body: body)
+        }
+    }
+
+    /// Refuses, before any I/O, a URL libcurl cannot parse or whose scheme is not allowed.
+    private func checkURL(_ url: String) throws {
+        guard let parsed = curl_url() else { throw CurlHTTPError.invalidURL(url) }
+        defer { curl_url_cleanup(parsed) }
+        guard curl_url_set(parsed, CURLUPART_URL, url, UInt32(CURLU_NON_SUPPORT_SCHEME)) == CURLUE_OK else {
+            throw CurlHTTPError.invalidURL(url)
+        }
+        var schemePointer: UnsafeMutablePointer<CChar>?
+        guard curl_url_get(parsed, CURLUPART_SCHEME, &schemePointer, 0) == CURLUE_OK, let schemePointer else {
+            throw CurlHTTPError.invalidURL(url)
+        }
+        let scheme = String(cString: schemePointer).lowercased()
+        curl_free(schemePointer)
+        guard configuration.effectiveSchemes.contains(scheme) else {
+            throw CurlHTTPError.schemeNotAllowed(url: url)
+        }
+    }
+
+    private func performLocked(
+        _ state: HandleState,
+        method: String,
+        url: String,
+        headers: [(name: String, value: String)],
+        body: [UInt8]?
+    ) throws -> CurlResponse {
+        let h = state.handle
+        // Forget the previous request's options; the connection cache survives the reset.
+        curl_easy_reset(h)
+
+        var failure: (option: CURLoption, code: CURLcode)?
+        func set(_ option: CURLoption, _ value: Int) {
+            let code = certagent_curl_setopt_long(h, option, value)
+            if code != CURLE_OK && failure == nil { failure = (option, code) }
+        }
+        func set(_ option: CURLoption, _ value: String) {
+            let code = certagent_curl_setopt_pointer(h, option, value) // string options are copied
+            if code != CURLE_OK && failure == nil { failure = (option, code) }
+        }
+        func setPointer(_ option: CURLoption, _ value: UnsafeRawPointer?) {
+            let code = certagent_curl_setopt_pointer(h, option, value)
+            if code != CURLE_OK && failure == nil { failure = (option, code) }
+        }
+        func setOffT(_ option: CURLoption, _ value: Int) {
+            let code = certagent_curl_setopt_off_t(h, option, curl_off_t(value))
+            if code != CURLE_OK && failure == nil { failure = (option, code) }
+        }
+
+        // Fixed options.
+        let schemes = configuration.effectiveSchemes.joined(separator: ",")
+        set(CURLOPT_URL, url)
+        set(CURLOPT_PROTOCOLS_STR, schemes)
+        set(CURLOPT_REDIR_PROTOCOLS_STR, schemes)
+        set(CURLOPT_FOLLOWLOCATION, 0)
+        set(CURLOPT_NOSIGNAL, 1)
+        set(CURLOPT_NOPROGRESS, 1)
+        set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout))
+        set(CURLOPT_TIMEOUT_MS, Self.milliseconds(configuration.totalTimeout))
+        set(CURLOPT_USERAGENT, configuration.userAgent)
+        set(CURLOPT_SSL_VERIFYPEER, 1)
+        set(CURLOPT_SSL_VERIFYHOST, 2)
+        set(CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2)
+        if let caFile = configuration.caFile { set(CURLOPT_CAINFO, caFile) }
+        // The size cap is enforced in the write callback only, on bytes actually received:
+        // CURLOPT_MAXFILESIZE would also reject a HEAD (or 304) whose Content-Length exceeds it.
+        state.errorBuffer[0] = 0
+        setPointer(CURLOPT_ERRORBUFFER, UnsafeRawPointer(state.errorBuffer))
+
+        let sink = ResponseSink(limit: max(configuration.maxResponseBytes, 0))
+        let context = Unmanaged.passUnretained(sink).toOpaque()
+        _ = certagent_curl_setopt_write_callback(h, CURLOPT_WRITEFUNCTION, bodyCallback)
+        setPointer(CURLOPT_WRITEDATA, context)
+        _ = certagent_curl_setopt_write_callback(h, CURLOPT_HEADERFUNCTION, headerCallback)
+        setPointer(CURLOPT_HEADERDATA, context)
+
+        // Per-request options.
+        switch method {
+        case "GET":
+            set(CURLOPT_HTTPGET, 1)
+        case "HEAD":
+            set(CURLOPT_NOBODY, 1)
+        default:
+            if method != "POST" { set(CURLOPT_CUSTOMREQUEST, method) }
+            if method == "POST" || body != nil {
+                set(CURLOPT_POST, 1)
+                let bytes = body ?? []
+                // Size first, then COPYPOSTFIELDS: libcurl copies exactly that many bytes (NULs included).
+                setOffT(CURLOPT_POSTFIELDSIZE_LARGE, bytes.count)
+                if bytes.isEmpty {
+                    set(CURLOPT_COPYPOSTFIELDS, "")
+                } else {
+                    bytes.withUnsafeBytes { setPointer(CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
+                }
+            }
+        }
+
+        // Request headers; libcurl's own `Expect: 100-continue` is disabled unless the caller sets Expect.
+        var lines = headers.map { $0.value.isEmpty ? "\($0.name);" : "\($0.name): \($0.value)" }
+        if !headers.contains(where: { $0.name.lowercased() == "expect" }) { lines.append("Expect:") }
+        var list: UnsafeMutablePointer<curl_slist>?
+        for line in lines {
+            guard let appended = curl_slist_append(list, line) else {
+                curl_slist_free_all(list)
+                throw CurlHTTPError.transport(url: url, code: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "out of memory")
+            }
+            list = appended
+        }
+        defer {
+            // Detach the list from the handle before freeing it.
+            _ = certagent_curl_setopt_pointer(h, CURLOPT_HTTPHEADER, nil)
+            curl_slist_free_all(list)
+        }
+        setPointer(CURLOPT_HTTPHEADER, UnsafeRawPointer(list))
+
+        if let failure {
+            throw CurlHTTPError.transport(url: url, code: Int(failure.code.rawValue),
+                                          message: "setting curl option \(failure.option.rawValue) failed: \(String(cString: curl_easy_strerror(failure.code)))")
+        }
+
+        let code = withExtendedLifetime(sink) { curl_easy_perform(h) }
+
+        var connects = 0
+        if certagent_curl_getinfo_long(h, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK {
+            connectionCount.add(connects, ordering: .relaxed)
+        }
+
+        if sink.exceeded {
+            throw CurlHTTPError.responseTooLarge(url: url, limit: configuration.maxResponseBytes)
+        }
+        guard code == CURLE_OK else {
+            let detail = state.errorBuffer[0] != 0
+                ? String(cString: state.errorBuffer)
+                : String(cString: curl_easy_strerror(code))
+            throw CurlHTTPError.transport(url: url, code: Int(code.rawValue), message: "\(Self.kind(of: code)): \(detail)")
+        }
+
+        var status = 0
+        _ = certagent_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
+        var effective: UnsafeMutablePointer<CChar>?
+        let effectiveURL: String
+        if certagent_curl_getinfo_string(h, CURLINFO_EFFECTIVE_URL, &effective) == CURLE_OK, let effective {
+            effectiveURL = String(cString: effective)
+        } else {
+            effectiveURL = url
+        }
+        return CurlResponse(status: status, headers: sink.headers, body: sink.body, effectiveURL: effectiveURL)
+    }
+
+    private static func milliseconds(_ seconds: Double) -> Int {
+        guard seconds.isFinite, seconds > 0 else { return 0 }
+        let ms = (seconds * 1000).rounded(.up)
+        return ms >= Double(Int.max) ? Int.max : max(Int(ms), 1)
+    }
+
+    /// A short label saying what kind of failure a curl code is.
+    static func kind(of code: CURLcode) -> String {
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT: return "timed out"
+        case CURLE_COULDNT_CONNECT: return "connection failed"
+        case CURLE_COULDNT_RESOLVE_HOST: return "host name not resolved"
+        case CURLE_PEER_FAILED_VERIFICATION: return "TLS certificate verification failed"
+        case CURLE_SSL_CACERT_BADFILE: return "CA file could not be read"
+        case CURLE_SSL_CONNECT_ERROR: return "TLS handshake failed"
+        case CURLE_UNSUPPORTED_PROTOCOL: return "protocol not allowed or unsupported"
+        case CURLE_GOT_NOTHING: return "server sent no response"
+        case CURLE_SEND_ERROR, CURLE_RECV_ERROR: return "network error"
+        default: return "transfer failed"
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class CurlHTTPTestsPlaceholder: XCTestCase { func testNothing() {} }

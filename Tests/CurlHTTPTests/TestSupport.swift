@@ -1,0 +1,133 @@
+import Foundation
+import XCTest
+
+/// A throwaway CA and a server certificate for 127.0.0.1 and localhost, made once per test run with the openssl CLI.
+struct TestPKI: Sendable {
+    let directory: String
+    let caFile: String
+    let serverCert: String
+    let serverKey: String
+    let otherCAFile: String   // an unrelated CA that did not issue the server certificate
+    let script: String
+
+    static let shared: Result<TestPKI, TestSetupError> = Result { try TestPKI.make() }.mapError {
+        $0 as? TestSetupError ?? TestSetupError(message: "\($0)")
+    }
+
+    private static func make() throws -> TestPKI {
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("curlhttp-tests-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let d = dir.path
+        try """
+        subjectAltName=IP:127.0.0.1,DNS:localhost
+        basicConstraints=critical,CA:FALSE
+        keyUsage=critical,digitalSignature
+        extendedKeyUsage=serverAuth
+
+        """.write(toFile: "\(d)/ext.cnf", atomically: true, encoding: .utf8)
+        for name in ["ca", "other-ca"] {
+            try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                         "-keyout", "\(d)/\(name).key", "-out", "\(d)/\(name).pem", "-days", "2",
+                                         "-subj", "/CN=CertAgent \(name) test", "-addext", "basicConstraints=critical,CA:TRUE",
+                                         "-addext", "keyUsage=critical,keyCertSign"])
+        }
+        try run("/usr/bin/openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                     "-keyout", "\(d)/server.key", "-out", "\(d)/server.csr", "-subj", "/CN=localhost"])
+        try run("/usr/bin/openssl", ["x509", "-req", "-in", "\(d)/server.csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key",
+                                     "-set_serial", "2", "-days", "2", "-out", "\(d)/server.pem", "-extfile", "\(d)/ext.cnf"])
+        try testServerScript.write(toFile: "\(d)/server.py", atomically: true, encoding: .utf8)
+        return TestPKI(directory: d, caFile: "\(d)/ca.pem", serverCert: "\(d)/server.pem", serverKey: "\(d)/server.key",
+                       otherCAFile: "\(d)/other-ca.pem", script: "\(d)/server.py")
+    }
+
+    private static func run(_ tool: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TestSetupError(message: "\(tool) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+        }
+    }
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// A python3 helper started by PID; `stop()` signals only that PID.
+final class TestServer {
+    let process: Process
+    let ports: [Int]
+
+    init(arguments: [String]) throws {
+        let pki = try TestPKI.shared.get()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [pki.script] + arguments
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        // The first line holds the port(s).
+        var line: [UInt8] = []
+        let reader = stdout.fileHandleForReading
+        while !line.contains(0x0A) {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            line.append(contentsOf: chunk)
+        }
+        let ports = String(decoding: line, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) }
+        guard !ports.isEmpty else {
+            process.terminate()
+            process.waitUntilExit()
+            throw TestSetupError(message: "test server did not report its port")
+        }
+        self.ports = ports
+    }
+
+    /// The HTTPS server and a plain HTTP server sharing one handler and counters.
+    static func https() throws -> TestServer {
+        let pki = try TestPKI.shared.get()
+        return try TestServer(arguments: ["serve", pki.serverCert, pki.serverKey])
+    }
+
+    /// A listener that never completes new TCP handshakes.
+    static func blackhole() throws -> TestServer {
+        try TestServer(arguments: ["blackhole"])
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+        }
+        process.waitUntilExit()
+    }
+}
+
+/// A 127.0.0.1 TCP port with no listener: bound, then closed again.
+func unusedLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestSetupError(message: "socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard bound == 0 else { throw TestSetupError(message: "bind() failed") }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    guard named == 0 else { throw TestSetupError(message: "getsockname() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
