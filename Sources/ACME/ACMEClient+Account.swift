@@ -30,6 +30,26 @@ extension ACMEClient {
         }
     }
 
+    /// Replaces the account's contact URLs (RFC 8555 §7.3.2); returns the updated account.
+    public func updateAccount(contact: [String]) throws -> ACMEAccount {
+        let url = try requireAccountURL()
+        let response = try post(url, payload: .object(["contact": .array(contact.map(JSONValue.string))]))
+        return try accountObject(response, url: url)
+    }
+
+    /// Deactivates the account for good (RFC 8555 §7.3.6); returns it with status `deactivated`.
+    public func deactivateAccount() throws -> ACMEAccount {
+        let url = try requireAccountURL()
+        let response = try post(url, payload: .object(["status": .string("deactivated")]))
+        return try accountObject(response, url: url)
+    }
+
+    /// The account object in a response about the account at `url`.
+    private func accountObject(_ response: HTTPResponse, url: String) throws -> ACMEAccount {
+        let body = response.body.isEmpty ? AccountBody() : try decode(AccountBody.self, from: response, url: url)
+        return ACMEAccount(url: url, status: body.status ?? "valid", contact: body.contact ?? [])
+    }
+
     /// The account in a newAccount response: URL from `Location`, object from the body (may be empty).
     private func account(from response: HTTPResponse, url: String) throws -> ACMEAccount {
         let accountURL = try location(response, url: url)

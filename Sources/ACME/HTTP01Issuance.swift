@@ -3,6 +3,7 @@ public struct HTTP01Issuance {
     /// Orders a certificate for `domains`, proves control over each pending name with HTTP-01 (§8.3),
     /// finalizes with `csrDER` and downloads the chain.
     ///
+    /// When the server answers `alreadyReplaced` to `replaces` (RFC 9773 §5), the order is placed again without it.
     /// Already-valid authorizations (reused) are skipped. Every token is checked to be base64url before the
     /// solver sees any; all challenges are presented and answered before any is polled. `solver.cleanUp` is
     /// called for every token handed to `present` (also one whose `present` threw), on success and on every error.
@@ -10,7 +11,13 @@ public struct HTTP01Issuance {
                              replaces: String? = nil, profile: String? = nil) throws -> (order: ACMEOrder, chain: ACMECertificateChain) {
         var seen = Set<String>()
         let identifiers = domains.filter { seen.insert($0.lowercased()).inserted }.map(ACMEIdentifier.dns)
-        let order = try client.newOrder(identifiers: identifiers, replaces: replaces, profile: profile)
+        let order: ACMEOrder
+        do {
+            order = try client.newOrder(identifiers: identifiers, replaces: replaces, profile: profile)
+        } catch let error as ACMEError where replaces != nil && error.problem?.kind == .alreadyReplaced {
+            // RFC 9773 §5: the named certificate was already replaced; order again without the hint.
+            order = try client.newOrder(identifiers: identifiers, replaces: nil, profile: profile)
+        }
 
         // Collect the work, checking every token before presenting anything.
         var work: [(authorization: ACMEAuthorization, challenge: ACMEChallenge, token: String, keyAuthorization: String)] = []

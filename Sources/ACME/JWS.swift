@@ -10,13 +10,14 @@ enum JWS {
     }
 
     /// A flattened JWS signed by the account (or certificate) key.
-    /// `payload` nil means POST-as-GET: the empty payload "" (§6.3).
-    static func sign(payload: [UInt8]?, url: String, nonce: String, key: KeyReference, signer: JWSSigner) throws -> JSONValue {
+    /// `payload` nil means POST-as-GET: the empty payload "" (§6.3). `nonce` nil only for the inner JWS
+    /// of a key change (§7.3.5), which carries none.
+    static func sign(payload: [UInt8]?, url: String, nonce: String?, key: KeyReference, signer: JWSSigner) throws -> JSONValue {
         var header: [String: JSONValue] = [
             "alg": .string(signer.algorithm),
-            "nonce": .string(nonce),
             "url": .string(url),
         ]
+        if let nonce { header["nonce"] = .string(nonce) }
         switch key {
         case .jwk: header["jwk"] = .jwk(signer.publicJWK)
         case .kid(let kid): header["kid"] = .string(kid)
