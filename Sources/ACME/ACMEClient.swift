@@ -1,0 +1,168 @@
+import Foundation
+import Synchronization
+
+/// A synchronous RFC 8555 client for one account on one ACME server.
+///
+/// Every call blocks on the `HTTPTransport`; run it on a Dispatch queue or thread. It is safe to share
+/// between threads: the nonce pool, cached directory, account URL and request counter sit behind a `Mutex`.
+public final class ACMEClient: Sendable {
+    /// Attempts of one request while the server answers `badNonce` (RFC 8555 §6.5): enough for servers
+    /// that reject half of all good nonces (Pebble's `PEBBLE_WFE_NONCEREJECT=50`).
+    public static let maximumNonceAttempts = 16
+
+    /// The directory URL (RFC 8555 §7.1.1).
+    public let directoryURL: String
+    /// How authorizations and orders are polled.
+    public let polling: PollingPolicy
+    let transport: any HTTPTransport
+    let signer: any JWSSigner
+    let clock: any ACMEClock
+
+    struct State {
+        var nonces = NoncePool()
+        var directory: ACMEDirectory?
+        var accountURL: String?
+        var requestCount = 0
+    }
+    let state: Mutex<State>
+
+    /// A client for the server at `directoryURL` whose account key is `signer`.
+    /// Pass `accountURL` when the account is already known (saves a lookup, RFC 8555 §7.3.1).
+    public init(directoryURL: String, transport: any HTTPTransport, signer: any JWSSigner,
+                clock: any ACMEClock = SystemACMEClock(), polling: PollingPolicy = .init(), accountURL: String? = nil) {
+        self.directoryURL = directoryURL
+        self.transport = transport
+        self.signer = signer
+        self.clock = clock
+        self.polling = polling
+        self.state = Mutex(State(accountURL: accountURL))
+    }
+
+    /// The account URL (`kid`, RFC 8555 §6.2), set by `newAccount`/`lookUpAccount` or the initializer.
+    public var accountURL: String? { state.withLock { $0.accountURL } }
+
+    /// HTTP requests sent so far, every kind counted (for tests and benchmarks).
+    public var requestCount: Int { state.withLock { $0.requestCount } }
+
+    /// The directory (RFC 8555 §7.1.1): fetched with GET on first use, then cached.
+    public func directory() throws -> ACMEDirectory {
+        if let cached = state.withLock({ $0.directory }) { return cached }
+        let response = try checked(send(HTTPRequest(method: .get, url: directoryURL)), url: directoryURL)
+        let directory = try decode(ACMEDirectory.self, from: response, url: directoryURL)
+        state.withLock { $0.directory = directory }
+        return directory
+    }
+
+    // MARK: - Requests
+
+    /// Sends one request, counts it, and keeps its `Replay-Nonce` whatever the status (RFC 8555 §6.5).
+    func send(_ request: HTTPRequest) throws -> HTTPResponse {
+        state.withLock { $0.requestCount += 1 }
+        let response = try transport.send(request)
+        if let nonce = response.header("Replay-Nonce") {
+            state.withLock { $0.nonces.add(nonce.trimmingCharacters(in: .whitespaces)) }
+        }
+        return response
+    }
+
+    /// A fresh nonce: from the pool, else from HEAD newNonce (RFC 8555 §7.2).
+    func nonce() throws -> String {
+        if let nonce = state.withLock({ $0.nonces.take() }) { return nonce }
+        let url = try directory().newNonce
+        let response = try send(HTTPRequest(method: .head, url: url))
+        guard (200..<300).contains(response.status) else {
+            throw problemError(response, url: url) ?? unexpected(response, url: url)
+        }
+        guard let nonce = state.withLock({ $0.nonces.take() }) else {
+            throw ACMEError.unexpectedResponse(url: url, status: response.status, detail: "no valid Replay-Nonce header")
+        }
+        return nonce
+    }
+
+    /// The account URL for `kid`, looked up (RFC 8555 §7.3.1) when not known yet.
+    /// Throws an `accountDoesNotExist` problem when the key has no account.
+    func requireAccountURL() throws -> String {
+        if let url = accountURL { return url }
+        if let account = try lookUpAccount() { return account.url }
+        let url = try directory().newAccount
+        throw ACMEError.problem(ACMEProblem(type: ACMEProblem.Kind.prefix + "accountDoesNotExist",
+                                            detail: "no account exists for this key; create one with newAccount"),
+                                url: url, retryAfter: nil)
+    }
+
+    /// POSTs a JWS (RFC 8555 §6.2) to `url` and returns the successful response.
+    /// `payload` nil is POST-as-GET (§6.3). `key` nil means `kid` = the account URL.
+    /// A `badNonce` answer is retried at once with the nonce it carried, up to `maximumNonceAttempts` times.
+    func post(_ url: String, payload: JSONValue?, key: JWS.KeyReference? = nil, signer: (any JWSSigner)? = nil,
+              accept: String? = nil) throws -> HTTPResponse {
+        let keyReference = try key ?? .kid(requireAccountURL())
+        let payloadBytes = try payload?.bytes()
+        var headers: [(name: String, value: String)] = [(name: "Content-Type", value: "application/jose+json")]
+        if let accept { headers.append((name: "Accept", value: accept)) }
+        var attempt = 0
+        while true {
+            attempt += 1
+            let jws = try JWS.sign(payload: payloadBytes, url: url, nonce: nonce(), key: keyReference, signer: signer ?? self.signer)
+            let response = try send(HTTPRequest(method: .post, url: url, headers: headers, body: jws.bytes()))
+            if attempt < Self.maximumNonceAttempts, !(200..<300).contains(response.status),
+               let problem = problemDocument(response), problem.kind == .badNonce {
+                continue
+            }
+            return try checked(response, url: url)
+        }
+    }
+
+    /// POST-as-GET (RFC 8555 §6.3).
+    func fetch(_ url: String, accept: String? = nil) throws -> HTTPResponse {
+        try post(url, payload: nil, accept: accept)
+    }
+
+    // MARK: - Responses
+
+    /// `response` when its status is 2xx; otherwise the problem it carries, or `unexpectedResponse`.
+    func checked(_ response: HTTPResponse, url: String) throws -> HTTPResponse {
+        guard (200..<300).contains(response.status) else {
+            throw problemError(response, url: url) ?? unexpected(response, url: url)
+        }
+        return response
+    }
+
+    /// The problem document in an error response (RFC 8555 §6.7), when the body is one.
+    func problemDocument(_ response: HTTPResponse) -> ACMEProblem? {
+        let contentType = response.header("Content-Type")?.lowercased() ?? ""
+        guard contentType.contains("json") || response.body.first == UInt8(ascii: "{") else { return nil }
+        return try? JSONDecoder().decode(ACMEProblem.self, from: Data(response.body))
+    }
+
+    /// `ACMEError.problem` with `Retry-After` (RFC 8555 §6.6), when the response holds a problem document.
+    func problemError(_ response: HTTPResponse, url: String) -> ACMEError? {
+        guard let problem = problemDocument(response) else { return nil }
+        return .problem(problem, url: url, retryAfter: RetryAfter.date(response.header("Retry-After"), now: clock.now()))
+    }
+
+    /// `unexpectedResponse` with a short excerpt of the body.
+    func unexpected(_ response: HTTPResponse, url: String, why: String? = nil) -> ACMEError {
+        let text = String(decoding: response.body.prefix(200), as: UTF8.self)
+            .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+        let excerpt = response.body.count > 200 ? text + "…" : text
+        let detail = [why, excerpt.isEmpty ? "(empty body)" : excerpt].compactMap { $0 }.joined(separator: ": ")
+        return .unexpectedResponse(url: url, status: response.status, detail: detail)
+    }
+
+    /// Decodes a JSON body, or throws `unexpectedResponse`.
+    func decode<T: Decodable>(_ type: T.Type, from response: HTTPResponse, url: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(response.body))
+        } catch {
+            throw unexpected(response, url: url, why: "cannot read \(T.self): \(error)")
+        }
+    }
+
+    /// The `Location` header resolved against `url`, or throws `unexpectedResponse` (RFC 8555 §7.3, §7.4).
+    func location(_ response: HTTPResponse, url: String) throws -> String {
+        guard let location = response.header("Location"), !location.isEmpty else {
+            throw unexpected(response, url: url, why: "no Location header")
+        }
+        return LinkHeader.resolve(location, against: url)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Errors of the ACME client beyond transport failures (which the `HTTPTransport` throws as they are).
+public enum ACMEError: Error, Sendable, CustomStringConvertible {
+    /// The server answered with a problem document (RFC 8555 §6.7); `retryAfter` from its
+    /// `Retry-After` header (seconds or HTTP-date), e.g. for `rateLimited` (§6.6).
+    case problem(ACMEProblem, url: String, retryAfter: Date?)
+    /// The server answered with an unexpected status or body (not a problem document); `detail` is a short excerpt.
+    case unexpectedResponse(url: String, status: Int, detail: String)
+    /// A challenge token that is not base64url `[A-Za-z0-9_-]+` (RFC 8555 §8.1, §8.3); refused before any solver sees it.
+    case invalidToken(String)
+    /// An authorization ended invalid (or deactivated, expired, revoked) (RFC 8555 §7.1.6);
+    /// `problem` is the failed challenge's error, with its subproblems.
+    case authorizationFailed(identifier: ACMEIdentifier, problem: ACMEProblem?)
+    /// An order ended invalid (RFC 8555 §7.1.6); `problem` is the order's `error`.
+    case orderFailed(url: String, status: String, problem: ACMEProblem?)
+    /// Polling `url` for `what` passed the `PollingPolicy` timeout (RFC 8555 §7.5.1).
+    case timedOut(what: String, url: String)
+    /// The authorization offers no challenge this client can solve (here: `http-01`, RFC 8555 §8.3).
+    case noSupportedChallenge(identifier: ACMEIdentifier)
+
+    /// The server's problem document, when there is one.
+    public var problem: ACMEProblem? {
+        switch self {
+        case .problem(let p, _, _): p
+        case .authorizationFailed(_, let p), .orderFailed(_, _, let p): p
+        default: nil
+        }
+    }
+
+    /// One line for logs and the admin.
+    public var description: String {
+        switch self {
+        case let .problem(problem, url, retryAfter):
+            var text = "ACME server error at \(url): \(problem)"
+            if let retryAfter { text += " (retry after \(retryAfter.formatted(.iso8601)))" }
+            return text
+        case let .unexpectedResponse(url, status, detail):
+            return "unexpected response from \(url): HTTP \(status): \(detail)"
+        case let .invalidToken(token):
+            return "challenge token is not base64url: \(token.debugDescription)"
+        case let .authorizationFailed(identifier, problem):
+            return "authorization for \(identifier) failed" + (problem.map { ": \($0)" } ?? "")
+        case let .orderFailed(url, status, problem):
+            return "order \(url) is \(status)" + (problem.map { ": \($0)" } ?? "")
+        case let .timedOut(what, url):
+            return "timed out waiting for \(what) at \(url)"
+        case let .noSupportedChallenge(identifier):
+            return "no supported (http-01) challenge offered for \(identifier)"
+        }
+    }
+}

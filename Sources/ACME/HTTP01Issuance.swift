@@ -1,0 +1,71 @@
+/// The whole HTTP-01 flow of one certificate (RFC 8555 §7.4–7.4.2).
+public struct HTTP01Issuance {
+    /// Orders a certificate for `domains`, proves control over each pending name with HTTP-01 (§8.3),
+    /// finalizes with `csrDER` and downloads the chain.
+    ///
+    /// When the server answers `alreadyReplaced` to `replaces` (RFC 9773 §5), the order is placed again without it.
+    /// Already-valid authorizations (reused) are skipped. Every token is checked to be base64url before the
+    /// solver sees any; all challenges are presented and answered before any is polled. `solver.cleanUp` is
+    /// called for every token handed to `present` (also one whose `present` threw), on success and on every error.
+    public static func issue(client: ACMEClient, domains: [String], csrDER: [UInt8], solver: any HTTP01Solver,
+                             replaces: String? = nil, profile: String? = nil) throws -> (order: ACMEOrder, chain: ACMECertificateChain) {
+        var seen = Set<String>()
+        let identifiers = domains.filter { seen.insert($0.lowercased()).inserted }.map(ACMEIdentifier.dns)
+        let order: ACMEOrder
+        do {
+            order = try client.newOrder(identifiers: identifiers, replaces: replaces, profile: profile)
+        } catch let error as ACMEError where replaces != nil && error.problem?.kind == .alreadyReplaced {
+            // RFC 9773 §5: the named certificate was already replaced; order again without the hint.
+            order = try client.newOrder(identifiers: identifiers, replaces: nil, profile: profile)
+        }
+
+        // Collect the work, checking every token before presenting anything.
+        var work: [(authorization: ACMEAuthorization, challenge: ACMEChallenge, token: String, keyAuthorization: String)] = []
+        for url in order.authorizations {
+            let authorization = try client.authorization(at: url)
+            switch authorization.status {
+            case "valid":
+                continue
+            case "pending":
+                guard let challenge = authorization.challenge(ofType: "http-01") else {
+                    throw ACMEError.noSupportedChallenge(identifier: authorization.identifier)
+                }
+                let token = challenge.token ?? ""
+                work.append((authorization, challenge, token, try client.keyAuthorization(token: token)))
+            default:
+                throw ACMEError.authorizationFailed(identifier: authorization.identifier, problem: authorization.failure)
+            }
+        }
+
+        var presented: [(domain: String, token: String)] = []
+        defer { for item in presented { solver.cleanUp(domain: item.domain, token: item.token) } }
+        for item in work {
+            presented.append((item.authorization.identifier.value, item.token))
+            try solver.present(domain: item.authorization.identifier.value, token: item.token, keyAuthorization: item.keyAuthorization)
+        }
+        for item in work where item.challenge.status == "pending" {
+            _ = try client.respond(to: item.challenge)
+        }
+        for item in work {
+            _ = try client.waitForAuthorization(at: item.authorization.url)
+        }
+
+        var finalized: ACMEOrder
+        do {
+            finalized = try client.finalize(order: order, csrDER: csrDER)
+        } catch let error as ACMEError where error.problem?.kind == .orderNotReady {
+            // The server has not yet noticed every authorization is valid: wait for `ready` and try once more.
+            _ = try client.waitForOrder(at: order.url, until: "ready")
+            finalized = try client.finalize(order: order, csrDER: csrDER)
+        }
+        if finalized.status != "valid" || finalized.certificate == nil {
+            finalized = try client.waitForOrder(at: finalized.url)
+        }
+        guard let certificateURL = finalized.certificate else {
+            throw ACMEError.orderFailed(url: finalized.url, status: finalized.status, problem: ACMEProblem(
+                type: "about:blank", detail: "the order is valid but names no certificate URL"))
+        }
+        let chain = try client.downloadCertificate(at: certificateURL)
+        return (finalized, chain)
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+
+/// The `Retry-After` header (RFC 9110 §10.2.3), used by ACME for rate limits (RFC 8555 §6.6),
+/// polling (§7.5.1) and ARI (RFC 9773 §4.3).
+enum RetryAfter {
+    /// The moment `value` names: delay-seconds from `now`, or an HTTP-date. Nil when absent or unreadable.
+    static func date(_ value: String?, now: Date) -> Date? {
+        guard let raw = value?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+        if raw.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            guard let seconds = Double(raw) else { return nil }
+            return now.addingTimeInterval(seconds)
+        }
+        return Timestamps.httpDate(raw)
+    }
+
+    /// The delay `value` asks for, in seconds from `now` (never negative).
+    static func seconds(_ value: String?, now: Date) -> TimeInterval? {
+        date(value, now: now).map { max(0, $0.timeIntervalSince(now)) }
+    }
+}

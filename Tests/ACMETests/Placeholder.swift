@@ -1,2 +1,0 @@
-import XCTest
-final class ACMETestsPlaceholder: XCTestCase { func testNothing() {} }
