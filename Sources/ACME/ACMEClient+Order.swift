@@ -28,7 +28,7 @@ extension ACMEClient {
     /// The key authorization of `token` (RFC 8555 §8.1): `token "." base64url(JWK thumbprint)`.
     /// Throws `invalidToken` unless the token is base64url `[A-Za-z0-9_-]+` (§8.3).
     public func keyAuthorization(token: String) throws -> String {
-        guard Base64URL.isAlphabet(token) else { throw ACMEError.invalidToken(token) }
+        guard ChallengeToken.isValid(token) else { throw ACMEError.invalidToken(token) }
         return "\(token).\(signer.thumbprint)"
     }
 

@@ -1,4 +1,4 @@
-/// ACME challenge tokens (RFC 8555 §8.3): base64url characters only, so a token can safely become a file name.
+/// ACME challenge tokens (RFC 8555 §8.3, §8.1): base64url characters only, so a token can safely become a file name.
 public enum ChallengeToken {
     /// True when `token` is non-empty base64url (`A–Z a–z 0–9 - _`) of sane length: no `/`, `.`, `=` or anything else.
     public static func isValid(_ token: String) -> Bool {
