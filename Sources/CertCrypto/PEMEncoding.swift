@@ -23,7 +23,8 @@ enum PEMEncoding {
         let end = "-----END \(label)-----"
         var blocks: [[UInt8]] = []
         var body: String? = nil
-        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        // isNewline, not == "\n": Swift treats "\r\n" as a single Character.
+        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0.isNewline }) {
             let line = rawLine.trimmingSpaces()
             if line == begin {
                 guard body == nil else { throw CryptoError(operation: "PEM decode", detail: "nested BEGIN \(label)") }
