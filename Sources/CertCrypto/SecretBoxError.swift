@@ -9,6 +9,7 @@ public enum SecretBoxError: Error, Equatable, Sendable, CustomStringConvertible 
     /// The key is not 32 bytes (AES-256).
     case invalidKeyLength(Int)
 
+    /// A human-readable explanation (never includes key material).
     public var description: String {
         switch self {
         case .truncated: return "sealed secret is truncated"

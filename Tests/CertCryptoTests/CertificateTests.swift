@@ -180,3 +180,24 @@ final class CertificateTests: XCTestCase {
         return nil
     }
 }
+
+final class ARITests: XCTestCase {
+    /// RFC 9773 §4.1 example: AKI 69:88:5B:…:C8:D4 and serial 0x87654321 (DER 00 87 65 43 21)
+    /// give "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE". The serial half is checked on a real certificate.
+    func testARIIdentifier() throws {
+        let aki: [UInt8] = [0x69, 0x88, 0x5B, 0x6B, 0x87, 0x46, 0x40, 0x41, 0xE1, 0xB3,
+                            0x7B, 0x84, 0x7B, 0xA0, 0xAE, 0x2C, 0xDE, 0x01, 0xC8, 0xD4]
+        XCTAssertEqual(Base64URL.encode(aki) + "." + Base64URL.encode([0x00, 0x87, 0x65, 0x43, 0x21]),
+                       "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE")
+
+        let pki = try TestPKI()
+        try OpenSSLCLI.succeed(["x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                                "-set_serial", "0x87654321", "-days", "1", "-extfile", "ext.cnf",
+                                "-out", "ari.pem"], in: pki.dir.url)
+        let certificate = try Certificate(pem: try pki.dir.read("ari.pem"))
+        let ca = try Certificate(pem: pki.caPEM)
+        XCTAssertEqual(certificate.serialNumber, [0x00, 0x87, 0x65, 0x43, 0x21])
+        let identifier = try XCTUnwrap(certificate.ariCertificateIdentifier)
+        XCTAssertEqual(identifier, Base64URL.encode(try XCTUnwrap(ca.subjectKeyIdentifier)) + ".AIdlQyE")
+    }
+}
