@@ -6,20 +6,8 @@ import XCTest
 /// openssl CLI has no equivalent (AES-GCM with associated data).
 final class IndependentCheckTests: XCTestCase {
     private func python(_ script: String, input: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let inPipe = Pipe()
-        let outPipe = Pipe()
-        process.standardInput = inPipe
-        process.standardOutput = outPipe
-        process.standardError = outPipe
-        try process.run()
-        inPipe.fileHandleForWriting.write(Data(input.utf8))
-        try inPipe.fileHandleForWriting.close()
-        let output = outPipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        let result = try Subprocess.run(["python3", "-c", script], stdin: Array(input.utf8))
+        return (result.status, result.output)
     }
 
     func testSecretBoxOpensWithPythonCryptography() throws {

@@ -1,8 +1,14 @@
 import Foundation
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Runs the `openssl` command-line tool: an independent implementation to check CertCrypto against.
-enum OpenSSLCLI {
+/// Runs a program found on PATH, with stdin/stdout/stderr redirected to temporary files.
+///
+/// Uses `posix_spawn` directly rather than Foundation's `Process`, which closes every descriptor
+/// it finds in /proc/self/fd and so fails with EBADF under valgrind (valgrind's own descriptors).
+enum Subprocess {
     struct Result {
         let status: Int32
         let stdout: String
@@ -10,37 +16,52 @@ enum OpenSSLCLI {
         var output: String { stdout + stderr }
     }
 
-    static func run(_ arguments: [String], stdin: [UInt8]? = nil, in directory: URL? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        if let directory { process.currentDirectoryURL = directory }
-        let outPipe = Pipe()
-        let errPipe = Pipe()
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        let inPipe = Pipe()
-        process.standardInput = inPipe
-        try process.run()
-        if let stdin { inPipe.fileHandleForWriting.write(Data(stdin)) }
-        try inPipe.fileHandleForWriting.close()
-        // Read both pipes before waiting so a large output cannot block the child.
-        final class Box: @unchecked Sendable { var data = Data() }  // written before group.leave(), read after wait()
-        let errBox = Box()
-        let group = DispatchGroup()
-        group.enter()
-        let errHandle = errPipe.fileHandleForReading
-        DispatchQueue.global().async {
-            errBox.data = errHandle.readDataToEndOfFile()
-            group.leave()
+    struct SpawnError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func run(_ command: [String], stdin: [UInt8]? = nil, in directory: URL? = nil) throws -> Result {
+        let scratch = try TemporaryDirectory()
+        let inPath = try scratch.write("stdin", bytes: stdin ?? [])
+        let outPath = scratch.path("stdout")
+        let errPath = scratch.path("stderr")
+
+        // GNU env's --chdir sets the working directory of the child.
+        var argv = ["/usr/bin/env"]
+        if let directory { argv += ["--chdir=\(directory.path)"] }
+        argv += command
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+        let cStrings: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { cStrings.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = cStrings.withUnsafeBufferPointer { buffer -> Int32 in
+            guard let base = buffer.baseAddress else { return EINVAL }
+            return posix_spawn(&pid, "/usr/bin/env", &actions, nil, base, environ)
         }
-        let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        let errData = errBox.data
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        guard spawned == 0 else { throw SpawnError(description: "posix_spawn failed: \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw SpawnError(description: "waitpid failed: errno \(errno)") }
+        }
+        // WIFEXITED / WEXITSTATUS are macros that do not import.
+        let exitCode = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Result(status: exitCode, stdout: try scratch.read("stdout"), stderr: try scratch.read("stderr"))
+    }
+}
+
+/// Runs the `openssl` command-line tool: an independent implementation to check CertCrypto against.
+enum OpenSSLCLI {
+    typealias Result = Subprocess.Result
+
+    static func run(_ arguments: [String], stdin: [UInt8]? = nil, in directory: URL? = nil) throws -> Result {
+        try Subprocess.run(["openssl"] + arguments, stdin: stdin, in: directory)
     }
 
     /// Runs and fails the test (throwing) unless the exit status is 0.
