@@ -26,9 +26,9 @@ final class CSRTests: XCTestCase {
             let pubFile = dir.path("csr-pub.der")
             try OpenSSLCLI.succeed(["req", "-in", file, "-noout", "-pubkey", "-out", dir.path("csr-pub.pem")])
             try OpenSSLCLI.succeed(["pkey", "-pubin", "-in", dir.path("csr-pub.pem"), "-outform", "DER", "-out", pubFile])
-            XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: pubFile))), try key.publicKeyDER())
+            XCTAssertEqual(try dir.readBytes("csr-pub.der"), try key.publicKeyDER())
             try OpenSSLCLI.succeed(["req", "-in", file, "-outform", "DER", "-out", dir.path("csr.der")])
-            XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: dir.path("csr.der")))), csr.der)
+            XCTAssertEqual(try dir.readBytes("csr.der"), csr.der)
         }
     }
 

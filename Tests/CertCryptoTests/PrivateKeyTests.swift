@@ -30,7 +30,7 @@ final class PrivateKeyTests: XCTestCase {
             // SubjectPublicKeyInfo matches what openssl derives from the private key.
             let pubFile = dir.path("\(type.rawValue).pub.der")
             try OpenSSLCLI.succeed(["pkey", "-in", file, "-pubout", "-outform", "DER", "-out", pubFile])
-            XCTAssertEqual(try key.publicKeyDER(), Array(try Data(contentsOf: URL(fileURLWithPath: pubFile))))
+            XCTAssertEqual(try key.publicKeyDER(), try dir.readBytes("\(type.rawValue).pub.der"))
         }
     }
 
