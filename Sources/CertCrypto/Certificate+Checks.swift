@@ -1,0 +1,53 @@
+import COpenSSL
+
+extension Certificate {
+    /// True when the certificate's subject public key equals `key`'s public key (`EVP_PKEY_eq`).
+    public func matches(_ key: PrivateKey) -> Bool {
+        guard let handle = try? X509Handle(der: der) else { return false }
+        defer { OpenSSLErrorQueue.clear() }
+        guard let publicKey = X509_get0_pubkey(handle.pointer) else { return false }  // lent
+        return EVP_PKEY_eq(publicKey, key.pkey) == 1
+    }
+
+    /// True when this certificate's issuer name equals `issuer`'s subject name and its signature
+    /// verifies with `issuer`'s public key (`X509_verify`, RFC 5280 §6.1.3 (a)(1) and (a)(4)).
+    /// Validity periods, constraints and revocation are not checked.
+    public func isIssued(by issuer: Certificate) -> Bool {
+        guard let handle = try? X509Handle(der: der), let issuerHandle = try? X509Handle(der: issuer.der) else {
+            return false
+        }
+        defer { OpenSSLErrorQueue.clear() }
+        guard X509_NAME_cmp(X509_get_issuer_name(handle.pointer), X509_get_subject_name(issuerHandle.pointer)) == 0,
+              let issuerKey = X509_get0_pubkey(issuerHandle.pointer)  // lent
+        else { return false }
+        return X509_verify(handle.pointer, issuerKey) == 1
+    }
+
+    /// True when a subjectAltName covers `name` (RFC 6125 §6.4): DNS names compare
+    /// case-insensitively, ignoring one trailing dot; a SAN `*.a.b` covers exactly one extra
+    /// leftmost label (`x.a.b`, not `a.b` or `y.x.a.b`); IP literals compare by address.
+    public func covers(_ name: String) -> Bool {
+        if let address = IPAddress.parse(name) {
+            return subjectAlternativeNames.contains { IPAddress.parse($0) == address }
+        }
+        let wanted = Certificate.normalized(name)
+        guard !wanted.isEmpty else { return false }
+        for san in subjectAlternativeNames where IPAddress.parse(san) == nil {
+            let pattern = Certificate.normalized(san)
+            if pattern == wanted { return true }
+            if pattern.hasPrefix("*."), pattern.count > 2 {
+                let suffix = pattern.dropFirst()  // ".a.b"
+                guard wanted.hasSuffix(suffix) else { continue }
+                let label = wanted.dropLast(suffix.count)
+                if !label.isEmpty, !label.contains("."), !label.contains("*") { return true }
+            }
+        }
+        return false
+    }
+
+    private static func normalized(_ name: String) -> String {
+        var lower = name.lowercased()
+        if lower.hasSuffix(".") { lower.removeLast() }
+        return lower
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class CertCryptoTestsPlaceholder: XCTestCase { func testNothing() {} }
