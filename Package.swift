@@ -34,11 +34,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "CertCryptoTests", dependencies: ["CertCrypto"]),
-        .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP"]),
+        // Helpers shared by the test targets: child processes without Foundation's Process, temporary directories.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CertCryptoTests", dependencies: ["CertCrypto", "TestSupport"]),
+        .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "TestSupport"]),
         .testTarget(name: "ACMETests", dependencies: ["ACME"]),
-        .testTarget(name: "CertAgentTests", dependencies: ["CertAgent", "ACME", "CertCrypto"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["CertAgent", "CertCrypto"]),
+        .testTarget(name: "CertAgentTests", dependencies: ["CertAgent", "ACME", "CertCrypto", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["CertAgent", "CertCrypto", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 import CertAgent
 import Logging
 import Synchronization
+import TestSupport
 import XCTest
 
 final class AgentLogHandlerTests: XCTestCase {

@@ -1,5 +1,6 @@
 import CertAgent
 import Foundation
+import TestSupport
 import XCTest
 
 final class CertificateStoreTests: XCTestCase {

@@ -1,5 +1,7 @@
+import ACME
 import CertAgent
 import Foundation
+import TestSupport
 import XCTest
 
 final class WebrootSolverTests: XCTestCase {

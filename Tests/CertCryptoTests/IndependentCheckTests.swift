@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import CertCrypto
 
@@ -11,9 +12,8 @@ final class IndependentCheckTests: XCTestCase {
     }
 
     func testSecretBoxOpensWithPythonCryptography() throws {
-        guard try python("import cryptography", input: "").status == 0 else {
-            throw XCTSkip("python3 with the cryptography package is not available")
-        }
+        // scripts/install-deps installs python3-cryptography: without it this check must fail, not pass silently.
+        XCTAssertEqual(try python("import cryptography", input: "").status, 0, "python3 with the cryptography package is required (scripts/install-deps)")
         let key = try SecureRandom.bytes(32)
         let plaintext = Array("sealed by CertCrypto".utf8)
         let associated = Array("eab-hmac-key".utf8)

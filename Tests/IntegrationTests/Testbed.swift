@@ -1,35 +1,11 @@
 import Foundation
+import TestSupport
 import XCTest
 
-/// Output of a finished child process.
-struct CommandResult {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-}
-
-/// Runs `executable` with `arguments` and waits for it (no shell).
+/// Runs `executable` with `arguments` and waits for it; background children it leaves running do not block.
 @discardableResult
-func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: String? = nil) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let out = Pipe(), err = Pipe(), stdin = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = stdin
-    try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
-    // Read both pipes before waiting so a chatty child cannot block on a full pipe.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var outData = Data(), errData = Data()
-    DispatchQueue.global().async(group: group) { outData = out.fileHandleForReading.readDataToEndOfFile() }
-    DispatchQueue.global().async(group: group) { errData = err.fileHandleForReading.readDataToEndOfFile() }
-    group.wait()
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, input: String? = nil) throws -> Subprocess.Result {
+    try Subprocess.run([executable] + arguments, stdin: input.map { Array($0.utf8) }, environment: environment)
 }
 
 /// The project's root folder (for scripts/) and the built `certagent` binary.
@@ -37,9 +13,9 @@ enum ProjectPaths {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     static var certagentBinary: String {
-        // The test bundle sits in the same build folder as the executable product.
-        let buildFolder = Bundle(for: Testbed.self).bundleURL.deletingLastPathComponent().path
-        return buildFolder + "/certagent"
+        // The test runner sits in the same build folder as the executable product.
+        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: runner).deletingLastPathComponent().path + "/certagent"
     }
 }
 
@@ -105,6 +81,11 @@ final class Testbed {
         }
     }
 
+    /// Orders Pebble has created so far (rejected attempts not counted).
+    func ordersCreated() throws -> Int {
+        try String(contentsOfFile: values["TESTBED_PEBBLE_LOG"]!, encoding: .utf8).components(separatedBy: "Added order").count - 1
+    }
+
     /// Writes a config file for the given certificates and returns its path.
     func writeConfig(_ certificates: [[String: Any]], storage: String? = nil, extra: [String: Any] = [:]) throws -> String {
         var config: [String: Any] = ["email": "admin@example.com", "acceptTermsOfService": true, "directory": directoryURL, "caFile": caFile, "certificates": certificates]
@@ -114,10 +95,6 @@ final class Testbed {
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
         return path
     }
-}
-
-func mode(_ path: String) -> Int {
-    ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? Int) ?? -1
 }
 
 /// Every file below `directory`, recursively.
