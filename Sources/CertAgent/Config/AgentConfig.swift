@@ -29,6 +29,13 @@ public struct AgentConfig: Sendable, Equatable {
     public var storagePath: String
     /// The certificates to keep issued.
     public var certificates: [CertificateConfig]
+    /// External account binding for CAs that require it (RFC 8555 §7.3.4).
+    public var externalAccountBinding: ExternalAccountBindingConfig?
+    /// The master key file (when no systemd credential provides the key): beside the config file unless set.
+    public var masterKeyFile: String
+
+    /// The sealed secrets file in the store.
+    public var secretsFile: String { storagePath + "/secrets.sealed" }
 
     /// The certificate named `name`, if configured.
     public func certificate(named name: String) -> CertificateConfig? {
@@ -45,4 +52,12 @@ public struct CertificateConfig: Sendable, Equatable {
     /// The webroot serving each domain (`http://<domain>/.well-known/acme-challenge/` maps below it).
     public var webroots: [String: String]
     public var keyType: KeyType
+}
+
+/// The CA-issued key identifier and the name of the secret holding its HMAC key (RFC 8555 §7.3.4).
+public struct ExternalAccountBindingConfig: Sendable, Equatable {
+    /// The key identifier the CA gave (`kid`).
+    public var keyID: String
+    /// The name of the secret (`certagent secret set NAME`) holding the base64url HMAC key the CA gave.
+    public var hmacKeySecret: String
 }

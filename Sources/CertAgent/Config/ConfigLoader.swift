@@ -52,9 +52,12 @@ public enum ConfigLoader {
         let defaultKeyType = readKeyType(&reader, key: "keyType") ?? defaultKeyType
         let certificates = readCertificates(&reader, defaultKeyType: defaultKeyType)
         let storage = readStorage(&reader, certificates: certificates, environment: environment)
-        guard let directoryURL, let storage else { return nil }
+        let binding = readExternalAccountBinding(&reader)
+        let masterKeyFile = readMasterKeyFile(&reader, configPath: path)
+        guard let directoryURL, let storage, let masterKeyFile else { return nil }
         return AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
-                           caFile: caFile, storagePath: storage, certificates: certificates)
+                           caFile: caFile, storagePath: storage, certificates: certificates,
+                           externalAccountBinding: binding, masterKeyFile: masterKeyFile)
     }
 
     private static func readDirectory(_ reader: inout FieldReader) -> String? {
@@ -66,6 +69,34 @@ public enum ConfigLoader {
             return nil
         }
         return value
+    }
+
+    private static func readExternalAccountBinding(_ reader: inout FieldReader) -> ExternalAccountBindingConfig? {
+        guard let members = reader.object("eab") else { return nil }
+        var eabReader = FieldReader(members, path: reader.fieldPath("eab"))
+        let keyID = eabReader.string("kid", required: true)
+        let secret = eabReader.string("hmacKeySecret", required: true)
+        if let secret, !SecretName.isValid(secret) {
+            eabReader.report("hmacKeySecret", .string(secret), "is not a secret name (\(SecretName.rule))")
+        }
+        if let keyID, keyID.isEmpty { eabReader.report("kid", .string(keyID), "is empty") }
+        eabReader.reportUnknownFields()
+        reader.absorb(eabReader)
+        guard let keyID, let secret, eabReader.problems.isEmpty else { return nil }
+        return ExternalAccountBindingConfig(keyID: keyID, hmacKeySecret: secret)
+    }
+
+    /// `masterKeyFile`, or `master.key` beside the config file.
+    private static func readMasterKeyFile(_ reader: inout FieldReader, configPath: String) -> String? {
+        if let path = reader.string("masterKeyFile") {
+            guard path.hasPrefix("/") else {
+                reader.report("masterKeyFile", .string(path), "must be an absolute path")
+                return nil
+            }
+            return path
+        }
+        let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().path
+        return directory + "/master.key"
     }
 
     static func readKeyType(_ reader: inout FieldReader, key: String) -> KeyType? {
