@@ -1,4 +1,6 @@
+import CertAgent
 import CertCrypto
+import Logging
 import Foundation
 import TestSupport
 import XCTest
@@ -91,5 +93,49 @@ final class IssueCommandTests: XCTestCase {
         }
         XCTAssertEqual(filesBelow(webroot), [])
         XCTAssertEqual(try testbed.acmeRequests().filter { $0.hasPrefix("POST") }, [], "no request reached the CA")
+    }
+}
+
+/// The library path of an issuance against Pebble: request economy and Pebble's chain switches.
+final class IssuanceFlowTests: XCTestCase {
+    private func issueOne(_ testbed: Testbed, site: String, extra: [String: Any] = [:]) throws -> (IssuedCertificate, requests: Int) {
+        let webroot = try testbed.webroot(for: site)
+        let path = try testbed.writeConfig([["name": site, "domains": [site, "www." + site], "webroot": webroot]],
+                                           storage: testbed.directory + "/store-\(site)", extra: extra)
+        let session = try AgentSession(config: try ConfigLoader.load(path: path))
+        let logger = Logger(label: "test")
+        let issuer = try session.connect(logger: logger)
+        let before = issuer.client.requestCount
+        let issued = try issuer.issue(session.config.certificates[0], logger: logger)
+        XCTAssertEqual(filesBelow(webroot), [], "no challenge file left")
+        return (issued, issuer.client.requestCount - before)
+    }
+
+    func testTwoNameCertificateNeedsAboutElevenRequestsAfterTheAccount() throws {
+        let testbed = try Testbed()
+        let (issued, requests) = try issueOne(testbed, site: "lean.test")
+        XCTAssertEqual(issued.domains, ["lean.test", "www.lean.test"])
+        // newOrder, 2 authorizations, 2 challenge responses, their polls, finalize, (order poll), download.
+        XCTAssertLessThanOrEqual(requests, 11, "requests after the account: \(requests)")
+        XCTAssertGreaterThanOrEqual(requests, 8)
+    }
+
+    func testLongerChainsVerifyAndAlternateChainsAreOffered() throws {
+        let testbed = try Testbed(pebbleEnvironment: ["PEBBLE_CHAIN_LENGTH": "3", "PEBBLE_ALTERNATE_ROOTS": "1"])
+        let (issued, _) = try issueOne(testbed, site: "chain.test")
+        XCTAssertEqual(issued.chainLength, 4, "leaf and three intermediates, each verified to sign the one before")
+        XCTAssertEqual(issued.alternateChains, 1, "Pebble offered one alternate chain (Link rel=alternate)")
+        let root = try testbed.rootFile()
+        let verify = try runCommand("/usr/bin/openssl", ["verify", "-CAfile", root, "-untrusted", issued.files.chain, issued.files.certificate])
+        XCTAssertEqual(verify.status, 0, verify.output)
+
+        // Preferring the alternate root's chain: the stored chain then verifies against that root, not root 0.
+        let alternateRoot = try testbed.rootFile(index: 1)
+        let alternateName = try Certificate(pem: String(contentsOfFile: alternateRoot, encoding: .utf8)).subject
+        let (preferred, _) = try issueOne(testbed, site: "alt.test", extra: ["preferredChain": String(alternateName.dropFirst(3))])
+        let chain = try Certificate.parseChain(pem: String(contentsOfFile: preferred.files.fullChain, encoding: .utf8))
+        XCTAssertEqual(chain.last?.issuer, alternateName)
+        let verifyAlternate = try runCommand("/usr/bin/openssl", ["verify", "-CAfile", alternateRoot, "-untrusted", preferred.files.chain, preferred.files.certificate])
+        XCTAssertEqual(verifyAlternate.status, 0, verifyAlternate.output)
     }
 }

@@ -64,10 +64,10 @@ final class Testbed {
         return path
     }
 
-    /// Pebble's issuing root, written to a file for `openssl verify`.
-    func rootFile() throws -> String {
-        let result = try runCommand(ProjectPaths.root + "/scripts/testbed", ["root", directory])
-        let path = directory + "/pebble-root.pem"
+    /// Pebble's issuing root (`index` > 0: an alternate root), written to a file for `openssl verify`.
+    func rootFile(index: Int = 0) throws -> String {
+        let result = try runCommand(ProjectPaths.root + "/scripts/testbed", ["root", directory, String(index)])
+        let path = directory + "/pebble-root-\(index).pem"
         try result.stdout.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -21,7 +21,7 @@ public struct AgentSession: Sendable {
     /// Registers or finds the ACME account and returns an issuer bound to it.
     public func connect(logger: Logger) throws -> CertificateIssuer {
         let client = try AccountManager(store: store, config: config).connect(transport: transport, clock: clock, logger: logger)
-        return CertificateIssuer(client: client, store: store, clock: clock)
+        return CertificateIssuer(client: client, store: store, clock: clock, preferredChain: config.preferredChain)
     }
 
     /// The state of each configured certificate in the store (all of them, or those named).

@@ -29,6 +29,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var storagePath: String
     /// The certificates to keep issued.
     public var certificates: [CertificateConfig]
+    /// Common name of the issuer to prefer at the top of the chain, when the CA offers alternate chains.
+    public var preferredChain: String?
     /// External account binding for CAs that require it (RFC 8555 §7.3.4).
     public var externalAccountBinding: ExternalAccountBindingConfig?
     /// The master key file (when no systemd credential provides the key): beside the config file unless set.

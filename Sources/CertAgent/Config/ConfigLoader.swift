@@ -49,6 +49,7 @@ public enum ConfigLoader {
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             reader.report("caFile", .string(caFile), "is not a readable file")
         }
+        let preferredChain = reader.string("preferredChain")
         let defaultKeyType = readKeyType(&reader, key: "keyType") ?? defaultKeyType
         let certificates = readCertificates(&reader, defaultKeyType: defaultKeyType)
         let storage = readStorage(&reader, certificates: certificates, environment: environment)
@@ -56,7 +57,7 @@ public enum ConfigLoader {
         let masterKeyFile = readMasterKeyFile(&reader, configPath: path)
         guard let directoryURL, let storage, let masterKeyFile else { return nil }
         return AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
-                           caFile: caFile, storagePath: storage, certificates: certificates,
+                           caFile: caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
                            externalAccountBinding: binding, masterKeyFile: masterKeyFile)
     }
 

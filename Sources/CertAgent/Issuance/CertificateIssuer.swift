@@ -15,6 +15,8 @@ public struct IssuedCertificate: Sendable {
     public let notAfter: Date
     /// Certificates in the chain, leaf included.
     public let chainLength: Int
+    /// How many other chains the CA offered (`Link: rel="alternate"`, RFC 8555 §7.4.2).
+    public let alternateChains: Int
 }
 
 /// An issuance that failed, with the certificate it was for.
@@ -31,11 +33,14 @@ public struct CertificateIssuer: Sendable {
     public let client: ACMEClient
     public let store: CertificateStore
     public let clock: any ACMEClock
+    /// Prefer the chain whose top certificate was issued by this common name, when the CA offers it.
+    public let preferredChain: String?
 
-    public init(client: ACMEClient, store: CertificateStore, clock: any ACMEClock = SystemACMEClock()) {
+    public init(client: ACMEClient, store: CertificateStore, clock: any ACMEClock = SystemACMEClock(), preferredChain: String? = nil) {
         self.client = client
         self.store = store
         self.clock = clock
+        self.preferredChain = preferredChain
     }
 
     public func issue(_ certificate: CertificateConfig, replaces: String? = nil, logger: Logger) throws -> IssuedCertificate {
@@ -47,7 +52,8 @@ public struct CertificateIssuer: Sendable {
             logger.info("ordering", metadata: ["domains": "\(certificate.domains.joined(separator: ","))", "keyType": "\(certificate.keyType.rawValue)"])
             let solver = WebrootSolver(webroots: certificate.webroots)
             let (_, downloaded) = try HTTP01Issuance.issue(client: client, domains: certificate.domains, csrDER: csr.der, solver: solver, replaces: replaces)
-            let chain = try ChainVerifier.verify(chainPEM: downloaded.pem, key: key, domains: certificate.domains, now: clock.now())
+            let chosenPEM = try ChainPreference.choose(downloaded, preferredIssuer: preferredChain, client: client, logger: logger)
+            let chain = try ChainVerifier.verify(chainPEM: chosenPEM, key: key, domains: certificate.domains, now: clock.now())
             let material = CertificateMaterial(
                 privateKeyPEM: try key.pkcs8PEM(),
                 csrPEM: csr.pem,
@@ -58,7 +64,8 @@ public struct CertificateIssuer: Sendable {
             let leaf = chain[0]
             logger.notice("issued", metadata: ["serial": "\(leaf.serialHex)", "notAfter": "\(leaf.notAfter)", "fullchain": "\(files.fullChain)"])
             return IssuedCertificate(name: certificate.name, domains: certificate.domains, files: files, serialHex: leaf.serialHex,
-                                     issuer: leaf.issuer, notBefore: leaf.notBefore, notAfter: leaf.notAfter, chainLength: chain.count)
+                                     issuer: leaf.issuer, notBefore: leaf.notBefore, notAfter: leaf.notAfter, chainLength: chain.count,
+                                     alternateChains: downloaded.alternateURLs.count)
         } catch {
             logger.error("issuance failed: \(error)")
             throw IssuanceError(name: certificate.name, underlying: error)
