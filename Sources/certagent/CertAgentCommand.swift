@@ -7,5 +7,5 @@ struct CertAgentCommand: ParsableCommand {
         commandName: "certagent",
         abstract: "Keeps TLS certificates issued and renewed over ACME (RFC 8555), with HTTP-01 through your webroots.",
         version: CertAgentVersion.current,
-        subcommands: [IssueCommand.self, CheckCommand.self])
+        subcommands: [IssueCommand.self, StatusCommand.self, RevokeCommand.self, CheckCommand.self])
 }

@@ -62,7 +62,7 @@ struct IssueCommand: ParsableCommand {
 /// How the command line shows dates and results.
 enum DisplayFormat {
     static func date(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateTimeSeparator(.space).time(includingFractionalSeconds: false)) + " UTC"
+        CertificateStatus.format(date)
     }
 
     static func issued(_ issued: IssuedCertificate, seconds: Double) -> String {

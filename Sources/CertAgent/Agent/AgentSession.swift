@@ -51,6 +51,12 @@ public struct UnknownCertificateNames: Error, Sendable, CustomStringConvertible 
     public let known: [String]
     public let file: String
 
+    public init(unknown: [String], known: [String], file: String) {
+        self.unknown = unknown
+        self.known = known
+        self.file = file
+    }
+
     public var description: String {
         "\(file) has no certificate named \(unknown.joined(separator: ", ")) (configured: \(known.joined(separator: ", ")))"
     }

@@ -8,13 +8,14 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
     case keyMismatch(leaf: Certificate)
     case namesMissing([String], leaf: Certificate)
     case expired(leaf: Certificate)
+    case revoked(leaf: Certificate, note: RevocationNote)
     case valid(leaf: Certificate, chain: [Certificate])
 
     /// The leaf certificate, when there is one to read.
     public var leaf: Certificate? {
         switch self {
         case .missing, .unreadable: nil
-        case .keyMismatch(let leaf), .namesMissing(_, let leaf), .expired(let leaf), .valid(let leaf, _): leaf
+        case .keyMismatch(let leaf), .namesMissing(_, let leaf), .expired(let leaf), .revoked(let leaf, _), .valid(let leaf, _): leaf
         }
     }
 
@@ -28,8 +29,14 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
         case .keyMismatch: "the certificate does not match its private key"
         case .namesMissing(let names, _): "does not cover \(names.joined(separator: ", "))"
         case .expired(let leaf): "expired on \(leaf.notAfter)"
+        case .revoked(_, let note): "revoked (\(note.reason.rawValue)) on \(note.revokedAt)"
         case .valid(let leaf, _): "valid until \(leaf.notAfter)"
         }
+    }
+
+    /// The leaf certificate of a stored version.
+    public static func readLeaf(_ files: CertificateFiles) throws -> Certificate {
+        try Certificate(pem: try String(contentsOfFile: files.certificate, encoding: .utf8))
     }
 
     /// Inspects the current version of `certificate` in `store`.
@@ -43,6 +50,7 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
             let missing = certificate.domains.filter { !leaf.covers($0) }
             guard missing.isEmpty else { return .namesMissing(missing, leaf: leaf) }
             guard leaf.notAfter > now else { return .expired(leaf: leaf) }
+            if let note = RevocationNote.read(in: files), note.serialHex == leaf.serialHex { return .revoked(leaf: leaf, note: note) }
             return .valid(leaf: leaf, chain: chain)
         } catch {
             return .unreadable(reason: "\(error)")

@@ -1,0 +1,51 @@
+import Foundation
+
+/// One certificate as `certagent status` shows it.
+public struct CertificateStatus: Codable, Sendable {
+    public var name: String
+    public var domains: [String]
+    public var state: String
+    public var healthy: Bool
+    public var issuer: String?
+    public var serial: String?
+    public var notBefore: Date?
+    public var notAfter: Date?
+    public var fullChain: String?
+    public var nextAction: String?
+    public var nextActionAt: Date?
+    public var lastError: String?
+    public var failures: Int?
+
+    public init(certificate: CertificateConfig, store: CertificateStore, now: Date) {
+        let state = StoredCertificateState.inspect(certificate, in: store, now: now)
+        name = certificate.name
+        domains = certificate.domains
+        self.state = state.description
+        healthy = state.isUsable
+        issuer = state.leaf?.issuer
+        serial = state.leaf?.serialHex
+        notBefore = state.leaf?.notBefore
+        notAfter = state.leaf?.notAfter
+        fullChain = state.isUsable ? store.currentFiles(certificate.name)?.fullChain : nil
+    }
+
+    /// A few lines of text for a terminal.
+    public var text: String {
+        var lines = ["\(healthy ? "✓" : "✗") \(name): \(domains.joined(separator: ", "))", "    state         \(state)"]
+        if let issuer { lines.append("    issuer        \(issuer)") }
+        if let notAfter {
+            let days = Int(notAfter.timeIntervalSinceNow / 86_400)
+            lines.append("    expires       \(Self.format(notAfter)) (\(days) days)")
+        }
+        if let nextAction {
+            lines.append("    next          \(nextAction)" + (nextActionAt.map { " at \(Self.format($0))" } ?? ""))
+        }
+        if let lastError { lines.append("    last error    \(lastError)" + (failures.map { " (\($0) failures in a row)" } ?? "")) }
+        if let fullChain { lines.append("    full chain    \(fullChain)") }
+        return lines.joined(separator: "\n")
+    }
+
+    public static func format(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().dateTimeSeparator(.space).time(includingFractionalSeconds: false)) + " UTC"
+    }
+}

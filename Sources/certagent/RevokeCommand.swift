@@ -1,0 +1,37 @@
+import ArgumentParser
+import CertAgent
+import Foundation
+
+extension RevocationReason: ExpressibleByArgument {}
+
+struct RevokeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Revoke a certificate's current version at the CA; the next issue or renewal replaces it.",
+        discussion: "Revoke with --reason keyCompromise if the private key may have leaked. Revoking does not reset any rate limit.")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "unspecified, keyCompromise, superseded or cessationOfOperation.")
+    var reason: RevocationReason = .unspecified
+
+    @Argument(help: "The certificate's name in the config.")
+    var name: String
+
+    func run() throws {
+        let logger = options.logger()
+        let config = try options.loadConfig()
+        guard case .success = config.select([name]) else {
+            printError(UnknownCertificateNames(unknown: [name], known: config.certificates.map(\.name), file: config.sourcePath).description)
+            throw ExitCode(2)
+        }
+        let session = try AgentSession(config: config)
+        do {
+            let serial = try session.connect(logger: logger).revokeCurrent(name, reason: reason, now: Date())
+            print("✓ \(name): certificate \(serial) revoked (\(reason.rawValue)); `certagent issue \(name)` gets a new one")
+        } catch {
+            printError("✗ \(name): \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import CertAgent
+import Foundation
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show each certificate: domains, issuer, expiry, and what happens next.")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() throws {
+        _ = options.logger()
+        let config = try options.loadConfig()
+        let store = try CertificateStore(root: config.storagePath, webroots: config.allWebroots, create: false)
+        let reports = config.certificates.map { CertificateStatus(certificate: $0, store: store, now: Date()) }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
+        } else {
+            for report in reports { print(report.text) }
+        }
+    }
+}
