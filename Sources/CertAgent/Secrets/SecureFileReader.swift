@@ -1,0 +1,73 @@
+import CertCrypto
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file read in one go with POSIX calls, with the `fstat` facts of the descriptor it was read from (so the checks
+/// and the read are about the same file, even if the path is replaced meanwhile).
+struct SecureFileContents {
+    var bytes: [UInt8]
+    let mode: mode_t
+    let owner: uid_t
+    let isRegular: Bool
+
+    /// Wipes the bytes read.
+    mutating func cleanse() { SecureMemory.cleanse(&bytes) }
+}
+
+enum SecureFileReader {
+    /// Outcome of `read`: the file's bytes, or that it does not exist.
+    enum Outcome {
+        case missing
+        case contents(SecureFileContents)
+    }
+
+    /// Reads `path` (at most `limit` bytes, more is an error). Missing files are `.missing`, other failures throw
+    /// `FileSystemError`. Does not read anything but regular files.
+    static func read(_ path: String, limit: Int = 1 << 20) throws -> Outcome {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        if descriptor < 0 {
+            if errno == ENOENT { return .missing }
+            throw FileSystemError("open", path: path)
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw FileSystemError("inspect", path: path) }
+        let isRegular = info.st_mode & S_IFMT == S_IFREG
+        var contents = SecureFileContents(bytes: [], mode: info.st_mode & 0o7777, owner: info.st_uid, isRegular: isRegular)
+        guard isRegular else { return .contents(contents) }
+        guard Int(info.st_size) <= limit else {
+            throw FileSystemError("read", path: path, reason: "file is larger than \(limit) bytes")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
+        var total = 0
+        while true {
+            if total == bytes.count {
+                guard bytes.count <= limit else {
+                    SecureMemory.cleanse(&bytes)
+                    throw FileSystemError("read", path: path, reason: "file is larger than \(limit) bytes")
+                }
+                bytes += [UInt8](repeating: 0, count: 4096)
+            }
+            let count = bytes.withUnsafeMutableBytes { raw in Glibc.read(descriptor, raw.baseAddress! + total, raw.count - total) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                SecureMemory.cleanse(&bytes)
+                throw FileSystemError("read", path: path, errno: code)
+            }
+            if count == 0 { break }
+            total += count
+        }
+        let tail = bytes.count - total
+        if tail > 0 {
+            // Wipe the unused tail before shrinking so no stray copy of partial content stays behind.
+            bytes.withUnsafeMutableBytes { raw in
+                for index in total ..< raw.count { raw[index] = 0 }
+            }
+            bytes.removeLast(tail)
+        }
+        contents.bytes = bytes
+        return .contents(contents)
+    }
+}
