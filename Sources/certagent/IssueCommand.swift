@@ -23,7 +23,7 @@ struct IssueCommand: ParsableCommand {
             printError(error.description)
             throw ExitCode(2)
         }
-        let session = try AgentSession(config: config)
+        let session = try AgentSession(config: config, logger: logger)
         let wanted = session.inspect(selected).filter { certificate, state in
             if case .valid(let leaf, _) = state {
                 print("✓ \(certificate.name): already has a certificate, valid until \(DisplayFormat.date(leaf.notAfter)): nothing to do")

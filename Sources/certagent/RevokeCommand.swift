@@ -25,7 +25,7 @@ struct RevokeCommand: ParsableCommand {
             printError(UnknownCertificateNames(unknown: [name], known: config.certificates.map(\.name), file: config.sourcePath).description)
             throw ExitCode(2)
         }
-        let session = try AgentSession(config: config)
+        let session = try AgentSession(config: config, logger: logger)
         do {
             let serial = try session.connect(logger: logger).revokeCurrent(name, reason: reason, now: Date())
             print("✓ \(name): certificate \(serial) revoked (\(reason.rawValue)); `certagent issue \(name)` gets a new one")

@@ -9,18 +9,39 @@ public struct AgentSession: Sendable {
     public let store: CertificateStore
     public let transport: CurlTransport
     public let clock: any ACMEClock
+    public let secrets: AgentSecrets
+    /// Modes the start-up audit tightened in the store.
+    public let permissionFixes: [PermissionFix]
 
-    /// Opens the store (refusing one inside a webroot) and the HTTP transport. No request is sent yet.
-    public init(config: AgentConfig, clock: any ACMEClock = SystemACMEClock()) throws {
+    /// Opens the store (refusing one inside a webroot; auditing its permissions), the master key and secrets, and the
+    /// HTTP transport. Every later log line is scrubbed of the secrets' values. No request is sent yet.
+    public init(config: AgentConfig, clock: any ACMEClock = SystemACMEClock(), logger: Logger,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.config = config
         self.store = try CertificateStore(root: config.storagePath, webroots: config.allWebroots)
+        self.permissionFixes = try PermissionAudit.run(storeRoot: store.root)
+        for fix in permissionFixes { logger.warning("\(fix)") }
+        self.secrets = try AgentSecrets.open(config: config, store: store, create: true, environment: environment)
+        for notice in secrets.notices { logger.notice("\(notice)") }
+        let missing = secrets.missingSecrets(for: config)
+        guard missing.isEmpty else { throw MissingSecrets(names: missing, secretsFile: config.secretsFile) }
         self.transport = try CurlTransport(caFile: config.caFile)
         self.clock = clock
+        let accountKeyPEMs = AgentSecrets.protectedFiles(config: config, store: store).compactMap { file -> String? in
+            guard case .accountKey(let path) = file else { return nil }
+            return try? AccountKeyFile.read(path, masterKey: secrets.masterKey).pkcs8PEM()
+        }
+        LogRedaction.install(try SecretRedaction(secretsFile: secrets.secrets, pems: accountKeyPEMs))
     }
 
     /// Registers or finds the ACME account and returns an issuer bound to it.
     public func connect(logger: Logger) throws -> CertificateIssuer {
-        let client = try AccountManager(store: store, config: config).connect(transport: transport, clock: clock, logger: logger)
+        let accounts = AccountManager(store: store, config: config, secrets: secrets)
+        let newAccountKey = !FileManager.default.fileExists(atPath: accounts.keyFile)
+        let client = try accounts.connect(transport: transport, clock: clock, logger: logger)
+        if newAccountKey, let pem = try? accounts.accountKey(logger: logger).pkcs8PEM() {
+            LogRedaction.install(try SecretRedaction(secretsFile: secrets.secrets, pems: [pem]))
+        }
         return CertificateIssuer(client: client, store: store, clock: clock, preferredChain: config.preferredChain)
     }
 
@@ -42,6 +63,17 @@ extension AgentConfig {
         let unknown = names.filter { certificate(named: $0) == nil }
         guard unknown.isEmpty else { return .failure(UnknownCertificateNames(unknown: unknown, known: certificates.map(\.name), file: sourcePath)) }
         return .success(names.compactMap { certificate(named: $0) })
+    }
+}
+
+/// Secrets the config names that have not been set.
+public struct MissingSecrets: Error, Sendable, CustomStringConvertible {
+    public let names: [String]
+    public let secretsFile: String
+
+    public var description: String {
+        let list = names.joined(separator: ", ")
+        return "the config refers to the secret(s) \(list), which \(secretsFile) does not hold: set each with `certagent secret set NAME`"
     }
 }
 

@@ -78,7 +78,7 @@ public enum ConfigLoader {
         let keyID = eabReader.string("kid", required: true)
         let secret = eabReader.string("hmacKeySecret", required: true)
         if let secret, !SecretName.isValid(secret) {
-            eabReader.report("hmacKeySecret", .string(secret), "is not a secret name (1–64 characters of A–Z, a–z, 0–9, ".", "_" and "-")")
+            eabReader.report("hmacKeySecret", .string(secret), "is not a secret name (1–64 characters of A–Z, a–z, 0–9, '.', '_' and '-')")
         }
         if let keyID, keyID.isEmpty { eabReader.report("kid", .string(keyID), "is empty") }
         eabReader.reportUnknownFields()

@@ -25,30 +25,42 @@ public enum AccountError: Error, Sendable, CustomStringConvertible {
 
 /// Loads or creates the account key and registers (or finds) the account at the CA (RFC 8555 §7.3).
 public struct AccountManager: Sendable {
+    /// The account key's file name in each CA's account directory.
+    public static let keyFileName = "account-key.pem"
+
     public let store: CertificateStore
     public let config: AgentConfig
-    private let keyFile: String
+    public let secrets: AgentSecrets
+    public let keyFile: String
     private let recordFile: String
 
-    public init(store: CertificateStore, config: AgentConfig) {
+    public init(store: CertificateStore, config: AgentConfig, secrets: AgentSecrets) {
         self.store = store
         self.config = config
+        self.secrets = secrets
         let directory = store.accountDirectory(for: config.directoryURL)
-        keyFile = directory + "/account-key.pem"
+        keyFile = directory + "/" + Self.keyFileName
         recordFile = directory + "/account.json"
     }
 
-    /// The account key, created (EC P-256) and stored on first use.
+    /// The account key, created (EC P-256) on first use and stored as PKCS#8 encrypted under the master key.
     public func accountKey(logger: Logger) throws -> PrivateKey {
         if FileManager.default.fileExists(atPath: keyFile) {
-            let pem = try String(contentsOfFile: keyFile, encoding: .utf8)
-            return try PrivateKey(pem: pem)
+            return try AccountKeyFile.read(keyFile, masterKey: secrets.masterKey)
         }
         logger.info("creating a new ACME account key", metadata: ["file": "\(keyFile)"])
         let key = try PrivateKey.generate(.ec256)
         try AtomicFile.makeDirectory((keyFile as NSString).deletingLastPathComponent)
-        try AtomicFile.write(key.pkcs8PEM(), to: keyFile)
+        try AccountKeyFile.write(key, to: keyFile, masterKey: secrets.masterKey)
         return key
+    }
+
+    /// The external account binding signer, when the config asks for one (RFC 8555 §7.3.4).
+    func externalAccountBinding() throws -> ExternalAccountBindingSigner? {
+        guard let binding = config.externalAccountBinding else { return nil }
+        var value = try secrets.secrets.value(named: binding.hmacKeySecret)
+        defer { SecureMemory.cleanse(&value) }
+        return try ExternalAccountBindingSigner(keyID: binding.keyID, encodedKey: String(decoding: value, as: UTF8.self))
     }
 
     /// An ACME client signed with the account key and bound to the account, registering it when the CA does not know it.
@@ -64,7 +76,8 @@ public struct AccountManager: Sendable {
         if let terms = try client.directory().meta?.termsOfService, !config.acceptTermsOfService {
             throw AccountError.termsNotAccepted(termsURL: terms, configFile: config.sourcePath)
         }
-        let account = try client.newAccount(contact: contact, termsOfServiceAgreed: config.acceptTermsOfService)
+        let account = try client.newAccount(contact: contact, termsOfServiceAgreed: config.acceptTermsOfService,
+                                            externalAccountBinding: try externalAccountBinding())
         logger.info("registered a new ACME account", metadata: ["account": "\(account.url)"])
         try saveRecord(url: account.url, contact: contact)
         return client

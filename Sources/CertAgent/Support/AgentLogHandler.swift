@@ -32,7 +32,7 @@ public struct AgentLogHandler: LogHandler {
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         let certificate = merged.removeValue(forKey: "certificate").map { "[\($0)] " } ?? ""
         let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.quoted("\($0.value)"))" }
-        let text = ([certificate + Self.singleLine("\(event.message)")] + fields).joined(separator: " ")
+        let text = LogRedaction.scrub(([certificate + Self.singleLine("\(event.message)")] + fields).joined(separator: " "))
         if journald {
             sink("<\(Self.syslogPriority(event.level))>\(text)")
         } else {
