@@ -1,0 +1,38 @@
+import Foundation
+
+/// How long to wait after failed renewals before trying again, as Let's Encrypt asks of clients that retry:
+/// 1 minute, 10 minutes, 100 minutes, then once a day. The failure count and time live in `RenewalRecord`
+/// so a restart does not reset them (RFC 9773 §4.2: a client that wakes periodically must remember its failures).
+/// A CA's `Retry-After` (e.g. with `rateLimited`, RFC 8555 §6.6) moves the next attempt later, never earlier.
+/// An admin-forced renewal ignores all of this.
+public enum FailureBackoff {
+    /// The delays after the first, second and third consecutive failure.
+    public static let escalatingDelays: [TimeInterval] = [60, 600, 6_000]
+    /// The delay after every later failure.
+    public static let ceilingDelay: TimeInterval = 86_400
+
+    /// The wait after the `failures`-th consecutive failure (zero when there has been none).
+    public static func delay(afterFailures failures: Int) -> TimeInterval {
+        guard failures > 0 else { return 0 }
+        return failures <= escalatingDelays.count ? escalatingDelays[failures - 1] : ceilingDelay
+    }
+
+    /// The earliest moment the next attempt may start, or nil when nothing holds it back.
+    public static func nextAttempt(for record: RenewalRecord) -> Date? {
+        var earliest: Date?
+        if record.failures > 0, let lastFailure = record.lastFailure {
+            earliest = lastFailure.addingTimeInterval(delay(afterFailures: record.failures))
+        }
+        if let retryAfter = record.retryAfter {
+            earliest = max(earliest ?? retryAfter, retryAfter)
+        }
+        return earliest
+    }
+
+    /// When an attempt may start, given that it is wanted at `now`: `now` itself unless failures or a
+    /// `Retry-After` hold it back; always `now` when the admin forced it.
+    public static func attemptTime(for record: RenewalRecord, now: Date, forced: Bool = false) -> Date {
+        guard !forced, let next = nextAttempt(for: record), next > now else { return now }
+        return next
+    }
+}

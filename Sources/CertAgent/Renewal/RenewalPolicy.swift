@@ -1,0 +1,99 @@
+import Foundation
+
+/// Decides when each certificate is renewed. Pure: all time and randomness come in as arguments, and the only
+/// state is the `RenewalRecord` passed in and handed back.
+///
+/// - A certificate that cannot be served (missing, unreadable, key mismatch, names missing, expired) is renewed at
+///   once, subject to `FailureBackoff`.
+/// - With renewal information (ARI, RFC 9773): at a random moment inside the suggested window (§4.2), at once when
+///   the window has begun or passed; renewal information is fetched again when its `Retry-After` says, clamped to
+///   [one minute, one day] (§4.3). Until a window is known, the lifetime rule stands in as a safety net.
+/// - Without it: `LifetimeRenewalRule` (a third of the lifetime left, half for ten days or less, with jitter).
+/// - The random moment is stored in the record, tied to the certificate's serial (and window), and reused until
+///   either changes, so a restart does not draw again.
+/// - An admin-forced renewal runs now, ignoring backoff.
+public struct RenewalPolicy: Sendable {
+    /// The rule used without renewal information.
+    public var lifetimeRule: LifetimeRenewalRule
+    /// The longest time between two looks at a certificate, whatever its schedule (the store is re-inspected, so
+    /// a deleted or replaced certificate is noticed).
+    public var maximumWakeInterval: TimeInterval
+
+    public init(lifetimeRule: LifetimeRenewalRule = LifetimeRenewalRule(), maximumWakeInterval: TimeInterval = 86_400) {
+        self.lifetimeRule = lifetimeRule
+        self.maximumWakeInterval = maximumWakeInterval
+    }
+
+    /// What to do next for a certificate found in `state`, with `record` its renewal history.
+    /// `ariSupported`: the CA's directory has `renewalInfo`. `forced`: the admin asked for a renewal now.
+    public func decide(state: StoredCertificateState, record: RenewalRecord, ariSupported: Bool, now: Date,
+                       random: any RandomSource, forced: Bool = false) -> RenewalDecision {
+        let reason: RenewalReason
+        switch state {
+        case .missing: reason = .missing
+        case .unreadable: reason = .unreadable
+        case .keyMismatch: reason = .keyMismatch
+        case .namesMissing: reason = .namesMissing
+        case .expired: reason = .expired
+        case .valid(let leaf, _):
+            return decide(serving: ServedCertificate(leaf), record: record, ariSupported: ariSupported, now: now,
+                          random: random, forced: forced)
+        }
+        return renew(because: forced ? .forced : reason, record: record, now: now, forced: forced)
+    }
+
+    /// What to do next for a usable certificate described by `certificate`.
+    public func decide(serving certificate: ServedCertificate, record: RenewalRecord, ariSupported: Bool, now: Date,
+                       random: any RandomSource, forced: Bool = false) -> RenewalDecision {
+        if forced { return renew(because: .forced, record: record, now: now, forced: true) }
+        var record = record
+        guard ariSupported, let certificateID = certificate.ariCertificateID else {
+            let time = chosenTime(for: certificate, window: nil, record: &record, now: now, random: random)
+            return time <= now ? renew(because: .lifetimeThreshold, record: record, now: now)
+                               : scheduled(.renewAt(time, .lifetimeThreshold), wake: time, record: record, now: now)
+        }
+        let nextCheck = max(record.nextRenewalInfoCheck(for: certificateID) ?? now, now)
+        guard let window = record.window(for: certificateID) else {
+            // No window yet (RFC 9773 §4.3: fetch it); meanwhile the lifetime rule guards against a CA that never answers.
+            let fallback = chosenTime(for: certificate, window: nil, record: &record, now: now, random: random)
+            if fallback <= now { return renew(because: .lifetimeThreshold, record: record, now: now) }
+            return scheduled(.checkRenewalInfo(at: nextCheck), wake: min(nextCheck, fallback), record: record, now: now)
+        }
+        let time = chosenTime(for: certificate, window: window, record: &record, now: now, random: random)
+        if time <= now { return renew(because: .inWindow, record: record, now: now) }
+        if nextCheck <= now { return scheduled(.checkRenewalInfo(at: now), wake: now, record: record, now: now) }
+        return scheduled(.renewAt(time, .inWindow), wake: min(time, nextCheck), record: record, now: now)
+    }
+
+    // MARK: Steps
+
+    /// The stored renewal time when it was drawn for this certificate and window; otherwise a new one, stored.
+    private func chosenTime(for certificate: ServedCertificate, window: RenewalWindow?, record: inout RenewalRecord,
+                            now: Date, random: any RandomSource) -> Date {
+        if let time = record.chosenRenewalTime, record.chosenForSerial == certificate.serial, record.chosenFromWindow == window {
+            return time
+        }
+        let time = if let window {
+            SuggestedWindowRule.renewalTime(in: window, now: now, random: random)
+        } else {
+            lifetimeRule.renewalTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter, random: random)
+        }
+        record.chosenRenewalTime = time
+        record.chosenForSerial = certificate.serial
+        record.chosenFromWindow = window
+        return time
+    }
+
+    /// A renewal wanted now: now, or when `FailureBackoff` allows.
+    private func renew(because reason: RenewalReason, record: RenewalRecord, now: Date, forced: Bool = false) -> RenewalDecision {
+        let time = FailureBackoff.attemptTime(for: record, now: now, forced: forced)
+        if time <= now { return RenewalDecision(action: .renewNow(reason), wakeAt: now, record: record) }
+        var decision = scheduled(.renewAt(time, reason), wake: time, record: record, now: now)
+        decision.heldBackByFailures = true
+        return decision
+    }
+
+    private func scheduled(_ action: RenewalAction, wake: Date, record: RenewalRecord, now: Date) -> RenewalDecision {
+        RenewalDecision(action: action, wakeAt: min(wake, now.addingTimeInterval(maximumWakeInterval)), record: record)
+    }
+}

@@ -1,0 +1,110 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// A one-shot timer armed for a wall-clock moment: the only place the scheduler touches Dispatch timers.
+public protocol WakeTimer: Sendable {
+    /// Sets what runs when the timer fires (on the timer's queue). Call once, before arming.
+    func setHandler(_ handler: @escaping @Sendable () -> Void)
+    /// Arms the timer to fire once at `date`, replacing any earlier arming; a past `date` fires at once.
+    func arm(at date: Date)
+    /// Leaves the timer unarmed: it will not fire until armed again.
+    func disarm()
+    /// Stops the timer for good.
+    func cancel()
+}
+
+/// A `WakeTimer` on a `DispatchSourceTimer` with a wall-clock deadline (`DispatchWallTime`), so time that passes
+/// while the machine is suspended, or a clock step, is taken into account when the deadline is checked.
+public final class DispatchWakeTimer: WakeTimer {
+    private let source: Mutex<(any DispatchSourceTimer)?>
+    /// How late the timer may fire, letting the system batch wake-ups.
+    private let leeway: DispatchTimeInterval
+
+    public init(queue: DispatchQueue, leeway: DispatchTimeInterval = .seconds(1)) {
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(wallDeadline: .distantFuture, repeating: .never, leeway: leeway)
+        timer.resume()
+        source = Mutex(timer)
+        self.leeway = leeway
+    }
+
+    deinit { cancel() }
+
+    public func setHandler(_ handler: @escaping @Sendable () -> Void) {
+        source.withLock { $0?.setEventHandler(handler: handler) }
+    }
+
+    public func arm(at date: Date) {
+        let deadline = Self.wallTime(date)
+        source.withLock { $0?.schedule(wallDeadline: deadline, repeating: .never, leeway: leeway) }
+    }
+
+    public func disarm() {
+        source.withLock { $0?.schedule(wallDeadline: .distantFuture, repeating: .never, leeway: leeway) }
+    }
+
+    public func cancel() {
+        source.withLock { timer in
+            timer?.cancel()
+            timer = nil
+        }
+    }
+
+    /// `date` as a Dispatch wall-clock deadline.
+    static func wallTime(_ date: Date) -> DispatchWallTime {
+        let seconds = max(date.timeIntervalSince1970, 0)
+        let whole = seconds.rounded(.down)
+        let spec = timespec(tv_sec: Int(whole), tv_nsec: Int((seconds - whole) * 1_000_000_000))
+        return DispatchWallTime(timespec: spec)
+    }
+}
+
+/// A `WakeTimer` for tests: it records when it is armed and fires only when the test calls `fire()`.
+public final class ManualWakeTimer: WakeTimer {
+    private struct State {
+        var handler: (@Sendable () -> Void)?
+        var armedAt: Date?
+        var armings = 0
+        var cancelled = false
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// The moment the timer is armed for, nil when unarmed or cancelled.
+    public var armedAt: Date? { state.withLock { $0.armedAt } }
+    /// How many times it has been armed.
+    public var armings: Int { state.withLock { $0.armings } }
+    public var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    public func setHandler(_ handler: @escaping @Sendable () -> Void) { state.withLock { $0.handler = handler } }
+
+    public func arm(at date: Date) {
+        state.withLock { state in
+            guard !state.cancelled else { return }
+            state.armedAt = date
+            state.armings += 1
+        }
+    }
+
+    public func disarm() { state.withLock { $0.armedAt = nil } }
+
+    public func cancel() {
+        state.withLock { state in
+            state.cancelled = true
+            state.armedAt = nil
+        }
+    }
+
+    /// Fires the timer as its deadline would (a one-shot: it is unarmed first), calling the handler synchronously.
+    /// Does nothing when unarmed, unless `evenIfUnarmed`.
+    public func fire(evenIfUnarmed: Bool = false) {
+        let handler: (@Sendable () -> Void)? = state.withLock { state in
+            guard !state.cancelled, state.armedAt != nil || evenIfUnarmed else { return nil }
+            state.armedAt = nil
+            return state.handler
+        }
+        handler?()
+    }
+}

@@ -1,0 +1,71 @@
+@testable import CertAgent
+import ACME
+import Foundation
+import TestSupport
+import XCTest
+
+/// renewal.json: atomic, private, and never a reason to crash.
+final class RenewalRecordStoreTests: XCTestCase {
+    private let now = RenewalFixtures.start
+
+    func testEveryFieldRoundTripsInAPrivateFile() throws {
+        let temp = try TemporaryDirectory()
+        let store = try CertificateStore(root: temp.path + "/store", webroots: [])
+        let records = RenewalRecordStore(store: store)
+        var record = RenewalRecord()
+        record.recordFailure("rateLimited: too many certificates", retryAfter: now.addingTimeInterval(3_600.5), at: now)
+        record.chosenRenewalTime = now.addingTimeInterval(86_400)
+        record.chosenForSerial = "0a1b"
+        record.chosenFromWindow = RenewalWindow(start: now, end: now.addingTimeInterval(2 * 86_400))
+        record.recordRenewalInfo(RenewalInfo(windowStart: now, windowEnd: now.addingTimeInterval(86_400),
+                                             explanationURL: "https://ca.test/why", retryAfter: 21_600),
+                                 certificateID: "aki.serial", at: now.addingTimeInterval(0.25))
+        record.lastRenewed = now.addingTimeInterval(-86_400)
+        record.inFlightOrderURL = "https://ca.test/order/7"
+        record.inFlightSince = now
+
+        try records.save(record, for: "site")
+        let path = records.path(for: "site")
+        XCTAssertEqual(path, store.certificateDirectory("site") + "/renewal.json")
+        XCTAssertEqual(fileMode(path), 0o600)
+        XCTAssertEqual(fileMode(store.certificateDirectory("site")), 0o700)
+        let loaded = records.load("site")
+        XCTAssertNil(loaded.problem)
+        XCTAssertEqual(loaded.record, record)
+        XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).contains("\"inFlightOrderURL\""), "readable JSON")
+    }
+
+    func testMissingFileIsAFreshRecordWithoutComplaint() throws {
+        let temp = try TemporaryDirectory()
+        let path = temp.path
+        let loaded = RenewalRecordStore(directoryOf: { _ in path }).load("site")
+        XCTAssertEqual(loaded.record, RenewalRecord())
+        XCTAssertNil(loaded.problem)
+    }
+
+    func testCorruptFileIsAFreshRecordAndAProblemToLog() throws {
+        let temp = try TemporaryDirectory()
+        let path = temp.path
+        let records = RenewalRecordStore(directoryOf: { _ in path })
+        for garbage in ["{\"failures\": 3, \"lastFailure\": \"yesterday\"", "not json at all", "", "{\"failures\": \"many\"}"] {
+            try temp.write("renewal.json", garbage)
+            let loaded = records.load("site")
+            XCTAssertEqual(loaded.record, RenewalRecord(), garbage)
+            XCTAssertNotNil(loaded.problem, garbage)
+        }
+        // And it is replaced cleanly by the next save.
+        var record = RenewalRecord()
+        record.recordFailure("x", at: now)
+        try records.save(record, for: "site")
+        XCTAssertEqual(records.load("site").record, record)
+    }
+
+    func testUnreadablePathIsAFreshRecordAndAProblemToLog() throws {
+        let temp = try TemporaryDirectory()
+        try temp.make("renewal.json")   // a directory where the file should be
+        let path = temp.path
+        let loaded = RenewalRecordStore(directoryOf: { _ in path }).load("site")
+        XCTAssertEqual(loaded.record, RenewalRecord())
+        XCTAssertNotNil(loaded.problem)
+    }
+}
