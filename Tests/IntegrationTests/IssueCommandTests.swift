@@ -102,8 +102,8 @@ final class IssuanceFlowTests: XCTestCase {
         let webroot = try testbed.webroot(for: site)
         let path = try testbed.writeConfig([["name": site, "domains": [site, "www." + site], "webroot": webroot]],
                                            storage: testbed.directory + "/store-\(site)", extra: extra)
-        let session = try AgentSession(config: try ConfigLoader.load(path: path))
         let logger = Logger(label: "test")
+        let session = try AgentSession(config: try ConfigLoader.load(path: path), logger: logger)
         let issuer = try session.connect(logger: logger)
         let before = issuer.client.requestCount
         let issued = try issuer.issue(session.config.certificates[0], logger: logger)

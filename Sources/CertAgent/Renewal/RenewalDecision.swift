@@ -12,6 +12,8 @@ public enum RenewalReason: String, Sendable, Equatable, Codable, CustomStringCon
     case namesMissing
     /// The certificate has expired.
     case expired
+    /// The certificate was revoked (`certagent revoke`).
+    case revoked
     /// The CA's suggested renewal window (RFC 9773 §4.2) has been reached.
     case inWindow
     /// No renewal information: the certificate has reached its renewal threshold (a third of its lifetime left,
@@ -27,6 +29,7 @@ public enum RenewalReason: String, Sendable, Equatable, Codable, CustomStringCon
         case .keyMismatch: "the certificate does not match its key"
         case .namesMissing: "the certificate does not cover every configured name"
         case .expired: "the certificate has expired"
+        case .revoked: "the certificate was revoked"
         case .inWindow: "inside the CA's suggested renewal window"
         case .lifetimeThreshold: "the renewal point of its lifetime has been reached"
         case .forced: "renewal forced by the admin"

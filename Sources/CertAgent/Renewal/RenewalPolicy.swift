@@ -35,6 +35,7 @@ public struct RenewalPolicy: Sendable {
         case .keyMismatch: reason = .keyMismatch
         case .namesMissing: reason = .namesMissing
         case .expired: reason = .expired
+        case .revoked: reason = .revoked
         case .valid(let leaf, _):
             return decide(serving: ServedCertificate(leaf), record: record, ariSupported: ariSupported, now: now,
                           random: random, forced: forced)
