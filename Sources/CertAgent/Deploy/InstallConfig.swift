@@ -31,6 +31,9 @@ public struct InstallConfig: Sendable, Equatable {
         self.reload = reload
     }
 
+    /// The installed files, in the order they are written: key, certificate, chain, full chain.
+    public var targets: [InstallTarget] { [privateKey, certificate, chain, fullChain].compactMap { $0 } }
+
     /// True when at least one file is copied (false for a pure deploy hook).
     public var installsFiles: Bool { privateKey != nil || certificate != nil || chain != nil || fullChain != nil }
 }

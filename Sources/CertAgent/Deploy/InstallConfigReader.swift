@@ -21,21 +21,23 @@ enum InstallConfigReader {
     /// Reads `install` from a certificate's reader. Returns nil when the field is absent (or null); `.some(nil)` when it
     /// is present but has problems (recorded in `reader`, with paths such as `certificates[0].install.mode`);
     /// `.some(config)` when it is valid. `environment` supplies PATH for finding a reload command given by name.
-    static func read(_ reader: inout FieldReader, environment: [String: String] = ProcessInfo.processInfo.environment) -> InstallConfig?? {
+    /// No installed file may lie inside one of `webroots` (anyone could download a key from there).
+    static func read(_ reader: inout FieldReader, webroots: [String] = [],
+                     environment: [String: String] = ProcessInfo.processInfo.environment) -> InstallConfig?? {
         guard let value = reader.raw("install") else { return nil }
         guard case .object(let members) = value else {
             reader.report("install", value, "must be an object, not \(value.kindName)")
             return .some(nil)
         }
         var nested = FieldReader(members, path: reader.fieldPath("install"))
-        let config = readInstall(&nested, environment: environment)
+        let config = readInstall(&nested, webroots: webroots, environment: environment)
         nested.reportUnknownFields()
         reader.absorb(nested)
         return .some(nested.problems.isEmpty ? config : nil)
     }
 
-    private static func readInstall(_ reader: inout FieldReader, environment: [String: String]) -> InstallConfig? {
-        let paths = readPaths(&reader)
+    private static func readInstall(_ reader: inout FieldReader, webroots: [String], environment: [String: String]) -> InstallConfig? {
+        let paths = readPaths(&reader, webroots: webroots)
         let owner = readAccount(&reader, key: "owner", kind: "user", lookup: AccountLookup.userID)
         let group = readAccount(&reader, key: "group", kind: "group", lookup: AccountLookup.groupID)
         let mode = readMode(&reader, key: "mode")
@@ -74,7 +76,7 @@ enum InstallConfigReader {
     }
 
     /// `directory` gives all four paths; `privateKey`, `certificate`, `chain`, `fullChain` override them one by one.
-    private static func readPaths(_ reader: inout FieldReader) -> Paths {
+    private static func readPaths(_ reader: inout FieldReader, webroots: [String]) -> Paths {
         var paths = Paths()
         if let directory = reader.string("directory") {
             if !directory.hasPrefix("/") {
@@ -98,7 +100,11 @@ enum InstallConfigReader {
                 }
             }
             if let path = paths[keyPath: keyPath] {
-                if let other = sources[path] {
+                if let webroot = webroots.sorted().first(where: { PathSafety.isInside(path, directory: $0) }) {
+                    let field = reader.object[key] == nil ? "directory" : key
+                    reader.report(field, reader.object[field], "puts \(path) inside the webroot \(webroot), where anyone could download it: install outside every webroot")
+                    paths[keyPath: keyPath] = nil
+                } else if let other = sources[path] {
                     reader.report(key, .string(path), "is the same file as \(other): each file needs its own path")
                 } else {
                     sources[path] = key

@@ -13,11 +13,11 @@ final class InstallConfigReaderTests: XCTestCase {
     }
 
     /// Reads `install` (JSON text, or nil for absent) the way the certificate reader would, inside `certificates[0]`.
-    private func read(_ install: String?, path: String = "/usr/bin:/bin") throws -> (result: InstallConfig??, problems: [ConfigProblem]) {
+    private func read(_ install: String?, path: String = "/usr/bin:/bin", webroots: [String] = []) throws -> (result: InstallConfig??, problems: [ConfigProblem]) {
         let json = install.map { #"{"install": \#($0)}"# } ?? "{}"
         guard case .object(let members) = try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)) else { throw FileStatusError(description: "not an object") }
         var reader = FieldReader(members, path: "certificates[0]")
-        let result = InstallConfigReader.read(&reader, environment: ["PATH": path])
+        let result = InstallConfigReader.read(&reader, webroots: webroots, environment: ["PATH": path])
         reader.reportUnknownFields()
         return (result, reader.problems)
     }
@@ -152,6 +152,19 @@ final class InstallConfigReaderTests: XCTestCase {
                                                           message: "names nothing to do: set directory or privateKey/certificate/chain/fullChain paths, and/or reload")])
         XCTAssertEqual(try problems(#""/etc/certs""#), [ConfigProblem(field: "certificates[0].install", value: "\"/etc/certs\"", message: "must be an object, not a string")])
         XCTAssertEqual(try problems(#"{"reload": ["/bin/true"], "owner": "root"}"#).map(\.message), ["has no effect: no file is installed (set directory or a file path)"])
+    }
+
+    func testFilesInsideAWebrootAreRefused() throws {
+        let webroot = try temp.make("srv/www")
+        let certs = try temp.make("srv/www/certs")
+        let (result, problems) = try read(#"{"directory": "\#(certs)", "fullChain": "\#(directory!)/full.pem"}"#, webroots: [webroot])
+        guard case .some(.none) = result else { return XCTFail("expected a refusal") }
+        XCTAssertEqual(problems.count, 3, "key, certificate and chain (the full chain is elsewhere)")
+        XCTAssertEqual(problems.first, ConfigProblem(field: "certificates[0].install.directory", value: "\"\(certs)\"",
+                                                     message: "puts \(certs)/privkey.pem inside the webroot \(webroot), where anyone could download it: install outside every webroot"))
+        let (_, single) = try read(#"{"privateKey": "\#(certs)/k.pem"}"#, webroots: [webroot])
+        XCTAssertEqual(single.map(\.field), ["certificates[0].install.privateKey"])
+        XCTAssertEqual(try config(#"{"directory": "\#(directory!)"}"#).targets.count, 4)
     }
 
     func testTwoFilesOnOnePathAreRefused() throws {
