@@ -1,0 +1,113 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Copies one file to its installed place atomically, with an exact owner, group and mode.
+///
+/// A temporary file is created beside the target, given its owner, group and mode while still empty, written,
+/// `fsync`ed and renamed over the target; then the directory is `fsync`ed. A server reading the target sees the old
+/// file or the new one, and never a key with looser permissions than configured.
+enum InstalledFileWriter {
+    /// What `install` did to a target.
+    enum Outcome: Equatable {
+        case written
+        case unchanged
+        case permissionsCorrected
+    }
+
+    /// Installed files are certificates and keys: anything larger is not one.
+    static let maximumSize = 1 << 20
+
+    static func install(_ bytes: [UInt8], to target: InstallTarget, owner: uid_t?, group: gid_t?) throws(InstallError) -> Outcome {
+        if let outcome = try keepIfIdentical(bytes, target: target, owner: owner, group: group) { return outcome }
+        try replace(target, with: bytes, owner: owner, group: group)
+        return .written
+    }
+
+    /// When `target` is a regular file with exactly `bytes`, leaves it in place (correcting owner, group and mode
+    /// through the open descriptor if needed) and says what it did; nil when it must be replaced.
+    private static func keepIfIdentical(_ bytes: [UInt8], target: InstallTarget, owner: uid_t?, group: gid_t?) throws(InstallError) -> Outcome? {
+        let descriptor = open(target.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) == bytes.count,
+              let existing = try? readAll(descriptor, path: target.path), existing == bytes else { return nil }
+        let ownerWrong = owner.map { $0 != info.st_uid } ?? false
+        let groupWrong = group.map { $0 != info.st_gid } ?? false
+        let modeWrong = info.st_mode & 0o7777 != target.mode
+        guard ownerWrong || groupWrong || modeWrong else { return .unchanged }
+        if ownerWrong || groupWrong {
+            guard fchown(descriptor, owner ?? uid_t.max, group ?? gid_t.max) == 0 else { throw fileError("set the owner and group of", target.path) }
+        }
+        // Set after fchown, which may clear set-id bits.
+        guard fchmod(descriptor, target.mode) == 0 else { throw fileError("set the mode of", target.path) }
+        return .permissionsCorrected
+    }
+
+    private static func replace(_ target: InstallTarget, with bytes: [UInt8], owner: uid_t?, group: gid_t?) throws(InstallError) {
+        let directory = (target.path as NSString).deletingLastPathComponent
+        let name = (target.path as NSString).lastPathComponent
+        var template = Array("\(directory)/.\(name).certagent-XXXXXX".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { GlibcExtensions.makeCloseOnExecTemporaryFile($0.baseAddress!) }
+        guard descriptor >= 0 else { throw fileError("create a temporary file in", directory) }
+        let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var renamed = false
+        defer { if !renamed { unlink(temporary) } }
+        do {
+            defer { close(descriptor) }
+            if owner != nil || group != nil {
+                guard fchown(descriptor, owner ?? uid_t.max, group ?? gid_t.max) == 0 else { throw fileError("set the owner and group of", temporary) }
+            }
+            guard fchmod(descriptor, target.mode) == 0 else { throw fileError("set the mode of", temporary) }
+            try writeAll(bytes, to: descriptor, path: temporary)
+            guard fsync(descriptor) == 0 else { throw fileError("flush", temporary) }
+        }
+        guard rename(temporary, target.path) == 0 else { throw fileError("rename a temporary file onto", target.path) }
+        renamed = true
+        AtomicFile.syncDirectory(directory)
+    }
+
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(InstallError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw fileError("write", path)
+            }
+            offset += written
+        }
+    }
+
+    /// Reads a whole file with POSIX calls (at most `maximumSize` bytes).
+    static func read(_ path: String) throws(InstallError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw fileError("read", path) }
+        defer { close(descriptor) }
+        return try readAll(descriptor, path: path)
+    }
+
+    private static func readAll(_ descriptor: Int32, path: String) throws(InstallError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw fileError("read", path)
+            }
+            if count == 0 { return bytes }
+            bytes += chunk[..<count]
+            if bytes.count > maximumSize {
+                throw InstallError.file(operation: "read", path: path, reason: "larger than \(maximumSize) bytes: not a certificate or key file")
+            }
+        }
+    }
+
+    /// An `InstallError.file` with the current `errno`'s text.
+    static func fileError(_ operation: String, _ path: String, errno code: Int32 = errno) -> InstallError {
+        .file(operation: operation, path: path, reason: String(cString: strerror(code)))
+    }
+}
