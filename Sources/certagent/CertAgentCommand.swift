@@ -7,5 +7,13 @@ struct CertAgentCommand: ParsableCommand {
         commandName: "certagent",
         abstract: "Keeps TLS certificates issued and renewed over ACME (RFC 8555), with HTTP-01 through your webroots.",
         version: CertAgentVersion.current,
-        subcommands: [IssueCommand.self, StatusCommand.self, RevokeCommand.self, CheckCommand.self])
+        subcommands: [
+            InitCommand.self, IssueCommand.self, RunCommand.self, RenewCommand.self, StatusCommand.self,
+            RevokeCommand.self, CheckCommand.self, SecretCommand.self, RotateMasterKeyCommand.self,
+        ])
+
+    static func main() {
+        ProcessHardening.apply()
+        main(nil)
+    }
 }

@@ -10,6 +10,12 @@ enum GlibcExtensions {
     private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
     private typealias AddChangeDirectory = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, UnsafePointer<CChar>?) -> Int32
 
+    /// `prctl` is variadic in C; with integer arguments the x86-64 and AArch64 calling conventions pass them as here.
+    private typealias ProcessControl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+    private static let processControlFunction: ProcessControl? = symbol("prctl")
+    private static let prSetDumpable: Int32 = 4   // PR_SET_DUMPABLE, linux/prctl.h
+    private static let prGetDumpable: Int32 = 3   // PR_GET_DUMPABLE
+
     private static let pipe2Function: Pipe2? = symbol("pipe2")
     private static let mkostempFunction: MakeTemporary? = symbol("mkostemp")
     private static let addCloseFromFunction: AddCloseFrom? = symbol("posix_spawn_file_actions_addclosefrom_np")
@@ -18,6 +24,18 @@ enum GlibcExtensions {
     private static func symbol<Function>(_ name: String) -> Function? {
         guard let address = dlsym(nil, name) else { return nil }
         return unsafeBitCast(address, to: Function.self)
+    }
+
+    /// Sets whether this process may be core-dumped or ptrace-attached by its user (`prctl(PR_SET_DUMPABLE)`).
+    @discardableResult
+    static func setDumpable(_ dumpable: Bool) -> Bool {
+        processControlFunction?(prSetDumpable, dumpable ? 1 : 0, 0, 0, 0) == 0
+    }
+
+    /// Whether this process is dumpable (`prctl(PR_GET_DUMPABLE)`), nil when that cannot be asked.
+    static func isDumpable() -> Bool? {
+        guard let result = processControlFunction?(prGetDumpable, 0, 0, 0, 0), result >= 0 else { return nil }
+        return result != 0
     }
 
     /// A pipe whose two ends are close-on-exec from the start (`pipe2(O_CLOEXEC)`), or with FD_CLOEXEC set right after.
