@@ -1,6 +1,7 @@
 import ArgumentParser
 import CertAgent
 import Foundation
+import Logging
 
 struct IssueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +17,13 @@ struct IssueCommand: ParsableCommand {
     func run() throws {
         let logger = options.logger()
         let config = try options.loadConfig()
+        try IssueRunner.issueMissing(config: config, names: names, logger: logger)
+    }
+}
+
+/// Issues the configured certificates that have no usable certificate yet: `certagent issue` and `certagent init`.
+enum IssueRunner {
+    static func issueMissing(config: AgentConfig, names: [String], logger: Logger) throws {
         let selected: [CertificateConfig]
         switch config.select(names) {
         case .success(let certificates): selected = certificates
@@ -23,7 +31,13 @@ struct IssueCommand: ParsableCommand {
             printError(error.description)
             throw ExitCode(2)
         }
-        let session = try AgentSession(config: config, logger: logger)
+        let session: AgentSession
+        do {
+            session = try AgentSession(config: config, logger: logger)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
         let wanted = session.inspect(selected).filter { certificate, state in
             if case .valid(let leaf, _) = state {
                 print("✓ \(certificate.name): already has a certificate, valid until \(DisplayFormat.date(leaf.notAfter)): nothing to do")
@@ -47,23 +61,30 @@ struct IssueCommand: ParsableCommand {
             do {
                 let issued = try issuer.issue(certificate, logger: logger)
                 print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
+                if let install = certificate.install, let files = session.store.currentFiles(certificate.name) {
+                    try deploy(files: files, install: install, certificate: certificate)
+                }
             } catch {
                 failures += 1
                 printError("✗ \(error)")
             }
         }
         if failures > 0 {
-            printError("\(failures) of \(wanted.count) certificate(s) could not be issued; nothing was replaced for them")
+            printError("\(failures) of \(wanted.count) certificate(s) could not be issued or deployed; nothing was replaced for them")
             throw ExitCode(1)
         }
+    }
+
+    static func deploy(files: CertificateFiles, install: InstallConfig, certificate: CertificateConfig) throws {
+        let report = try CertificateInstaller.install(files: files, config: install, name: certificate.name, domains: certificate.domains)
+        for path in report.written { print("    installed     \(path)") }
+        if report.reloaded, let reload = install.reload { print("    reloaded      \(reload.displayText)") }
     }
 }
 
 /// How the command line shows dates and results.
 enum DisplayFormat {
-    static func date(_ date: Date) -> String {
-        CertificateStatus.format(date)
-    }
+    static func date(_ date: Date) -> String { CertificateStatus.format(date) }
 
     static func issued(_ issued: IssuedCertificate, seconds: Double) -> String {
         """

@@ -1,13 +1,55 @@
 import ArgumentParser
 import CertAgent
+import Foundation
 
 struct RenewCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "renew", abstract: "Not built yet.", shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "renew",
+        abstract: "Renew what is due now (or, with --force, the named certificates or all), then deploy them.",
+        discussion: "The daemon does this by itself; this command is for a first check or an early retry after fixing a problem. --force also skips the failure backoff.")
 
     @OptionGroup var options: GlobalOptions
 
+    @Flag(help: "Renew even if not due, and retry at once after failures.")
+    var force = false
+
+    @Argument(help: "Certificate names from the config (default: all).")
+    var names: [String] = []
+
     func run() throws {
-        printError("renew is not built yet")
-        throw ExitCode(1)
+        let logger = options.logger()
+        let config = try options.loadConfig()
+        guard case .success(let selected) = config.select(names) else {
+            if case .failure(let error) = config.select(names) { printError(error.description) }
+            throw ExitCode(2)
+        }
+        let clock = StoppableClock()
+        let session: AgentSession
+        do {
+            session = try AgentSession(config: config, clock: clock, logger: logger)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        let service = RenewalService(session: session, clock: clock, logger: logger)
+        service.connectIfPossible()
+        var failures = 0
+        for certificate in selected {
+            let started = Date()
+            switch service.process(certificate.name, forced: force) {
+            case .renewed(let issued, let deployError):
+                print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
+                if let deployError {
+                    failures += 1
+                    printError("✗ \(certificate.name): renewed, but deployment failed (retried by the daemon): \(deployError)")
+                }
+            case .notDue(let decision):
+                print("✓ \(certificate.name): not due; next: \(decision.action)")
+            case .failed(let error, let retryAt):
+                failures += 1
+                printError("✗ \(certificate.name): \(error)\n  the daemon retries at \(DisplayFormat.date(retryAt)); `certagent renew --force \(certificate.name)` retries now")
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
     }
 }

@@ -1,13 +1,28 @@
 import ArgumentParser
 import CertAgent
+import Dispatch
 
 struct RunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Not built yet.", shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the renewal daemon (systemd starts it): every certificate is renewed in time, by itself.",
+        discussion: "SIGHUP reloads the config; SIGTERM or SIGINT stop cleanly. Under systemd (Type=notify) it reports readiness, status and watchdog pings.")
 
     @OptionGroup var options: GlobalOptions
 
     func run() throws {
-        printError("run is not built yet")
-        throw ExitCode(1)
+        let logger = options.logger(defaultLevel: .info)
+        let config = try options.loadConfig()
+        let clock = StoppableClock()
+        let session: AgentSession
+        do {
+            session = try AgentSession(config: config, clock: clock, logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let daemon = Daemon(configPath: options.configPath, session: session, logger: logger, clock: clock)
+        daemon.start()
+        dispatchMain()
     }
 }

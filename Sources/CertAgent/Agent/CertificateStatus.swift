@@ -27,6 +27,27 @@ public struct CertificateStatus: Codable, Sendable {
         notBefore = state.leaf?.notBefore
         notAfter = state.leaf?.notAfter
         fullChain = state.isUsable ? store.currentFiles(certificate.name)?.fullChain : nil
+        // What the daemon will do next, from the same policy and the persisted record (no network, nothing written).
+        let record = RenewalRecordStore(store: store).load(certificate.name).record
+        let decision = RenewalPolicy().decide(state: state, record: record, ariSupported: record.ariWindow != nil,
+                                              now: now, random: SystemRandomSource())
+        switch decision.action {
+        case .renewNow(let reason):
+            nextAction = "renew now: \(reason)"
+            nextActionAt = now
+        case .renewAt(let date, let reason):
+            nextAction = decision.heldBackByFailures ? "retry after failures" : "renew (\(reason))"
+            nextActionAt = date
+        case .checkRenewalInfo(let date):
+            nextAction = "check the CA's renewal information (ARI)"
+            nextActionAt = date
+        }
+        if record.failures > 0 {
+            lastError = record.lastError
+            failures = record.failures
+        } else if let deployError = record.deployError {
+            lastError = "deployment: " + deployError
+        }
     }
 
     /// A few lines of text for a terminal.

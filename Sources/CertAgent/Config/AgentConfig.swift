@@ -1,4 +1,5 @@
 import CertCrypto
+import Foundation
 
 /// Well-known ACME directories that may be named instead of written out.
 public enum KnownDirectory: String, CaseIterable, Sendable {
@@ -29,6 +30,10 @@ public struct AgentConfig: Sendable, Equatable {
     public var storagePath: String
     /// The certificates to keep issued.
     public var certificates: [CertificateConfig]
+    /// The most renewals run at once by the daemon.
+    public var maxConcurrentRenewals: Int = 2
+    /// The least time between two renewal jobs of one certificate (a guard against loops; lower only for tests).
+    public var minimumRenewalInterval: TimeInterval = 60
     /// Common name of the issuer to prefer at the top of the chain, when the CA offers alternate chains.
     public var preferredChain: String?
     /// External account binding for CAs that require it (RFC 8555 §7.3.4).
@@ -54,6 +59,8 @@ public struct CertificateConfig: Sendable, Equatable {
     /// The webroot serving each domain (`http://<domain>/.well-known/acme-challenge/` maps below it).
     public var webroots: [String: String]
     public var keyType: KeyType
+    /// Where to copy the files after each renewal, and what to run then (none: serve from the store).
+    public var install: InstallConfig?
 }
 
 /// The CA-issued key identifier and the name of the secret holding its HMAC key (RFC 8555 §7.3.4).

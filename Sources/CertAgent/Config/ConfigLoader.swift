@@ -55,10 +55,15 @@ public enum ConfigLoader {
         let storage = readStorage(&reader, certificates: certificates, environment: environment)
         let binding = readExternalAccountBinding(&reader)
         let masterKeyFile = readMasterKeyFile(&reader, configPath: path)
+        let concurrency = readPositiveNumber(&reader, "maxConcurrentRenewals", range: 1...64)
+        let minimumInterval = readPositiveNumber(&reader, "minimumRenewalIntervalSeconds", range: 1...86_400)
         guard let directoryURL, let storage, let masterKeyFile else { return nil }
-        return AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
-                           caFile: caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
-                           externalAccountBinding: binding, masterKeyFile: masterKeyFile)
+        var config = AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
+                                 caFile: caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
+                                 externalAccountBinding: binding, masterKeyFile: masterKeyFile)
+        if let concurrency { config.maxConcurrentRenewals = Int(concurrency) }
+        if let minimumInterval { config.minimumRenewalInterval = minimumInterval }
+        return config
     }
 
     private static func readDirectory(_ reader: inout FieldReader) -> String? {
@@ -85,6 +90,15 @@ public enum ConfigLoader {
         reader.absorb(eabReader)
         guard let keyID, let secret, eabReader.problems.isEmpty else { return nil }
         return ExternalAccountBindingConfig(keyID: keyID, hmacKeySecret: secret)
+    }
+
+    private static func readPositiveNumber(_ reader: inout FieldReader, _ key: String, range: ClosedRange<Double>) -> Double? {
+        guard let value = reader.raw(key) else { return nil }
+        guard case .number(let number) = value, number == number.rounded(), range.contains(number) else {
+            reader.report(key, value, "must be a whole number from \(Int(range.lowerBound)) to \(Int(range.upperBound))")
+            return nil
+        }
+        return number
     }
 
     /// `masterKeyFile`, or `master.key` beside the config file.

@@ -50,7 +50,7 @@ public struct CertificateIssuer: Sendable {
             let key = try PrivateKey.generate(certificate.keyType)
             let csr = try CertificateSigningRequest.make(key: key, domains: certificate.domains)
             logger.info("ordering", metadata: ["domains": "\(certificate.domains.joined(separator: ","))", "keyType": "\(certificate.keyType.rawValue)"])
-            let solver = WebrootSolver(webroots: certificate.webroots)
+            let solver = WebrootSolver(webroots: certificate.webroots, journal: ChallengeJournal(path: store.challengeJournal(certificate.name)))
             let (_, downloaded) = try HTTP01Issuance.issue(client: client, domains: certificate.domains, csrDER: csr.der, solver: solver, replaces: replaces)
             let chosenPEM = try ChainPreference.choose(downloaded, preferredIssuer: preferredChain, client: client, logger: logger)
             let chain = try ChainVerifier.verify(chainPEM: chosenPEM, key: key, domains: certificate.domains, now: clock.now())

@@ -52,6 +52,11 @@ public struct RenewalRecord: Codable, Sendable, Equatable {
     /// When that order was created.
     public var inFlightSince: Date?
 
+    /// The last deployment (install copies or reload command) failed with this error; it is retried.
+    public var deployError: String?
+    /// When a failed deployment is retried next.
+    public var nextDeployAttempt: Date?
+
     /// A record with no history.
     public init() {}
 

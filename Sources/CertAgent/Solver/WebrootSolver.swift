@@ -29,6 +29,7 @@ public enum WebrootSolverError: Error, Sendable, CustomStringConvertible {
 /// along with the `.well-known/acme-challenge` directories it had to create.
 public final class WebrootSolver: HTTP01Solver {
     private let webroots: [String: String]
+    private let journal: ChallengeJournal?
     private let state = Mutex(State())
 
     private struct State {
@@ -36,9 +37,11 @@ public final class WebrootSolver: HTTP01Solver {
         var createdDirectories: [String] = []     // deepest last
     }
 
-    /// `webroots` maps each domain to the directory its web server serves.
-    public init(webroots: [String: String]) {
+    /// `webroots` maps each domain to the directory its web server serves; `journal` records published files on
+    /// disk so a crashed run's files can be removed later.
+    public init(webroots: [String: String], journal: ChallengeJournal? = nil) {
         self.webroots = webroots
+        self.journal = journal
     }
 
     /// Files currently published and not yet cleaned up.
@@ -58,6 +61,7 @@ public final class WebrootSolver: HTTP01Solver {
                 guard chmod(directory, 0o755) == 0 else { throw FileSystemError("set the mode of", path: directory) }
                 state.withLock { $0.createdDirectories.append(directory) }
             }
+            journal?.added(path)
             unlink(path)  // a leftover of an interrupted run with the same token
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw FileSystemError("create", path: path) }
@@ -66,6 +70,7 @@ public final class WebrootSolver: HTTP01Solver {
             try AtomicFile.writeAll(Array(keyAuthorization.utf8), to: descriptor, path: path)
         } catch let error as FileSystemError {
             unlink(path)
+            journal?.removed(path)
             throw WebrootSolverError.cannotWrite(domain: domain, path: path, reason: error.description)
         }
         state.withLock { $0.published["\(domain) \(token)"] = path }
@@ -79,7 +84,10 @@ public final class WebrootSolver: HTTP01Solver {
             state.createdDirectories.removeAll()
             return (file, Array(directories))
         }
-        if let file = removal.file { unlink(file) }
+        if let file = removal.file {
+            unlink(file)
+            journal?.removed(file)
+        }
         // rmdir removes only empty directories: anything the site keeps there stays.
         for directory in removal.directories { rmdir(directory) }
     }

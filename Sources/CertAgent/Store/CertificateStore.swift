@@ -32,6 +32,9 @@ public final class CertificateStore: Sendable {
     /// The directory holding all versions of certificate `name`.
     public func certificateDirectory(_ name: String) -> String { root + "/certificates/" + name }
 
+    /// The journal of challenge files published for certificate `name` and not yet removed.
+    public func challengeJournal(_ name: String) -> String { certificateDirectory(name) + "/challenges.inflight" }
+
     /// The current version's files (stable paths through the `current` link), or nil before the first issuance.
     public func currentFiles(_ name: String) -> CertificateFiles? { linkedFiles(name, link: "current") }
 

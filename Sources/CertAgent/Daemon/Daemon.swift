@@ -1,0 +1,157 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `certagent run`: keeps every configured certificate renewed. One Dispatch timer (inside `RenewalScheduler`) is armed
+/// for the next due event and nothing runs in between; SIGHUP reloads the config, SIGTERM/SIGINT stop cleanly;
+/// systemd hears READY, STATUS, WATCHDOG and STOPPING over `$NOTIFY_SOCKET`.
+public final class Daemon: Sendable {
+    private let configPath: String
+    private let logger: Logger
+    private let clock: StoppableClock
+    private let service: RenewalService
+    private let notifier: SystemdNotifier
+    private let scheduler: Mutex<RenewalScheduler?> = Mutex(nil)
+    private let signalQueue = DispatchQueue(label: "certagent.signals")
+    private let watchdogQueue = DispatchQueue(label: "certagent.watchdog")
+    private let sources = DispatchSourceKeeper()
+    private let stopTimeout: TimeInterval
+
+    /// Builds the daemon from an opened session; nothing runs until `start()`.
+    public init(configPath: String, session: AgentSession, logger: Logger, clock: StoppableClock = StoppableClock(),
+                notifier: SystemdNotifier = SystemdNotifier(), stopTimeout: TimeInterval = 10) {
+        self.configPath = configPath
+        self.logger = logger
+        self.clock = clock
+        self.notifier = notifier
+        self.stopTimeout = stopTimeout
+        self.service = RenewalService(session: session, clock: clock, logger: logger)
+    }
+
+    /// Starts renewing: cleans up after an interrupted run, plans every certificate, arms the timer, installs the
+    /// signal handlers and tells systemd it is ready. Returns at once; call `dispatchMain()` after it.
+    public func start() {
+        service.recoverInterruptedWork()
+        let config = service.session.config
+        let made = RenewalScheduler(clock: clock, maxConcurrentRenewals: config.maxConcurrentRenewals,
+                                    minimumRerunDelay: config.minimumRenewalInterval) { [service, weak self] run in
+            service.process(run.name, forced: run.forced)
+            self?.publishStatus()
+            return service.nextDue(of: run.name)
+        }
+        scheduler.withLock { $0 = made }
+        installSignalHandlers()
+        startWatchdog()
+        // Connecting first lets the plan use the CA's renewal information; if the CA is unreachable, the lifetime rule
+        // plans meanwhile and the connection is retried by the first renewal.
+        service.connectIfPossible()
+        made.update(certificates: service.plan())
+        logger.notice("started", metadata: ["certificates": "\(config.certificates.count)", "config": "\(configPath)"])
+        notifier.ready()
+        publishStatus()
+    }
+
+    /// Runs `renew` for the named certificates now (forced), e.g. from a test or a future control socket.
+    public func renewNow(_ names: [String]) {
+        scheduler.withLock { $0 }?.triggerNow(names)
+    }
+
+    /// A one-line summary for systemd's STATUS= and for the log.
+    public func statusLine() -> String {
+        let session = service.session
+        let states = session.inspect(session.config.certificates)
+        let healthy = states.filter { $0.1.isUsable }.count
+        var line = "\(healthy) of \(states.count) certificates healthy"
+        if let next = scheduler.withLock({ $0 })?.nextDue {
+            line += "; next: \(next.name) at \(CertificateStatus.format(next.date))"
+        }
+        return line
+    }
+
+    private func publishStatus() {
+        notifier.status(statusLine())
+    }
+
+    // MARK: Signals
+
+    private func installSignalHandlers() {
+        var made: [any DispatchSourceProtocol] = []
+        for number in [SIGHUP, SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
+            source.setEventHandler { [weak self] in self?.handle(signal: number) }
+            source.resume()
+            made.append(source)
+        }
+        sources.keep(made)
+    }
+
+    private func handle(signal number: Int32) {
+        switch number {
+        case SIGHUP: reload()
+        default: stop(exitCode: 0)
+        }
+    }
+
+    /// Re-reads the config: certificates added or removed take effect at once; an invalid config is logged with every
+    /// problem and the running one kept.
+    public func reload() {
+        notifier.reloading()
+        defer {
+            notifier.ready()
+            publishStatus()
+        }
+        logger.notice("reloading the config", metadata: ["config": "\(configPath)"])
+        do {
+            let config = try ConfigLoader.load(path: configPath)
+            let session = try AgentSession(config: config, clock: clock, logger: logger)
+            service.replaceSession(session)
+            service.recoverInterruptedWork()
+            scheduler.withLock { $0 }?.update(certificates: service.plan())
+            logger.notice("config reloaded", metadata: ["certificates": "\(config.certificates.count)"])
+        } catch let error as ConfigError {
+            for problem in error.problems { logger.error("\(error.file): \(problem)") }
+            logger.error("the new config has \(error.problems.count) problem(s): keeping the running one")
+        } catch {
+            logger.error("cannot use the new config, keeping the running one: \(error)")
+        }
+    }
+
+    /// Stops: waits wakes end, polling orders are abandoned (their challenge files removed), in-flight work is given
+    /// `stopTimeout` seconds, then the process exits.
+    public func stop(exitCode: Int32) -> Never {
+        logger.notice("stopping")
+        notifier.stopping()
+        clock.stop()
+        let finished = scheduler.withLock { $0 }?.stop(timeout: stopTimeout) ?? true
+        if !finished { logger.warning("renewals still running after \(Int(stopTimeout)) s: exiting anyway") }
+        logger.notice("stopped")
+        exit(exitCode)
+    }
+
+    // MARK: Watchdog
+
+    /// Pings systemd every half `WatchdogSec=` from its own queue, so a long renewal never starves it.
+    private func startWatchdog() {
+        guard let interval = notifier.watchdogInterval, interval > 0 else { return }
+        let timer = DispatchSource.makeTimerSource(queue: watchdogQueue)
+        timer.schedule(deadline: .now(), repeating: interval / 2, leeway: .milliseconds(Int(interval * 50)))
+        timer.setEventHandler { [notifier] in notifier.watchdog() }
+        timer.resume()
+        sources.keep([timer])
+    }
+}
+
+/// Keeps Dispatch sources alive for the daemon's lifetime (`DispatchSourceProtocol` values are not Sendable).
+private final class DispatchSourceKeeper: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sources: [any DispatchSourceProtocol] = []
+
+    func keep(_ more: [any DispatchSourceProtocol]) {
+        lock.withLock { sources += more }
+    }
+}

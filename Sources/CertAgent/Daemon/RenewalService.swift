@@ -1,0 +1,235 @@
+import ACME
+import CertCrypto
+import Foundation
+import Logging
+import Synchronization
+
+/// What one pass over a certificate did.
+public enum RenewalOutcome: Sendable {
+    /// A new certificate was issued, verified and made current (and deployed, unless `deployError` says otherwise).
+    case renewed(IssuedCertificate, deployError: String?)
+    /// Nothing was due; the decision says what comes next.
+    case notDue(RenewalDecision)
+    /// The renewal failed; it is retried at `retryAt` (backoff, or the CA's Retry-After).
+    case failed(error: String, retryAt: Date)
+}
+
+/// Renews certificates when the policy says: ARI (RFC 9773) when the CA offers it, else by lifetime; with backoff
+/// after failures, persisted per certificate; deploying each new certificate. The daemon's scheduler calls
+/// `process` for each due certificate, and `certagent renew` calls it directly — one code path for both.
+public final class RenewalService: Sendable {
+    private struct Connection {
+        var issuer: CertificateIssuer
+        var ariSupported: Bool
+    }
+
+    private let sessionState: Mutex<AgentSession>
+    private let connection = Mutex<Connection?>(nil)
+    private let clock: StoppableClock
+    private let random: any RandomSource
+    private let policy: RenewalPolicy
+    private let logger: Logger
+
+    public init(session: AgentSession, clock: StoppableClock, random: any RandomSource = SystemRandomSource(),
+                policy: RenewalPolicy = RenewalPolicy(), logger: Logger) {
+        self.sessionState = Mutex(session)
+        self.clock = clock
+        self.random = random
+        self.policy = policy
+        self.logger = logger
+    }
+
+    /// The session in use (replaced on a config reload).
+    public var session: AgentSession { sessionState.withLock { $0 } }
+
+    /// Uses a new session (after SIGHUP); the ACME connection is rebuilt when the CA or account settings changed.
+    public func replaceSession(_ session: AgentSession) {
+        let previous = sessionState.withLock { state in
+            defer { state = session }
+            return state
+        }
+        if previous.config.directoryURL != session.config.directoryURL || previous.config.caFile != session.config.caFile
+            || previous.config.storagePath != session.config.storagePath || previous.config.emails != session.config.emails {
+            connection.withLock { $0 = nil }
+        }
+    }
+
+    private var records: RenewalRecordStore { RenewalRecordStore(store: session.store) }
+
+    /// Connects to the CA (directory, account) once, and again after a failure.
+    private func connect() throws -> Connection {
+        if let existing = connection.withLock({ $0 }) { return existing }
+        let issuer = try session.connect(logger: logger)
+        let ari = (try? issuer.client.directory().renewalInfo) != nil
+        let made = Connection(issuer: issuer, ariSupported: ari)
+        connection.withLock { $0 = made }
+        logger.info("connected to the ACME server", metadata: ["directory": "\(session.config.directoryURL)", "ari": "\(ari)"])
+        return made
+    }
+
+    /// Connects now if possible (so planning can use ARI); a failure is logged and retried by the first renewal.
+    public func connectIfPossible() {
+        do { _ = try connect() } catch { logger.warning("cannot reach the ACME server yet: \(error)") }
+    }
+
+    /// Whether the CA offers ARI, when known (nil before the first connection).
+    public var ariSupported: Bool? { connection.withLock { $0?.ariSupported } }
+
+    /// Cleans up after a previous run that stopped mid-order: challenge files it left, and its in-flight mark.
+    public func recoverInterruptedWork() {
+        let session = self.session
+        for certificate in session.config.certificates {
+            let removed = ChallengeJournal.removeLeftovers(journal: session.store.challengeJournal(certificate.name),
+                                                           webroots: Array(certificate.webroots.values))
+            var logger = logger
+            logger[metadataKey: "certificate"] = "\(certificate.name)"
+            for file in removed { logger.warning("removed a challenge file left by an interrupted run", metadata: ["file": "\(file)"]) }
+            var record = loadRecord(certificate.name, logger: logger)
+            if let since = record.inFlightSince {
+                logger.warning("an order was in flight when CertAgent stopped (started \(since)): abandoning it; a new one is placed when due")
+                record.inFlightSince = nil
+                record.inFlightOrderURL = nil
+                save(record, for: certificate.name, logger: logger)
+            }
+        }
+    }
+
+    /// When each configured certificate is next due, without contacting the CA unless already connected.
+    public func plan() -> [String: Date] {
+        var plan: [String: Date] = [:]
+        for certificate in session.config.certificates {
+            plan[certificate.name] = decide(certificate, forced: false, logger: logger).decision.wakeAt
+        }
+        return plan
+    }
+
+    /// The decision for `certificate` now, with the record it was made from (saved when the decision changed it).
+    public func decide(_ certificate: CertificateConfig, forced: Bool, logger: Logger)
+        -> (decision: RenewalDecision, state: StoredCertificateState, record: RenewalRecord) {
+        let record = loadRecord(certificate.name, logger: logger)
+        let state = StoredCertificateState.inspect(certificate, in: session.store, now: clock.now())
+        let decision = policy.decide(state: state, record: record, ariSupported: ariSupported ?? false, now: clock.now(),
+                                     random: random, forced: forced)
+        if decision.record != record { save(decision.record, for: certificate.name, logger: logger) }
+        return (decision, state, decision.record)
+    }
+
+    /// Does whatever is due for the certificate `name` now: an ARI check, a renewal, a deployment retry.
+    /// Returns the outcome; `nextDue(of:)` says when to look again.
+    @discardableResult
+    public func process(_ name: String, forced: Bool = false) -> RenewalOutcome {
+        guard let certificate = session.config.certificate(named: name) else {
+            return .notDue(RenewalDecision(action: .renewAt(.distantFuture, .forced), wakeAt: .distantFuture,
+                                           heldBackByFailures: false, record: RenewalRecord()))
+        }
+        var logger = logger
+        logger[metadataKey: "certificate"] = "\(name)"
+        retryDeploymentIfDue(certificate, logger: logger)
+        var (decision, state, record) = decide(certificate, forced: forced, logger: logger)
+        if case .checkRenewalInfo(let at) = decision.action, at <= clock.now(), let leaf = state.leaf {
+            checkRenewalInfo(leaf: leaf, record: &record, name: name, logger: logger)
+            (decision, state, record) = decide(certificate, forced: forced, logger: logger)
+        }
+        guard case .renewNow(let reason) = decision.action, !clock.isStopped else { return .notDue(decision) }
+        return renew(certificate, reason: reason, state: state, record: record, logger: logger)
+    }
+
+    /// When `name` should next be looked at.
+    public func nextDue(of name: String) -> Date {
+        guard let certificate = session.config.certificate(named: name) else { return .distantFuture }
+        let (decision, _, record) = decide(certificate, forced: false, logger: logger)
+        guard let deployRetry = record.nextDeployAttempt, record.deployError != nil else { return decision.wakeAt }
+        return min(decision.wakeAt, deployRetry)
+    }
+
+    private func renew(_ certificate: CertificateConfig, reason: RenewalReason, state: StoredCertificateState,
+                       record: RenewalRecord, logger: Logger) -> RenewalOutcome {
+        var record = record
+        logger.notice("renewing: \(reason)")
+        record.inFlightSince = clock.now()
+        save(record, for: certificate.name, logger: logger)
+        do {
+            let connection = try connect()
+            let replaces = connection.ariSupported ? state.leaf?.ariCertificateIdentifier : nil
+            let issued = try connection.issuer.issue(certificate, replaces: replaces, logger: logger)
+            record.inFlightSince = nil
+            record.recordSuccess(at: clock.now())
+            let deployError = deploy(certificate, record: &record, logger: logger)
+            save(record, for: certificate.name, logger: logger)
+            return .renewed(issued, deployError: deployError)
+        } catch {
+            if error is IssuanceError == false { connection.withLock { $0 = nil } }   // reconnect next time
+            let message = "\(error)"
+            record.inFlightSince = nil
+            record.recordFailure(message, retryAfter: Self.retryAfter(of: error), at: clock.now())
+            save(record, for: certificate.name, logger: logger)
+            let retryAt = FailureBackoff.nextAttempt(for: record) ?? clock.now()
+            logger.error("renewal failed (attempt \(record.failures)); next try at \(retryAt)", metadata: ["error": "\(message)"])
+            return .failed(error: message, retryAt: retryAt)
+        }
+    }
+
+    /// Copies the new files to their install targets and runs the reload command; a failure is kept for retry.
+    private func deploy(_ certificate: CertificateConfig, record: inout RenewalRecord, logger: Logger) -> String? {
+        guard let install = certificate.install, let files = session.store.currentFiles(certificate.name) else { return nil }
+        do {
+            let report = try CertificateInstaller.install(files: files, config: install, name: certificate.name, domains: certificate.domains)
+            if report.changed || report.reloaded {
+                logger.notice("deployed", metadata: ["written": "\(report.written.count)", "reloaded": "\(report.reloaded)"])
+            }
+            record.deployError = nil
+            record.nextDeployAttempt = nil
+            return nil
+        } catch {
+            let message = "\(error)"
+            record.deployError = message
+            record.nextDeployAttempt = clock.now().addingTimeInterval(Self.deployRetryDelay)
+            logger.error("deployment failed; the stored certificate stays and deployment is retried in \(Int(Self.deployRetryDelay / 60)) min",
+                         metadata: ["error": "\(message)"])
+            return message
+        }
+    }
+
+    /// How long after a failed deployment it is tried again.
+    public static let deployRetryDelay: TimeInterval = 300
+
+    private func retryDeploymentIfDue(_ certificate: CertificateConfig, logger: Logger) {
+        var record = loadRecord(certificate.name, logger: logger)
+        guard record.deployError != nil, let at = record.nextDeployAttempt, at <= clock.now() else { return }
+        logger.info("retrying the failed deployment")
+        _ = deploy(certificate, record: &record, logger: logger)
+        save(record, for: certificate.name, logger: logger)
+    }
+
+    private func checkRenewalInfo(leaf: Certificate, record: inout RenewalRecord, name: String, logger: Logger) {
+        guard let certificateID = leaf.ariCertificateIdentifier else { return }
+        do {
+            let info = try connect().issuer.client.renewalInfo(certificateID: certificateID)
+            record.recordRenewalInfo(info, certificateID: certificateID, at: clock.now())
+            logger.info("renewal information: window \(info.windowStart) – \(info.windowEnd)")
+        } catch {
+            let retryAfter = Self.retryAfter(of: error).map { $0.timeIntervalSince(clock.now()) }
+            record.recordRenewalInfoFailure(certificateID: certificateID, retryAfter: retryAfter, at: clock.now())
+            logger.warning("could not fetch renewal information: \(error)")
+        }
+        save(record, for: name, logger: logger)
+    }
+
+    /// The CA's Retry-After carried by an error, if any (e.g. `rateLimited`, RFC 8555 §6.6).
+    static func retryAfter(of error: any Error) -> Date? {
+        var current: any Error = error
+        if let issuance = current as? IssuanceError { current = issuance.underlying }
+        if case ACMEError.problem(_, _, let retryAfter) = current { return retryAfter }
+        return nil
+    }
+
+    private func loadRecord(_ name: String, logger: Logger) -> RenewalRecord {
+        let loaded = records.load(name)
+        if let problem = loaded.problem { logger.warning("renewal record unreadable, starting afresh: \(problem)") }
+        return loaded.record
+    }
+
+    private func save(_ record: RenewalRecord, for name: String, logger: Logger) {
+        do { try records.save(record, for: name) } catch { logger.error("cannot save the renewal record: \(error)") }
+    }
+}
