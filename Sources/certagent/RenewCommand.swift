@@ -45,6 +45,9 @@ struct RenewCommand: ParsableCommand {
                 }
             case .notDue(let decision):
                 print("✓ \(certificate.name): not due; next: \(decision.action)")
+            case .interrupted:
+                failures += 1
+                printError("✗ \(certificate.name): interrupted")
             case .failed(let error, let retryAt):
                 failures += 1
                 printError("✗ \(certificate.name): \(error)\n  the daemon retries at \(DisplayFormat.date(retryAt)); `certagent renew --force \(certificate.name)` retries now")

@@ -25,13 +25,13 @@ final class Testbed {
     private(set) var values: [String: String] = [:]
 
     /// Starts a test bed; `pebbleEnvironment` sets Pebble's fault switches (e.g. `PEBBLE_WFE_NONCEREJECT`).
-    init(pebbleEnvironment: [String: String] = [:], eab: Bool = false) throws {
+    init(pebbleEnvironment: [String: String] = [:], eab: Bool = false, options: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("certagent-testbed-\(UUID().uuidString.prefix(8))").path
         var environment = ProcessInfo.processInfo.environment
         environment["PEBBLE_AUTHZREUSE"] = "0"
         environment["PEBBLE_WFE_NONCEREJECT"] = "0"
         environment.merge(pebbleEnvironment) { $1 }
-        let result = try runCommand(ProjectPaths.root + "/scripts/testbed", ["start", directory] + (eab ? ["--eab"] : []), environment: environment)
+        let result = try runCommand(ProjectPaths.root + "/scripts/testbed", ["start", directory] + (eab ? ["--eab"] : []) + options, environment: environment)
         guard result.status == 0 else {
             throw NSError(domain: "Testbed", code: Int(result.status), userInfo: [NSLocalizedDescriptionKey: "testbed did not start: \(result.stderr)"])
         }

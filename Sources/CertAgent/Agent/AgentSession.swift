@@ -7,7 +7,7 @@ import Logging
 public struct AgentSession: Sendable {
     public let config: AgentConfig
     public let store: CertificateStore
-    public let transport: CurlTransport
+    public let transport: any HTTPTransport
     public let clock: any ACMEClock
     public let secrets: AgentSecrets
     /// Modes the start-up audit tightened in the store.
@@ -15,8 +15,9 @@ public struct AgentSession: Sendable {
 
     /// Opens the store (refusing one inside a webroot; auditing its permissions), the master key and secrets, and the
     /// HTTP transport. Every later log line is scrubbed of the secrets' values. No request is sent yet.
+    /// `transport` replaces libcurl (tests script a CA with it).
     public init(config: AgentConfig, clock: any ACMEClock = SystemACMEClock(), logger: Logger,
-                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+                environment: [String: String] = ProcessInfo.processInfo.environment, transport: (any HTTPTransport)? = nil) throws {
         self.config = config
         self.store = try CertificateStore(root: config.storagePath, webroots: config.allWebroots)
         self.permissionFixes = try PermissionAudit.run(storeRoot: store.root)
@@ -25,7 +26,7 @@ public struct AgentSession: Sendable {
         for notice in secrets.notices { logger.notice("\(notice)") }
         let missing = secrets.missingSecrets(for: config)
         guard missing.isEmpty else { throw MissingSecrets(names: missing, secretsFile: config.secretsFile) }
-        self.transport = try CurlTransport(caFile: config.caFile)
+        self.transport = try transport ?? CurlTransport(caFile: config.caFile)
         self.clock = clock
         let accountKeyPEMs = AgentSecrets.protectedFiles(config: config, store: store).compactMap { file -> String? in
             guard case .accountKey(let path) = file else { return nil }

@@ -12,6 +12,8 @@ public enum RenewalOutcome: Sendable {
     case notDue(RenewalDecision)
     /// The renewal failed; it is retried at `retryAt` (backoff, or the CA's Retry-After).
     case failed(error: String, retryAt: Date)
+    /// The daemon is stopping: the order was abandoned (its challenge files removed); not counted as a failure.
+    case interrupted
 }
 
 /// Renews certificates when the policy says: ARI (RFC 9773) when the CA offers it, else by lifetime; with backoff
@@ -157,6 +159,11 @@ public final class RenewalService: Sendable {
             let deployError = deploy(certificate, record: &record, logger: logger)
             save(record, for: certificate.name, logger: logger)
             return .renewed(issued, deployError: deployError)
+        } catch where clock.isStopped {
+            record.inFlightSince = nil
+            save(record, for: certificate.name, logger: logger)
+            logger.notice("renewal interrupted by shutdown: the order is abandoned and placed again at the next start")
+            return .interrupted
         } catch {
             if error is IssuanceError == false { connection.withLock { $0 = nil } }   // reconnect next time
             let message = "\(error)"
