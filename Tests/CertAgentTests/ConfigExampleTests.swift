@@ -1,0 +1,24 @@
+import CertAgent
+import Foundation
+import TestSupport
+import XCTest
+
+/// `config.example.json` must stay a config the loader accepts: only its paths are moved to a temporary directory.
+final class ConfigExampleTests: XCTestCase {
+    func testTheShippedExampleConfigLoads() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        var text = try String(contentsOfFile: root + "/config.example.json", encoding: .utf8)
+        let temp = try TemporaryDirectory()
+        for (original, directory) in [("/var/www/", "www/"), ("/etc/nginx/certs/", "nginx/"), ("/etc/ssl/private/", "private/"), ("/etc/ssl/certs/", "certs/")] {
+            text = text.replacing(original, with: temp.path + "/" + directory)
+        }
+        for directory in ["www/example", "www/shop", "www/static", "nginx/example", "private", "certs"] { try temp.make(directory) }
+        // Programs and groups that a test machine may lack.
+        text = text.replacing("/usr/sbin/apachectl", with: "/bin/true").replacing("\"ssl-cert\"", with: "\"root\"")
+        let config = try ConfigLoader.parse(Data(text.utf8), path: temp.path + "/config.json")
+        XCTAssertEqual(config.certificates.map(\.name), ["example", "shop"])
+        XCTAssertNotNil(config.certificates[0].install?.reload)
+        XCTAssertEqual(config.certificates[1].install?.privateKey?.mode, 0o640)
+        XCTAssertEqual(config.directoryURL, KnownDirectory.letsencrypt.url)
+    }
+}
