@@ -13,6 +13,8 @@ public struct CertificateStatus: Codable, Sendable {
     public var fullChain: String?
     public var nextAction: String?
     public var nextActionAt: Date?
+    /// Why (a `RenewalReason` raw value, e.g. `lifetimeThreshold`, `inWindow`, `expired`).
+    public var nextActionReason: String?
     public var lastError: String?
     public var failures: Int?
 
@@ -35,9 +37,11 @@ public struct CertificateStatus: Codable, Sendable {
         case .renewNow(let reason):
             nextAction = "renew now: \(reason)"
             nextActionAt = now
+            nextActionReason = reason.rawValue
         case .renewAt(let date, let reason):
-            nextAction = decision.heldBackByFailures ? "retry after failures" : "renew (\(reason))"
+            nextAction = decision.heldBackByFailures ? "retry after failures" : "renew"
             nextActionAt = date
+            nextActionReason = reason.rawValue
         case .checkRenewalInfo(let date):
             nextAction = "check the CA's renewal information (ARI)"
             nextActionAt = date
@@ -59,7 +63,8 @@ public struct CertificateStatus: Codable, Sendable {
             lines.append("    expires       \(Self.format(notAfter)) (\(days) days)")
         }
         if let nextAction {
-            lines.append("    next          \(nextAction)" + (nextActionAt.map { " at \(Self.format($0))" } ?? ""))
+            lines.append("    next          \(nextAction)" + (nextActionAt.map { " at \(Self.format($0))" } ?? "")
+                         + (nextActionReason.map { " (\($0))" } ?? ""))
         }
         if let lastError { lines.append("    last error    \(lastError)" + (failures.map { " (\($0) failures in a row)" } ?? "")) }
         if let fullChain { lines.append("    full chain    \(fullChain)") }
