@@ -35,7 +35,7 @@ let package = Package(
         ]),
 
         // Helpers shared by the test targets: child processes without Foundation's Process, temporary directories.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CertAgent"], path: "Tests/TestSupport"),
         .testTarget(name: "CertCryptoTests", dependencies: ["CertCrypto", "TestSupport"]),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "TestSupport"]),
         .testTarget(name: "ACMETests", dependencies: ["ACME"]),

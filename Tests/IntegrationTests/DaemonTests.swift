@@ -113,3 +113,40 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(filesBelow(webroot), [])
     }
 }
+
+/// The daemon's conversation with systemd (`Type=notify`), with a test socket standing in for systemd's.
+final class DaemonSystemdTests: XCTestCase {
+    func testReadyStatusWatchdogAndStoppingReachTheNotifySocket() throws {
+        let testbed = try Testbed()
+        let webroot = try testbed.webroot(for: "notify.test")
+        let storage = testbed.directory + "/store"
+        let config = try testbed.writeConfig([["name": "notify", "domains": ["notify.test"], "webroot": webroot]], storage: storage)
+        let socketPath = testbed.directory + "/notify.sock"
+        let receiver = try DatagramReceiver(.path(socketPath))
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = socketPath
+        environment["WATCHDOG_USEC"] = "400000"
+        environment["JOURNAL_STREAM"] = "8:1234"
+        let daemon = try BackgroundProcess([ProjectPaths.certagentBinary, "run", "--config", config],
+                                           outputPath: testbed.directory + "/daemon.log", environment: environment)
+        var messages: [String] = []
+        let sawEverything = eventually(timeout: 20) {
+            while !receiver.isEmpty(), let message = receiver.receive() { messages.append(message) }
+            return messages.contains("READY=1") && messages.contains("WATCHDOG=1")
+                && messages.contains { $0.hasPrefix("STATUS=1 of 1 certificates healthy") }
+        }
+        XCTAssertTrue(sawEverything, "\(messages)\n\(daemon.output)")
+        // The watchdog keeps pinging every half interval (0.2 s) while the daemon idles.
+        let pings = messages.filter { $0 == "WATCHDOG=1" }.count
+        usleep(1_000_000)
+        while !receiver.isEmpty(), let message = receiver.receive() { messages.append(message) }
+        XCTAssertGreaterThanOrEqual(messages.filter { $0 == "WATCHDOG=1" }.count - pings, 3, "\(messages)")
+        daemon.send(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(timeout: 10), 0, daemon.output)
+        while !receiver.isEmpty(), let message = receiver.receive() { messages.append(message) }
+        XCTAssertTrue(messages.contains("STOPPING=1"), "\(messages)")
+        // Under journald, each line carries a syslog priority prefix and the certificate's name leads.
+        XCTAssertTrue(daemon.output.contains("<5>[notify] issued"), daemon.output)
+        XCTAssertTrue(daemon.output.split(separator: "\n").allSatisfy { $0.hasPrefix("<") }, daemon.output)
+    }
+}

@@ -1,6 +1,7 @@
 @testable import CertAgent
 import Foundation
 import TestSupport
+import TestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc

@@ -4,16 +4,16 @@ import Foundation
 import Glibc
 #endif
 
-struct SocketTestError: Error, CustomStringConvertible {
-    let description: String
+public struct SocketTestError: Error, CustomStringConvertible {
+    public let description: String
 }
 
 /// A bound AF_UNIX datagram socket standing in for systemd's notification socket.
-final class DatagramReceiver {
-    let address: NotifySocketAddress
+public final class DatagramReceiver {
+    public let address: NotifySocketAddress
     private let descriptor: Int32
 
-    init(_ address: NotifySocketAddress) throws {
+    public init(_ address: NotifySocketAddress) throws {
         self.address = address
         descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw SocketTestError(description: "socket: \(String(cString: strerror(errno)))") }
@@ -29,17 +29,17 @@ final class DatagramReceiver {
     }
 
     /// The next datagram as text, or nil when none arrives within two seconds.
-    func receive() -> String? {
+    public func receive() -> String? {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
         guard count >= 0 else { return nil }
         return String(decoding: buffer[..<count], as: UTF8.self)
     }
 
-    /// True when no datagram is waiting.
-    func isEmpty() -> Bool {
+    /// True when no datagram is waiting (peeks: nothing is consumed).
+    public func isEmpty() -> Bool {
         var buffer = [UInt8](repeating: 0, count: 16)
-        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT) | Int32(MSG_PEEK)) }
         return count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
     }
 }
