@@ -47,7 +47,7 @@ public final class Daemon: Sendable {
         installSignalHandlers()
         startWatchdog()
         // Connecting first lets the plan use the CA's renewal information; if the CA is unreachable, the lifetime rule
-        // plans meanwhile and the connection is retried by the first renewal.
+        // plans meanwhile and every later pass over a certificate tries to connect again.
         service.connectIfPossible()
         made.update(certificates: service.plan())
         logger.notice("started", metadata: ["certificates": "\(config.certificates.count)", "config": "\(configPath)"])
@@ -111,6 +111,7 @@ public final class Daemon: Sendable {
             let session = try AgentSession(config: config, clock: clock, logger: logger)
             service.replaceSession(session)
             service.recoverInterruptedWork()
+            service.connectIfPossible()
             scheduler.withLock { $0 }?.update(certificates: service.plan())
             logger.notice("config reloaded", metadata: ["certificates": "\(config.certificates.count)"])
         } catch let error as ConfigError {

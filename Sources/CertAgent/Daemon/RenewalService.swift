@@ -126,6 +126,8 @@ public final class RenewalService: Sendable {
         }
         var logger = logger
         logger[metadataKey: "certificate"] = "\(name)"
+        // Without a connection the policy cannot know the CA offers ARI, and could miss a window that has started.
+        if ariSupported == nil { connectIfPossible() }
         retryDeploymentIfDue(certificate, logger: logger)
         var (decision, state, record) = decide(certificate, forced: forced, logger: logger)
         if case .checkRenewalInfo(let at) = decision.action, at <= clock.now(), let leaf = state.leaf {
@@ -227,7 +229,7 @@ public final class RenewalService: Sendable {
         var current: any Error = error
         if let issuance = current as? IssuanceError { current = issuance.underlying }
         if case ACMEError.problem(_, _, let retryAfter) = current { return retryAfter }
-        return nil
+        return nil   // a bare 5xx without a problem document: the backoff schedule applies
     }
 
     private func loadRecord(_ name: String, logger: Logger) -> RenewalRecord {
