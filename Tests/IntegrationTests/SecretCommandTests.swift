@@ -64,6 +64,7 @@ func readmeAccountKeyCommand() throws -> String {
     let documented = try XCTUnwrap(source.components(separatedBy: "/// ```sh\n").dropFirst().first)
         .components(separatedBy: "/// ```")[0]
         .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces).replacing("/// ", with: "", maxReplacements: 1) }
+        .filter { !$0.isEmpty }
         .joined(separator: "\n") + "\n"
     XCTAssertEqual(block, documented, "the README's command must be the one documented in MasterKey.swift")
     return block

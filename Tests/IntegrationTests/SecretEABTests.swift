@@ -16,7 +16,7 @@ final class SecretEABTests: XCTestCase {
         let refused = try certagent(["issue", "--config", plain])
         XCTAssertEqual(refused.status, 1, refused.output)
         XCTAssertTrue(refused.stderr.contains("externalAccountRequired"), refused.stderr)
-        XCTAssertTrue(refused.stderr.lowercased().contains("external account"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("externalAccountBinding"), refused.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: storage + "/certificates/eab/current"))
 
         // With "eab" naming a secret not set yet: check names it (exit 2), and issue refuses to start.

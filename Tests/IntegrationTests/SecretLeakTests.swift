@@ -23,7 +23,7 @@ final class SecretLeakTests: XCTestCase {
         }
         let issue = try certagent(["issue", "--debug", "--config", config])
         XCTAssertEqual(issue.status, 0, issue.output)
-        XCTAssertGreaterThan(issue.stderr.split(separator: "\n").count, 20, "--debug logged the issuance: \(issue.stderr)")
+        XCTAssertTrue(issue.stderr.contains(" INFO ") && issue.stderr.contains("issued"), "--debug logged the issuance: \(issue.stderr)")
         logs.append(issue.output)
 
         // The account key, encrypted on disk, opened here with the master key.
