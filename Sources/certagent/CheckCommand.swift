@@ -5,7 +5,8 @@ import Foundation
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate the config and report every problem at once.")
+        abstract: "Validate the config and report every problem at once.",
+        discussion: "Also checks the master key (without creating it), tightens the store's permissions (reporting each fix) and reports every secret the config uses that is not set.")
 
     @OptionGroup var options: GlobalOptions
 
@@ -19,6 +20,66 @@ struct CheckCommand: ParsableCommand {
             printError("\(config.sourcePath): storage: \(error)")
             throw ExitCode(2)
         }
+        var problems: [String] = []
+        var keyLine: String
+        var secretsLine: String?
+
+        // The store's permissions, fixed where possible (as every start does).
+        var lock: StoreLock?
+        if FileManager.default.fileExists(atPath: store.root) {
+            do {
+                for fix in try PermissionAudit.run(storeRoot: store.root) { printError("warning: \(fix)") }
+            } catch let error as PermissionAuditError {
+                for fix in error.fixes { printError("warning: \(fix)") }
+                problems += error.problems
+            } catch {
+                problems.append("\(error)")
+            }
+            do { lock = try StoreLock(storeRoot: store.root, mode: .shared) } catch { problems.append("\(error)") }
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        // The master key, never created here, and the secrets the config uses.
+        let source = MasterKeySource(keyFile: config.masterKeyFile, createIfMissing: false)
+        let protected = AgentSecrets.protectedFiles(config: config, store: store)
+        if source.credentialPath == nil, !FileManager.default.fileExists(atPath: config.masterKeyFile),
+           protected.isEmpty, !FileManager.default.fileExists(atPath: source.pendingKeyFile) {
+            // A fresh install: nothing is sealed yet, so a missing key is expected.
+            keyLine = "\(config.masterKeyFile) (does not exist yet: certagent issue, run or secret set creates it)"
+            for name in config.referencedSecrets {
+                problems.append("the config uses the secret \(name), which is not set (there is no master key \(config.masterKeyFile) "
+                    + "and no secrets file yet): certagent secret set \(name) creates both")
+            }
+        } else {
+            keyLine = "\(config.masterKeyFile)"
+            do {
+                let secrets = try AgentSecrets.open(config: config, store: store, create: false)
+                for notice in secrets.notices { printError("note: \(notice)") }
+                keyLine = "\(secrets.origin) (\(secrets.masterKey))"
+                for file in AgentSecrets.protectedFiles(config: config, store: store) where !file.isReadable(with: secrets.masterKey) {
+                    problems.append("the \(file) does not open with the \(secrets.masterKey): restore the right master key or the file from a backup")
+                }
+                for name in secrets.missingSecrets(for: config) {
+                    problems.append("the config uses the secret \(name), which \(config.secretsFile) does not hold: certagent secret set \(name)")
+                }
+                let count = secrets.secrets.names().count
+                secretsLine = "\(config.secretsFile) (\(count) secret\(count == 1 ? "" : "s"))"
+            } catch let error as MasterKeyError {
+                if case .keyFileMissing(let path) = error {
+                    problems.append("the master key file \(path) does not exist, but \(protected.map(\.description).joined(separator: ", ")) "
+                        + "need it: restore it from your backup (certagent issue, run and secret set create a new one only when nothing is sealed yet)")
+                } else {
+                    problems.append("\(error)")
+                }
+            } catch {
+                problems.append("\(error)")
+            }
+        }
+
+        guard problems.isEmpty else {
+            printError("\(config.sourcePath): \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n  " + problems.joined(separator: "\n  "))
+            throw ExitCode(2)
+        }
         print("\(config.sourcePath): OK")
         print("  ACME server  \(config.directoryURL)")
         print("  store        \(config.storagePath)")
@@ -26,5 +87,7 @@ struct CheckCommand: ParsableCommand {
             let state = StoredCertificateState.inspect(certificate, in: store, now: Date())
             print("  \(certificate.name): \(certificate.domains.joined(separator: ", ")) [\(certificate.keyType.rawValue)] — \(state)")
         }
+        print("  master key   \(keyLine)")
+        if let secretsLine { print("  secrets      \(secretsLine)") }
     }
 }

@@ -1,0 +1,64 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the store lock could not be taken.
+public enum StoreLockError: Error, Sendable, CustomStringConvertible {
+    /// Another process holds the lock in a conflicting mode (and waiting was not asked for).
+    case busy(path: String, wanted: StoreLock.Mode)
+    /// The lock file could not be opened or locked.
+    case fileSystem(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .busy(let path, .exclusive):
+            return "another certagent process (the daemon, or an issue/renew/secret command) is using the store (\(path) is locked): "
+                + "stop the daemon first (e.g. systemctl stop certagent), then try again"
+        case .busy(let path, .shared):
+            return "the store is locked for a master key rotation (\(path)): wait for it to finish, then try again"
+        case .fileSystem(let path, let reason):
+            return "cannot lock the store with \(path): \(reason)"
+        }
+    }
+}
+
+/// An advisory `flock(2)` on `<store>/.lock`, held until the value is released or goes away (or the process exits).
+///
+/// Protocol: every process that reads or writes the store for a while (the daemon for its whole life; `issue`,
+/// `renew`, `revoke`, `secret set`/`remove`) holds it *shared*; a master-key rotation holds it *exclusive*, so it
+/// never runs while anything else has the store open and nothing starts while it runs. The lock file is empty,
+/// mode 0600, created on first use and never removed (removing it would let two processes lock different files).
+public final class StoreLock: Sendable {
+    /// Shared (many holders) or exclusive (one holder, nobody else).
+    public enum Mode: Sendable, Equatable { case shared, exclusive }
+
+    /// The lock file's name in the store.
+    public static let fileName = ".lock"
+
+    /// The lock file.
+    public let path: String
+    public let mode: Mode
+    private let descriptor: Int32
+
+    /// Takes the lock on `<storeRoot>/.lock` (the store directory must exist). With `wait` false a conflicting holder
+    /// makes it throw `StoreLockError.busy` at once; with `wait` true it blocks until the lock is free.
+    public init(storeRoot: String, mode: Mode, wait: Bool = false) throws {
+        path = storeRoot + "/" + Self.fileName
+        self.mode = mode
+        let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw StoreLockError.fileSystem(path: path, reason: String(cString: strerror(errno))) }
+        var operation = mode == .exclusive ? LOCK_EX : LOCK_SH
+        if !wait { operation |= LOCK_NB }
+        while flock(descriptor, operation) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            close(descriptor)
+            if code == EWOULDBLOCK { throw StoreLockError.busy(path: path, wanted: mode) }
+            throw StoreLockError.fileSystem(path: path, reason: String(cString: strerror(code)))
+        }
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }
+}
