@@ -12,6 +12,8 @@ public struct AgentSession: Sendable {
     public let secrets: AgentSecrets
     /// Modes the start-up audit tightened in the store.
     public let permissionFixes: [PermissionFix]
+    /// Held (shared) for the session's life, so `rotate-master-key` (exclusive) never runs under a daemon or command.
+    public let storeLock: StoreLock
 
     /// Opens the store (refusing one inside a webroot; auditing its permissions), the master key and secrets, and the
     /// HTTP transport. Every later log line is scrubbed of the secrets' values. No request is sent yet.
@@ -20,6 +22,7 @@ public struct AgentSession: Sendable {
                 environment: [String: String] = ProcessInfo.processInfo.environment, transport: (any HTTPTransport)? = nil) throws {
         self.config = config
         self.store = try CertificateStore(root: config.storagePath, webroots: config.allWebroots)
+        self.storeLock = try StoreLock(storeRoot: store.root, mode: .shared)
         self.permissionFixes = try PermissionAudit.run(storeRoot: store.root)
         for fix in permissionFixes { logger.warning("\(fix)") }
         self.secrets = try AgentSecrets.open(config: config, store: store, create: true, environment: environment)
