@@ -86,3 +86,20 @@ final class CertificateStoreTests: XCTestCase {
         XCTAssertEqual(store.accountDirectory(for: "https://localhost:14000/dir"), "/var/lib/certagent/accounts/localhost_14000_dir")
     }
 }
+
+final class CertificateLockTests: XCTestCase {
+    func testOnlyOneIssuanceOfACertificateAtATime() throws {
+        let temp = try TemporaryDirectory()
+        let store = try CertificateStore(root: temp.path + "/store", webroots: [])
+        var first: FileLock? = try store.lockForIssuance("site")
+        XCTAssertThrowsError(try store.lockForIssuance("site")) { error in
+            XCTAssertTrue(error is CertificateBusy, "\(error)")
+            XCTAssertTrue("\(error)".contains("getting a certificate for site right now"), "\(error)")
+        }
+        XCTAssertNoThrow(try store.lockForIssuance("other"), "other certificates are not held up")
+        XCTAssertNotNil(first)
+        first = nil
+        XCTAssertNoThrow(try store.lockForIssuance("site"), "released with its holder")
+        XCTAssertEqual(fileMode(store.certificateDirectory("site") + "/.issuing.lock"), 0o600)
+    }
+}

@@ -77,6 +77,23 @@ final class IssueCommandTests: XCTestCase {
         XCTAssertEqual(filesBelow(unserved), [])
     }
 
+    func testAnIssuanceInProgressElsewhereIsNotDuplicated() throws {
+        let testbed = try Testbed()
+        let webroot = try testbed.webroot(for: "busy.test")
+        let storage = testbed.directory + "/store"
+        let config = try testbed.writeConfig([["name": "busy", "domains": ["busy.test"], "webroot": webroot]], storage: storage)
+        // Another process (here: the test) is issuing this certificate.
+        var held: FileLock? = try CertificateStore(root: storage, webroots: []).lockForIssuance("busy")
+        let result = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
+        XCTAssertEqual(result.status, 1, result.output)
+        XCTAssertTrue(result.stderr.contains("getting a certificate for busy right now"), result.stderr)
+        XCTAssertEqual(try testbed.ordersCreated(), 0, "no order was placed")
+        XCTAssertNotNil(held)
+        held = nil
+        let free = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
+        XCTAssertEqual(free.status, 0, "once released, issuing works: \(free.output)")
+    }
+
     func testBadConfigIsRefusedWithEveryProblemAndNothingWritten() throws {
         let testbed = try Testbed()
         let webroot = try testbed.webroot(for: "x.test")

@@ -166,6 +166,12 @@ public final class RenewalService: Sendable {
             save(record, for: certificate.name, logger: logger)
             logger.notice("renewal interrupted by shutdown: the order is abandoned and placed again at the next start")
             return .interrupted
+        } catch let error as IssuanceError where error.underlying is CertificateBusy {
+            // Another certagent process is renewing it right now: not a failure; look again after it is done.
+            record.inFlightSince = nil
+            save(record, for: certificate.name, logger: logger)
+            logger.notice("\(error.underlying)")
+            return .notDue(decide(certificate, forced: false, logger: logger).decision)
         } catch {
             if error is IssuanceError == false { connection.withLock { $0 = nil } }   // reconnect next time
             let message = "\(error)"

@@ -47,6 +47,8 @@ public struct CertificateIssuer: Sendable {
         var logger = logger
         logger[metadataKey: "certificate"] = "\(certificate.name)"
         do {
+            let lock = try store.lockForIssuance(certificate.name)
+            defer { withExtendedLifetime(lock) {} }
             let key = try PrivateKey.generate(certificate.keyType)
             let csr = try CertificateSigningRequest.make(key: key, domains: certificate.domains)
             logger.info("ordering", metadata: ["domains": "\(certificate.domains.joined(separator: ","))", "keyType": "\(certificate.keyType.rawValue)"])

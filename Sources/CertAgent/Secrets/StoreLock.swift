@@ -30,35 +30,26 @@ public enum StoreLockError: Error, Sendable, CustomStringConvertible {
 /// never runs while anything else has the store open and nothing starts while it runs. The lock file is empty,
 /// mode 0600, created on first use and never removed (removing it would let two processes lock different files).
 public final class StoreLock: Sendable {
-    /// Shared (many holders) or exclusive (one holder, nobody else).
-    public enum Mode: Sendable, Equatable { case shared, exclusive }
+    public typealias Mode = FileLock.Mode
 
     /// The lock file's name in the store.
     public static let fileName = ".lock"
 
     /// The lock file.
-    public let path: String
-    public let mode: Mode
-    private let descriptor: Int32
+    public var path: String { lock.path }
+    public var mode: Mode { lock.mode }
+    private let lock: FileLock
 
     /// Takes the lock on `<storeRoot>/.lock` (the store directory must exist). With `wait` false a conflicting holder
     /// makes it throw `StoreLockError.busy` at once; with `wait` true it blocks until the lock is free.
     public init(storeRoot: String, mode: Mode, wait: Bool = false) throws {
-        path = storeRoot + "/" + Self.fileName
-        self.mode = mode
-        let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw StoreLockError.fileSystem(path: path, reason: String(cString: strerror(errno))) }
-        var operation = mode == .exclusive ? LOCK_EX : LOCK_SH
-        if !wait { operation |= LOCK_NB }
-        while flock(descriptor, operation) != 0 {
-            let code = errno
-            if code == EINTR { continue }
-            close(descriptor)
-            if code == EWOULDBLOCK { throw StoreLockError.busy(path: path, wanted: mode) }
-            throw StoreLockError.fileSystem(path: path, reason: String(cString: strerror(code)))
+        let path = storeRoot + "/" + Self.fileName
+        do {
+            lock = try FileLock(path: path, mode: mode, wait: wait)
+        } catch .busy {
+            throw StoreLockError.busy(path: path, wanted: mode)
+        } catch .system(let reason) {
+            throw StoreLockError.fileSystem(path: path, reason: reason)
         }
-        self.descriptor = descriptor
     }
-
-    deinit { close(descriptor) }
 }
