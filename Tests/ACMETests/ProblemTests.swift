@@ -101,6 +101,21 @@ final class ProblemTests: XCTestCase {
         }
     }
 
+    func testOverloadedServerWithRetryAfterButNoProblemDocumentStillCarriesRetryAfter() {
+        let t = ScriptedTransport()
+        t.on(.post, Fixture.b + "/order", HTTPResponse(status: 503, headers: [(name: "Content-Type", value: "text/html"), (name: "Retry-After", value: "120")],
+                                                       body: Array("<html>Service Unavailable</html>".utf8)))
+        let clock = ManualClock()
+        XCTAssertThrowsError(try makeClient(t, clock: clock, accountURL: Fixture.accountURL).newOrder(identifiers: [.dns("a.test")])) { error in
+            guard case let .problem(problem, url, retryAfter)? = error as? ACMEError else { return XCTFail("\(error)") }
+            XCTAssertEqual(url, "https://acme.test/order")
+            XCTAssertEqual(problem.kind, .serverInternal)
+            XCTAssertEqual(problem.status, 503)
+            XCTAssertEqual(problem.detail, "HTTP 503: <html>Service Unavailable</html>")
+            XCTAssertEqual(retryAfter, clock.now().addingTimeInterval(120))
+        }
+    }
+
     func testProblemKindsAndDecodingDefaults() throws {
         XCTAssertEqual(ACMEProblem.Kind(type: "urn:ietf:params:acme:error:alreadyReplaced"), .alreadyReplaced)
         XCTAssertEqual(ACMEProblem.Kind(type: "urn:ietf:params:acme:error:externalAccountRequired"), .externalAccountRequired)
