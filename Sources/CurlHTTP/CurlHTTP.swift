@@ -34,11 +34,8 @@ public struct CurlHTTPConfiguration: Sendable {
         self.allowedSchemes = allowedSchemes
     }
 
-    /// CertAgent's version, used in the user agent.
-    public static let version: String = "0.1.0"
-
-    /// `CertAgent/<version> libcurl/<curl version>`.
-    public static let defaultUserAgent: String = "CertAgent/\(version) libcurl/\(curlVersionNumber)"
+    /// `libcurl/<curl version>`; callers put their own product and version first (RFC 9110 §10.1.5), as CertAgent does.
+    public static let defaultUserAgent: String = "libcurl/\(curlVersionNumber)"
 
     /// The linked libcurl's version, e.g. `7.88.1`.
     public static let curlVersionNumber: String = {

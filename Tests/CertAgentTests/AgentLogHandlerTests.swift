@@ -33,3 +33,12 @@ final class AgentLogHandlerTests: XCTestCase {
         XCTAssertTrue(lines[0].hasPrefix("20"), lines[0])
     }
 }
+
+final class CurlTransportTests: XCTestCase {
+    func testUserAgentNamesCertAgentAndItsVersionFirst() throws {
+        let transport = try CurlTransport(caFile: nil)
+        XCTAssertTrue(CurlTransport.userAgent.hasPrefix("CertAgent/\(CertAgentVersion.current) libcurl/"), CurlTransport.userAgent)
+        XCTAssertEqual(transport.client.configuration.userAgent, CurlTransport.userAgent)
+        XCTAssertEqual(transport.client.configuration.allowedSchemes, ["https"], "ACME URLs: HTTPS only")
+    }
+}

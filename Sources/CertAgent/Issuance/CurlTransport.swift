@@ -5,8 +5,11 @@ import CurlHTTP
 public struct CurlTransport: HTTPTransport {
     public let client: CurlHTTPClient
 
+    /// `CertAgent/<version> libcurl/<version>`: the CA's logs name the client (RFC 8555 §6.1 asks clients to send one).
+    public static let userAgent = "CertAgent/\(CertAgentVersion.current) \(CurlHTTPConfiguration.defaultUserAgent)"
+
     public init(caFile: String?) throws {
-        client = try CurlHTTPClient(configuration: CurlHTTPConfiguration(caFile: caFile))
+        client = try CurlHTTPClient(configuration: CurlHTTPConfiguration(caFile: caFile, userAgent: Self.userAgent))
     }
 
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
