@@ -47,38 +47,38 @@ enum IssueRunner {
         }
         guard !wanted.isEmpty else { return }
         print("Using the ACME server \(config.directoryURL)")
-        let issuer: CertificateIssuer
-        do {
-            issuer = try session.connect(logger: logger)
-        } catch {
-            printError("cannot set up the ACME account: \(error)")
-            throw ExitCode(1)
-        }
+        // The same path as the daemon's renewals, so failures, backoff and deployment retries are recorded; forced,
+        // because the admin asked for these certificates now.
+        let service = RenewalService(session: session, clock: StoppableClock(), logger: logger)
+        service.connectIfPossible()
         var failures = 0
         for (certificate, state) in wanted {
             if case .missing = state {} else { print("… \(certificate.name): \(state), getting a new one") }
             let started = Date()
-            do {
-                let issued = try issuer.issue(certificate, logger: logger)
+            switch service.process(certificate.name, forced: true) {
+            case .renewed(let issued, let deployError):
                 print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
-                if let install = certificate.install, let files = session.store.currentFiles(certificate.name) {
-                    try deploy(files: files, install: install, certificate: certificate)
+                if let install = certificate.install {
+                    if let deployError {
+                        failures += 1
+                        printError("✗ \(certificate.name): issued and stored, but deployment failed (the daemon retries it): \(deployError)")
+                    } else {
+                        print("    deployed      " + install.targets.map(\.path).joined(separator: ", ")
+                              + (install.reload.map { "; ran \($0.displayText)" } ?? ""))
+                    }
                 }
-            } catch {
+            case .failed(let error, _):
                 failures += 1
-                printError("✗ \(error)")
+                printError("✗ \(certificate.name): \(error); nothing was replaced")
+            case .notDue, .interrupted:
+                failures += 1
+                printError("✗ \(certificate.name): not issued")
             }
         }
         if failures > 0 {
-            printError("\(failures) of \(wanted.count) certificate(s) could not be issued or deployed; nothing was replaced for them")
+            printError("\(failures) of \(wanted.count) certificate(s) failed")
             throw ExitCode(1)
         }
-    }
-
-    static func deploy(files: CertificateFiles, install: InstallConfig, certificate: CertificateConfig) throws {
-        let report = try CertificateInstaller.install(files: files, config: install, name: certificate.name, domains: certificate.domains)
-        for path in report.written { print("    installed     \(path)") }
-        if report.reloaded, let reload = install.reload { print("    reloaded      \(reload.displayText)") }
     }
 }
 
