@@ -28,6 +28,10 @@ struct InitCommand: ParsableCommand {
     @Option(help: "PEM file of CAs to trust for the ACME server (private CA).")
     var caFile: String?
 
+    @Option(help: ArgumentHelp("Where to keep keys and certificates (outside every webroot).",
+                               discussion: "Default: /var/lib/certagent as root (the service's store), else beside the webroot."))
+    var storage: String?
+
     @Option(help: "ec256, ec384, rsa2048, rsa3072 or rsa4096.")
     var keyType: String = "ec256"
 
@@ -48,10 +52,13 @@ struct InitCommand: ParsableCommand {
             printError("\(path) exists: edit it, or pass --force to replace it")
             throw ExitCode(2)
         }
-        let text = try configText()
-        // Validated before anything is written: a bad domain or webroot leaves no file behind.
+        // Validated before anything is written: a bad domain or webroot leaves no file behind. The store is written
+        // out explicitly, so every later command and the service use this one whatever their environment.
         let config: AgentConfig
+        let text: String
         do {
+            let draft = try ConfigLoader.parse(Data(try configText(storage: storage).utf8), path: path)
+            text = try configText(storage: draft.storagePath)
             config = try ConfigLoader.parse(Data(text.utf8), path: path)
         } catch let error as ConfigError {
             printError(error.description)
@@ -71,7 +78,7 @@ struct InitCommand: ParsableCommand {
             """)
     }
 
-    private func configText() throws -> String {
+    private func configText(storage: String?) throws -> String {
         var object: [String: Any] = [
             "acceptTermsOfService": acceptTermsOfService,
             "directory": directory,
@@ -80,6 +87,7 @@ struct InitCommand: ParsableCommand {
         ]
         if let email { object["email"] = email }
         if let caFile { object["caFile"] = caFile }
+        if let storage { object["storage"] = storage }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"
     }

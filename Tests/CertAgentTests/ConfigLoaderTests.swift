@@ -12,8 +12,8 @@ final class ConfigLoaderTests: XCTestCase {
         webroot = try temp.make("home/site/public_html")
     }
 
-    private func load(_ json: String, environment: [String: String] = [:]) throws -> AgentConfig {
-        try ConfigLoader.parse(Data(json.utf8), path: "/etc/certagent/config.json", environment: environment)
+    private func load(_ json: String, environment: [String: String] = [:], runningAsRoot: Bool = false) throws -> AgentConfig {
+        try ConfigLoader.parse(Data(json.utf8), path: "/etc/certagent/config.json", environment: environment, runningAsRoot: runningAsRoot)
     }
 
     private func problems(_ json: String) -> [ConfigProblem] {
@@ -43,6 +43,14 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(certificate.webroots, ["example.com": webroot, "www.example.com": webroot])
         // The store sits beside public_html, in the account's home, never inside the webroot.
         XCTAssertEqual(config.storagePath, temp.path + "/home/site/certagent")
+    }
+
+    func testRootWithoutSystemdUsesTheServiceStoreSoCommandsAndDaemonAgree() throws {
+        let config = try load(#"{"certificates": [{"domains": ["a.example"], "webroot": "\#(webroot!)"}]}"#, runningAsRoot: true)
+        XCTAssertEqual(config.storagePath, "/var/lib/certagent")
+        let underSystemd = try load(#"{"certificates": [{"domains": ["a.example"], "webroot": "\#(webroot!)"}]}"#,
+                                    environment: ["STATE_DIRECTORY": "/srv/state"], runningAsRoot: true)
+        XCTAssertEqual(underSystemd.storagePath, "/srv/state")
     }
 
     func testStagingByNameAndSystemdStateDirectory() throws {

@@ -9,15 +9,16 @@ final class AdminCommandTests: XCTestCase {
         let testbed = try Testbed()
         let webroot = try testbed.webroot(for: "first.test")
         let config = testbed.directory + "/etc/config.json"
+        // The store beside the webroot, as a non-root user on a shared host would get by default.
+        let store = (webroot as NSString).deletingLastPathComponent + "/certagent"
         let initialized = try runCommand(ProjectPaths.certagentBinary, [
-            "init", "--config", config, "--domain", "first.test", "--domain", "www.first.test", "--webroot", webroot,
+            "init", "--config", config, "--domain", "first.test", "--domain", "www.first.test", "--webroot", webroot, "--storage", store,
             "--email", "admin@example.com", "--directory", testbed.directoryURL, "--ca-file", testbed.caFile, "--accept-terms-of-service",
         ])
         XCTAssertEqual(initialized.status, 0, initialized.output)
         XCTAssertTrue(initialized.stdout.contains("✓ first.test: issued for first.test, www.first.test"), initialized.stdout)
         XCTAssertTrue(initialized.stdout.contains("systemctl enable --now certagent"), initialized.stdout)
-        // The default store sits beside the webroot, never in it.
-        let store = (webroot as NSString).deletingLastPathComponent + "/certagent"
+        XCTAssertTrue(try String(contentsOfFile: config, encoding: .utf8).contains("\"storage\" : \"\(store)\""), "init writes the store out")
         XCTAssertTrue(FileManager.default.fileExists(atPath: store + "/certificates/first.test/current/fullchain.pem"))
 
         // init refuses to overwrite a config, and a bad domain leaves no file.

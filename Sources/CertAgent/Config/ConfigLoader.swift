@@ -6,19 +6,26 @@ public enum ConfigLoader {
     /// The key type used when neither the certificate nor the file names one.
     public static let defaultKeyType: KeyType = .ec256
 
-    /// Loads `path`. `environment` supplies `STATE_DIRECTORY` (set by systemd's `StateDirectory=`) for the default store.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AgentConfig {
+    /// Where root keeps the store when the config names none and systemd gives no `STATE_DIRECTORY`: the unit's own
+    /// `StateDirectory=`, so `sudo certagent issue` and the service always use the same store.
+    public static let rootDefaultStorage = "/var/lib/certagent"
+
+    /// Loads `path`. `environment` supplies `STATE_DIRECTORY` (set by systemd's `StateDirectory=`) for the default store;
+    /// `runningAsRoot` picks `rootDefaultStorage` over a store beside the webroot.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            runningAsRoot: Bool = geteuid() == 0) throws -> AgentConfig {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             throw ConfigError(file: path, problems: [ConfigProblem(field: "", value: nil, message: "cannot be read: \(describe(error))")])
         }
-        return try parse(data, path: path, environment: environment)
+        return try parse(data, path: path, environment: environment, runningAsRoot: runningAsRoot)
     }
 
     /// Validates config text; `path` names it in messages and anchors relative paths.
-    public static func parse(_ data: Data, path: String, environment: [String: String] = [:]) throws -> AgentConfig {
+    public static func parse(_ data: Data, path: String, environment: [String: String] = [:],
+                             runningAsRoot: Bool = geteuid() == 0) throws -> AgentConfig {
         let root: JSONValue
         do {
             root = try JSONDecoder().decode(JSONValue.self, from: data)
@@ -29,13 +36,14 @@ public enum ConfigLoader {
             throw ConfigError(file: path, problems: [ConfigProblem(field: "", value: root.excerpt, message: "must be a JSON object")])
         }
         var reader = FieldReader(members, path: "")
-        let config = readConfig(&reader, path: path, environment: environment)
+        let config = readConfig(&reader, path: path, environment: environment, runningAsRoot: runningAsRoot)
         reader.reportUnknownFields()
         guard reader.problems.isEmpty, let config else { throw ConfigError(file: path, problems: reader.problems) }
         return config
     }
 
-    private static func readConfig(_ reader: inout FieldReader, path: String, environment: [String: String]) -> AgentConfig? {
+    private static func readConfig(_ reader: inout FieldReader, path: String, environment: [String: String],
+                                   runningAsRoot: Bool) -> AgentConfig? {
         let emails = (reader.strings("email") ?? []).compactMap { field, value -> String? in
             guard isPlausibleEmail(value) else {
                 reader.add(field: field, value: JSONValue.string(value).excerpt, message: "is not an e-mail address (expected name@example.com)")
@@ -52,7 +60,7 @@ public enum ConfigLoader {
         let preferredChain = reader.string("preferredChain")
         let defaultKeyType = readKeyType(&reader, key: "keyType") ?? defaultKeyType
         let certificates = readCertificates(&reader, defaultKeyType: defaultKeyType)
-        let storage = readStorage(&reader, certificates: certificates, environment: environment)
+        let storage = readStorage(&reader, certificates: certificates, environment: environment, runningAsRoot: runningAsRoot)
         let binding = readExternalAccountBinding(&reader)
         let masterKeyFile = readMasterKeyFile(&reader, configPath: path)
         let concurrency = readPositiveNumber(&reader, "maxConcurrentRenewals", range: 1...64)
@@ -153,7 +161,8 @@ public enum ConfigLoader {
         return certificates
     }
 
-    private static func readStorage(_ reader: inout FieldReader, certificates: [CertificateConfig], environment: [String: String]) -> String? {
+    private static func readStorage(_ reader: inout FieldReader, certificates: [CertificateConfig], environment: [String: String],
+                                    runningAsRoot: Bool) -> String? {
         let explicit = reader.string("storage")
         let storage: String
         if let explicit {
@@ -164,6 +173,8 @@ public enum ConfigLoader {
             storage = explicit
         } else if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !state.isEmpty {
             storage = String(state)
+        } else if runningAsRoot {
+            storage = rootDefaultStorage
         } else if let webroot = certificates.first?.webroots.values.sorted().first {
             // A shared host's public_html lives in the account's home: keep the store beside it, never in it.
             storage = URL(fileURLWithPath: webroot).deletingLastPathComponent().appendingPathComponent("certagent").path
