@@ -1,9 +1,22 @@
 /// The whole HTTP-01 flow of one certificate (RFC 8555 §7.4–7.4.2).
 public struct HTTP01Issuance {
+    /// True when a refused new order may be about its `replaces` hint rather than the order itself.
+    static func refusesReplaces(_ error: ACMEError) -> Bool {
+        guard let problem = error.problem else { return false }
+        switch problem.kind {
+        case .alreadyReplaced, .malformed, .unauthorized: return true
+        case .rateLimited, .badNonce, .serverInternal, .rejectedIdentifier, .externalAccountRequired, .accountDoesNotExist: return false
+        default: return (400..<500).contains(problem.status ?? 0)
+        }
+    }
+
     /// Orders a certificate for `domains`, proves control over each pending name with HTTP-01 (§8.3),
     /// finalizes with `csrDER` and downloads the chain.
     ///
-    /// When the server answers `alreadyReplaced` to `replaces` (RFC 9773 §5), the order is placed again without it.
+    /// When the server refuses the order because of `replaces` (RFC 9773 §5: `alreadyReplaced`; or the named
+    /// certificate is not one this account may replace — another CA or account, no name in common — which servers
+    /// answer with `malformed`, `unauthorized` or another client error), the order is placed again once without it,
+    /// so a renewal never fails forever on a stale hint. Rate limits and server errors are not retried here.
     /// Already-valid authorizations (reused) are skipped. Every token is checked to be base64url before the
     /// solver sees any; all challenges are presented and answered before any is polled. `solver.cleanUp` is
     /// called for every token handed to `present` (also one whose `present` threw), on success and on every error.
@@ -14,8 +27,7 @@ public struct HTTP01Issuance {
         let order: ACMEOrder
         do {
             order = try client.newOrder(identifiers: identifiers, replaces: replaces, profile: profile)
-        } catch let error as ACMEError where replaces != nil && error.problem?.kind == .alreadyReplaced {
-            // RFC 9773 §5: the named certificate was already replaced; order again without the hint.
+        } catch let error as ACMEError where replaces != nil && refusesReplaces(error) {
             order = try client.newOrder(identifiers: identifiers, replaces: nil, profile: profile)
         }
 

@@ -50,4 +50,27 @@ final class AccountManagementTests: XCTestCase {
         let orders = try t.posts().filter { $0.url == Fixture.b + "/order" }
         XCTAssertEqual(orders.map { $0.payload["replaces"] as? String }, ["x.y", nil])
     }
+
+    func testAReplacesHintTheServerRefusesIsDroppedButRateLimitsAreNot() throws {
+        // A certificate from another CA or account (e.g. after moving from staging): servers answer malformed/unauthorized.
+        for refusal in [problem("malformed", status: 400), problem("unauthorized", status: 403)] {
+            let t = ScriptedTransport()
+            t.on(.post, Fixture.b + "/order", refusal, Fixture.order("pending", location: true))
+            t.on(.post, Fixture.b + "/authz/a", Fixture.authz("a", "valid", challengeStatus: "valid"))
+            t.on(.post, Fixture.b + "/authz/b", Fixture.authz("b", "valid", challengeStatus: "valid"))
+            t.on(.post, Fixture.b + "/order/1/finalize", Fixture.order("valid", certificate: true))
+            t.on(.post, Fixture.certURL, Fixture.certificate())
+            _ = try HTTP01Issuance.issue(client: makeClient(t, accountURL: Fixture.accountURL), domains: ["a.test", "b.test"],
+                                         csrDER: [1], solver: RecordingSolver(), replaces: "x.y")
+            XCTAssertEqual(try t.posts().filter { $0.url == Fixture.b + "/order" }.map { $0.payload["replaces"] as? String }, ["x.y", nil])
+        }
+        // A rate limit is about the order, not the hint: no second order.
+        let t = ScriptedTransport()
+        t.on(.post, Fixture.b + "/order", problem("rateLimited", status: 429))
+        XCTAssertThrowsError(try HTTP01Issuance.issue(client: makeClient(t, accountURL: Fixture.accountURL), domains: ["a.test"],
+                                                      csrDER: [1], solver: RecordingSolver(), replaces: "x.y")) { error in
+            XCTAssertEqual((error as? ACMEError)?.problem?.kind, .rateLimited)
+        }
+        XCTAssertEqual(try t.posts().filter { $0.url == Fixture.b + "/order" }.count, 1)
+    }
 }
