@@ -24,6 +24,8 @@ struct IssueCommand: ParsableCommand {
 /// Issues the configured certificates that have no usable certificate yet: `certagent issue` and `certagent init`.
 enum IssueRunner {
     static func issueMissing(config: AgentConfig, names: [String], logger: Logger) throws {
+        let clock = StoppableClock()
+        let interruption = Interruption(stopping: clock)
         let selected: [CertificateConfig]
         switch config.select(names) {
         case .success(let certificates): selected = certificates
@@ -33,7 +35,7 @@ enum IssueRunner {
         }
         let session: AgentSession
         do {
-            session = try AgentSession(config: config, logger: logger)
+            session = try AgentSession(config: config, clock: clock, logger: logger)
         } catch {
             printError("\(error)")
             throw ExitCode(1)
@@ -49,7 +51,7 @@ enum IssueRunner {
         print("Using the ACME server \(config.directoryURL)")
         // The same path as the daemon's renewals, so failures, backoff and deployment retries are recorded; forced,
         // because the admin asked for these certificates now.
-        let service = RenewalService(session: session, clock: StoppableClock(), logger: logger)
+        let service = RenewalService(session: session, clock: clock, logger: logger)
         service.connectIfPossible()
         var failures = 0
         for (certificate, state) in wanted {
@@ -70,11 +72,18 @@ enum IssueRunner {
             case .failed(let error, _):
                 failures += 1
                 printError("✗ \(certificate.name): \(error); nothing was replaced")
-            case .notDue, .interrupted:
+            case .busy(let busy):
+                failures += 1
+                printError("✗ \(busy)")
+            case .interrupted:
+                failures += 1
+                printError("✗ \(certificate.name): interrupted: the order was abandoned and its challenge files removed")
+            case .notDue:
                 failures += 1
                 printError("✗ \(certificate.name): not issued")
             }
         }
+        withExtendedLifetime(interruption) {}
         if failures > 0 {
             printError("\(failures) of \(wanted.count) certificate(s) failed")
             throw ExitCode(1)

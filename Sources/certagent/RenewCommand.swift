@@ -24,6 +24,8 @@ struct RenewCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let clock = StoppableClock()
+        let interruption = Interruption(stopping: clock)
+        defer { withExtendedLifetime(interruption) {} }
         let session: AgentSession
         do {
             session = try AgentSession(config: config, clock: clock, logger: logger)
@@ -47,7 +49,10 @@ struct RenewCommand: ParsableCommand {
                 print("✓ \(certificate.name): not due; next: \(decision.action)")
             case .interrupted:
                 failures += 1
-                printError("✗ \(certificate.name): interrupted")
+                printError("✗ \(certificate.name): interrupted: the order was abandoned and its challenge files removed")
+            case .busy(let busy):
+                failures += 1
+                printError("✗ \(busy)")
             case .failed(let error, let retryAt):
                 failures += 1
                 printError("✗ \(certificate.name): \(error)\n  the daemon retries at \(DisplayFormat.date(retryAt)); `certagent renew --force \(certificate.name)` retries now")

@@ -94,6 +94,24 @@ final class IssueCommandTests: XCTestCase {
         XCTAssertEqual(free.status, 0, "once released, issuing works: \(free.output)")
     }
 
+    func testCtrlCDuringAnOrderRemovesTheChallengeFilesBeforeExiting() throws {
+        // Pebble's validation delay keeps the order pending while the token files are published.
+        let testbed = try Testbed(options: ["--va-sleep"])
+        let webroot = try testbed.webroot(for: "ctrlc.test")
+        let storage = testbed.directory + "/store"
+        let config = try testbed.writeConfig([["name": "ctrlc", "domains": ["ctrlc.test", "www.ctrlc.test"], "webroot": webroot]], storage: storage)
+        let issue = try BackgroundProcess([ProjectPaths.certagentBinary, "issue", "--config", config], outputPath: testbed.directory + "/issue.log")
+        XCTAssertTrue(eventually(timeout: 20) { !filesBelow(webroot + "/.well-known/acme-challenge").isEmpty }, issue.output)
+        issue.send(SIGINT)
+        XCTAssertEqual(issue.waitForExit(timeout: 10), 1, issue.output)
+        XCTAssertTrue(issue.output.contains("interrupted: the order was abandoned and its challenge files removed"), issue.output)
+        XCTAssertEqual(filesBelow(webroot), [], "no token file left")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: storage + "/certificates/ctrlc/current"))
+        // Nothing counted against the certificate: the next issue goes ahead at once.
+        let again = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
+        XCTAssertEqual(again.status, 0, again.output)
+    }
+
     func testBadConfigIsRefusedWithEveryProblemAndNothingWritten() throws {
         let testbed = try Testbed()
         let webroot = try testbed.webroot(for: "x.test")

@@ -14,6 +14,8 @@ public enum RenewalOutcome: Sendable {
     case failed(error: String, retryAt: Date)
     /// The daemon is stopping: the order was abandoned (its challenge files removed); not counted as a failure.
     case interrupted
+    /// Another certagent process is getting this certificate right now; nothing was done (not a failure).
+    case busy(CertificateBusy)
 }
 
 /// Renews certificates when the policy says: ARI (RFC 9773) when the CA offers it, else by lifetime; with backoff
@@ -81,10 +83,13 @@ public final class RenewalService: Sendable {
     public func recoverInterruptedWork() {
         let session = self.session
         for certificate in session.config.certificates {
-            let removed = ChallengeJournal.removeLeftovers(journal: session.store.challengeJournal(certificate.name),
-                                                           webroots: Array(certificate.webroots.values))
             var logger = logger
             logger[metadataKey: "certificate"] = "\(certificate.name)"
+            // A certificate another process is issuing right now is its business: its files are live, not leftovers.
+            guard let lock = try? session.store.lockForIssuance(certificate.name) else { continue }
+            defer { withExtendedLifetime(lock) {} }
+            let removed = ChallengeJournal.removeLeftovers(journal: session.store.challengeJournal(certificate.name),
+                                                           webroots: Array(certificate.webroots.values))
             for file in removed { logger.warning("removed a challenge file left by an interrupted run", metadata: ["file": "\(file)"]) }
             var record = loadRecord(certificate.name, logger: logger)
             if let since = record.inFlightSince {
@@ -135,7 +140,7 @@ public final class RenewalService: Sendable {
             (decision, state, record) = decide(certificate, forced: forced, logger: logger)
         }
         guard case .renewNow(let reason) = decision.action, !clock.isStopped else { return .notDue(decision) }
-        return renew(certificate, reason: reason, state: state, record: record, logger: logger)
+        return renew(certificate, reason: reason, state: state, logger: logger)
     }
 
     /// When `name` should next be looked at.
@@ -147,15 +152,27 @@ public final class RenewalService: Sendable {
     }
 
     private func renew(_ certificate: CertificateConfig, reason: RenewalReason, state: StoredCertificateState,
-                       record: RenewalRecord, logger: Logger) -> RenewalOutcome {
-        var record = record
+                       logger: Logger) -> RenewalOutcome {
+        // The lock first: while another process holds it, its record and files are not ours to touch.
+        let lock: FileLock
+        do {
+            lock = try session.store.lockForIssuance(certificate.name)
+        } catch let busy as CertificateBusy {
+            logger.notice("\(busy)")
+            return .busy(busy)
+        } catch {
+            logger.error("cannot lock the certificate for issuance: \(error)")
+            return .failed(error: "\(error)", retryAt: clock.now().addingTimeInterval(FailureBackoff.delay(afterFailures: 1)))
+        }
+        defer { withExtendedLifetime(lock) {} }
+        var record = loadRecord(certificate.name, logger: logger)   // fresh, now that nobody else can change it
         logger.notice("renewing: \(reason)")
         record.inFlightSince = clock.now()
         save(record, for: certificate.name, logger: logger)
         do {
             let connection = try connect()
             let replaces = connection.ariSupported ? state.leaf?.ariCertificateIdentifier : nil
-            let issued = try connection.issuer.issue(certificate, replaces: replaces, logger: logger)
+            let issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, logger: logger)
             record.inFlightSince = nil
             record.recordSuccess(at: clock.now())
             let deployError = deploy(certificate, record: &record, logger: logger)
@@ -166,12 +183,6 @@ public final class RenewalService: Sendable {
             save(record, for: certificate.name, logger: logger)
             logger.notice("renewal interrupted by shutdown: the order is abandoned and placed again at the next start")
             return .interrupted
-        } catch let error as IssuanceError where error.underlying is CertificateBusy {
-            // Another certagent process is renewing it right now: not a failure; look again after it is done.
-            record.inFlightSince = nil
-            save(record, for: certificate.name, logger: logger)
-            logger.notice("\(error.underlying)")
-            return .notDue(decide(certificate, forced: false, logger: logger).decision)
         } catch {
             if error is IssuanceError == false { connection.withLock { $0 = nil } }   // reconnect next time
             let message = "\(error)"

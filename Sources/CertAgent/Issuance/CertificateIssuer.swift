@@ -43,16 +43,23 @@ public struct CertificateIssuer: Sendable {
         self.preferredChain = preferredChain
     }
 
-    public func issue(_ certificate: CertificateConfig, replaces: String? = nil, logger: Logger) throws -> IssuedCertificate {
+    /// Issues `certificate`. `lock` is its issuance lock when the caller already holds it; otherwise it is taken here
+    /// (failing at once with `CertificateBusy` when another process holds it).
+    public func issue(_ certificate: CertificateConfig, replaces: String? = nil, lock: FileLock? = nil, logger: Logger) throws -> IssuedCertificate {
         var logger = logger
         logger[metadataKey: "certificate"] = "\(certificate.name)"
         do {
-            let lock = try store.lockForIssuance(certificate.name)
-            defer { withExtendedLifetime(lock) {} }
+            let held = try lock ?? store.lockForIssuance(certificate.name)
+            defer { withExtendedLifetime(held) {} }
+            // Files a killed earlier run left published (it can no longer remove them) go before new ones are added.
+            let journal = store.challengeJournal(certificate.name)
+            for file in ChallengeJournal.removeLeftovers(journal: journal, webroots: Array(certificate.webroots.values)) {
+                logger.warning("removed a challenge file left by an interrupted run", metadata: ["file": "\(file)"])
+            }
             let key = try PrivateKey.generate(certificate.keyType)
             let csr = try CertificateSigningRequest.make(key: key, domains: certificate.domains)
             logger.info("ordering", metadata: ["domains": "\(certificate.domains.joined(separator: ","))", "keyType": "\(certificate.keyType.rawValue)"])
-            let solver = WebrootSolver(webroots: certificate.webroots, journal: ChallengeJournal(path: store.challengeJournal(certificate.name)))
+            let solver = WebrootSolver(webroots: certificate.webroots, journal: ChallengeJournal(path: journal))
             let (_, downloaded) = try HTTP01Issuance.issue(client: client, domains: certificate.domains, csrDER: csr.der, solver: solver, replaces: replaces)
             let chosenPEM = try ChainPreference.choose(downloaded, preferredIssuer: preferredChain, client: client, logger: logger)
             let chain = try ChainVerifier.verify(chainPEM: chosenPEM, key: key, domains: certificate.domains, now: clock.now())
