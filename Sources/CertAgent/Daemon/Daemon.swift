@@ -36,6 +36,7 @@ public final class Daemon: Sendable {
     /// signal handlers and tells systemd it is ready. Returns at once; call `dispatchMain()` after it.
     public func start() {
         service.recoverInterruptedWork()
+        service.deployCurrentCertificates()
         let config = service.session.config
         let made = RenewalScheduler(clock: clock, maxConcurrentRenewals: config.maxConcurrentRenewals,
                                     minimumRerunDelay: config.minimumRenewalInterval) { [service, weak self] run in
@@ -108,9 +109,20 @@ public final class Daemon: Sendable {
         logger.notice("reloading the config", metadata: ["config": "\(configPath)"])
         do {
             let config = try ConfigLoader.load(path: configPath)
+            let running = service.session.config
+            // The store holds the account and every certificate web servers point at: moving it under a running
+            // daemon would silently start over elsewhere. That takes a deliberate restart.
+            guard config.storagePath == running.storagePath else {
+                logger.error("the new config uses the store \(config.storagePath), the running one \(running.storagePath): keeping the running config; restart CertAgent to move the store")
+                return
+            }
+            if config.maxConcurrentRenewals != running.maxConcurrentRenewals || config.minimumRenewalInterval != running.minimumRenewalInterval {
+                logger.warning("maxConcurrentRenewals and minimumRenewalIntervalSeconds take effect at the next restart")
+            }
             let session = try AgentSession(config: config, clock: clock, logger: logger)
             service.replaceSession(session)
             service.recoverInterruptedWork()
+            service.deployCurrentCertificates()
             service.connectIfPossible()
             scheduler.withLock { $0 }?.update(certificates: service.plan())
             logger.notice("config reloaded", metadata: ["certificates": "\(config.certificates.count)"])
@@ -129,7 +141,11 @@ public final class Daemon: Sendable {
         notifier.stopping()
         clock.stop()
         let finished = scheduler.withLock { $0 }?.stop(timeout: stopTimeout) ?? true
-        if !finished { logger.warning("renewals still running after \(Int(stopTimeout)) s: exiting anyway") }
+        if !finished {
+            // Worker threads may be inside OpenSSL or libcurl: skip the exit-time destructors they could trip on.
+            logger.warning("renewals still running after \(Int(stopTimeout)) s: exiting anyway")
+            _exit(exitCode)
+        }
         logger.notice("stopped")
         exit(exitCode)
     }

@@ -53,7 +53,9 @@ public final class RenewalService: Sendable {
             return state
         }
         if previous.config.directoryURL != session.config.directoryURL || previous.config.caFile != session.config.caFile
-            || previous.config.storagePath != session.config.storagePath || previous.config.emails != session.config.emails {
+            || previous.config.storagePath != session.config.storagePath || previous.config.emails != session.config.emails
+            || previous.config.preferredChain != session.config.preferredChain
+            || previous.config.externalAccountBinding != session.config.externalAccountBinding {
             connection.withLock { $0 = nil }
         }
     }
@@ -98,6 +100,24 @@ public final class RenewalService: Sendable {
                 record.inFlightOrderURL = nil
                 save(record, for: certificate.name, logger: logger)
             }
+        }
+    }
+
+    /// Brings every `install` target up to date with the current certificate (at start and after a config reload, so a
+    /// new or changed install block takes effect without waiting for the next renewal). Unchanged files are left
+    /// alone and the reload command runs only when a file changed.
+    public func deployCurrentCertificates() {
+        let session = self.session
+        for certificate in session.config.certificates where certificate.install != nil {
+            guard StoredCertificateState.inspect(certificate, in: session.store, now: clock.now()).isUsable,
+                  let lock = try? session.store.lockForIssuance(certificate.name) else { continue }
+            defer { withExtendedLifetime(lock) {} }
+            var logger = logger
+            logger[metadataKey: "certificate"] = "\(certificate.name)"
+            var record = loadRecord(certificate.name, logger: logger)
+            let before = record
+            _ = deploy(certificate, record: &record, logger: logger)
+            if record != before { save(record, for: certificate.name, logger: logger) }
         }
     }
 
@@ -189,7 +209,7 @@ public final class RenewalService: Sendable {
             record.inFlightSince = nil
             record.recordFailure(message, retryAfter: Self.retryAfter(of: error), at: clock.now())
             save(record, for: certificate.name, logger: logger)
-            let retryAt = FailureBackoff.nextAttempt(for: record) ?? clock.now()
+            let retryAt = FailureBackoff.nextAttempt(for: record, now: clock.now()) ?? clock.now()
             logger.error("renewal failed (attempt \(record.failures)); next try at \(retryAt)", metadata: ["error": "\(message)"])
             return .failed(error: message, retryAt: retryAt)
         }

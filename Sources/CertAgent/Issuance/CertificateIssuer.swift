@@ -61,7 +61,7 @@ public struct CertificateIssuer: Sendable {
             logger.info("ordering", metadata: ["domains": "\(certificate.domains.joined(separator: ","))", "keyType": "\(certificate.keyType.rawValue)"])
             let solver = WebrootSolver(webroots: certificate.webroots, journal: ChallengeJournal(path: journal))
             let (_, downloaded) = try HTTP01Issuance.issue(client: client, domains: certificate.domains, csrDER: csr.der, solver: solver, replaces: replaces)
-            let chosenPEM = try ChainPreference.choose(downloaded, preferredIssuer: preferredChain, client: client, logger: logger)
+            let chosenPEM = ChainPreference.choose(downloaded, preferredIssuer: preferredChain, client: client, logger: logger)
             let chain = try ChainVerifier.verify(chainPEM: chosenPEM, key: key, domains: certificate.domains, now: clock.now())
             let material = CertificateMaterial(
                 privateKeyPEM: try key.pkcs8PEM(),

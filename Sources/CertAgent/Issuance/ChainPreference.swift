@@ -6,11 +6,18 @@ import Logging
 /// by the common name of the issuer at the top of the chain, as certbot's `--preferred-chain` does.
 enum ChainPreference {
     /// The default chain's PEM unless `preferredIssuer` names the top issuer of an alternate one.
-    static func choose(_ offered: ACMECertificateChain, preferredIssuer: String?, client: ACMEClient, logger: Logger) throws -> String {
+    static func choose(_ offered: ACMECertificateChain, preferredIssuer: String?, client: ACMEClient, logger: Logger) -> String {
         guard let preferredIssuer, !offered.alternateURLs.isEmpty else { return offered.pem }
         if topIssuerMatches(offered.pem, preferredIssuer) { return offered.pem }
         for url in offered.alternateURLs {
-            let alternate = try client.downloadCertificate(at: url)
+            // The certificate is already issued: a failed download of an alternate must never cost it.
+            let alternate: ACMECertificateChain
+            do {
+                alternate = try client.downloadCertificate(at: url)
+            } catch {
+                logger.warning("cannot download an alternate chain: \(error)", metadata: ["chain": "\(url)"])
+                continue
+            }
             if topIssuerMatches(alternate.pem, preferredIssuer) {
                 logger.info("using the alternate chain issued by \(preferredIssuer)", metadata: ["chain": "\(url)"])
                 return alternate.pem

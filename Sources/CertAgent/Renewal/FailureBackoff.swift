@@ -17,13 +17,16 @@ public enum FailureBackoff {
         return failures <= escalatingDelays.count ? escalatingDelays[failures - 1] : ceilingDelay
     }
 
-    /// The earliest moment the next attempt may start, or nil when nothing holds it back.
-    public static func nextAttempt(for record: RenewalRecord) -> Date? {
+    /// The earliest moment the next attempt may start, or nil when nothing holds it back. Given `now`, a failure
+    /// recorded after `now` — the clock was ahead then, a jump since corrected — counts as failing `now`, so a wrong
+    /// clock cannot hold renewals back for as long as it was wrong.
+    public static func nextAttempt(for record: RenewalRecord, now: Date? = nil) -> Date? {
+        let shift = now.flatMap { now in record.lastFailure.map { max(0, $0.timeIntervalSince(now)) } } ?? 0
         var earliest: Date?
         if record.failures > 0, let lastFailure = record.lastFailure {
-            earliest = lastFailure.addingTimeInterval(delay(afterFailures: record.failures))
+            earliest = lastFailure.addingTimeInterval(delay(afterFailures: record.failures) - shift)
         }
-        if let retryAfter = record.retryAfter {
+        if let retryAfter = record.retryAfter?.addingTimeInterval(-shift) {
             earliest = max(earliest ?? retryAfter, retryAfter)
         }
         return earliest
@@ -32,7 +35,7 @@ public enum FailureBackoff {
     /// When an attempt may start, given that it is wanted at `now`: `now` itself unless failures or a
     /// `Retry-After` hold it back; always `now` when the admin forced it.
     public static func attemptTime(for record: RenewalRecord, now: Date, forced: Bool = false) -> Date {
-        guard !forced, let next = nextAttempt(for: record), next > now else { return now }
+        guard !forced, let next = nextAttempt(for: record, now: now), next > now else { return now }
         return next
     }
 }

@@ -53,7 +53,9 @@ public struct RenewalPolicy: Sendable {
             return time <= now ? renew(because: .lifetimeThreshold, record: record, now: now)
                                : scheduled(.renewAt(time, .lifetimeThreshold), wake: time, record: record, now: now)
         }
-        let nextCheck = max(record.nextRenewalInfoCheck(for: certificateID) ?? now, now)
+        // A check scheduled from a fetch "in the future" (the clock was ahead, since corrected) is due now.
+        let fetchedAhead = (record.ariFetched ?? now) > now
+        let nextCheck = fetchedAhead ? now : max(record.nextRenewalInfoCheck(for: certificateID) ?? now, now)
         guard let window = record.window(for: certificateID) else {
             // No window yet (RFC 9773 §4.3: fetch it); meanwhile the lifetime rule guards against a CA that never answers.
             let fallback = chosenTime(for: certificate, window: nil, record: &record, now: now, random: random)

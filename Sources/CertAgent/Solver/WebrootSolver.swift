@@ -56,10 +56,14 @@ public final class WebrootSolver: HTTP01Solver {
         let path = challengeDirectory + "/" + token
         do {
             for directory in [wellKnown, challengeDirectory] where !PathSafety.isDirectory(directory) {
-                // World-readable so a web server running as another user can serve the token.
-                guard mkdir(directory, 0o755) == 0 || errno == EEXIST else { throw FileSystemError("create", path: directory) }
-                guard chmod(directory, 0o755) == 0 else { throw FileSystemError("set the mode of", path: directory) }
-                state.withLock { $0.createdDirectories.append(directory) }
+                // World-readable so a web server running as another user can serve the token. Only a directory made
+                // here has its mode set: one that appeared meanwhile (perhaps a symbolic link) is left as it is.
+                if mkdir(directory, 0o755) == 0 {
+                    guard chmod(directory, 0o755) == 0 else { throw FileSystemError("set the mode of", path: directory) }
+                    state.withLock { $0.createdDirectories.append(directory) }
+                } else if errno != EEXIST {
+                    throw FileSystemError("create", path: directory)
+                }
             }
             journal?.added(path)
             unlink(path)  // a leftover of an interrupted run with the same token

@@ -7,6 +7,19 @@ import XCTest
 final class FailureBackoffTests: XCTestCase {
     private let now = RenewalFixtures.start
 
+    func testFailuresRecordedWhileTheClockWasAheadDoNotHoldRenewalsBackOnceItIsCorrected() {
+        var record = RenewalRecord()
+        let ahead = now.addingTimeInterval(30 * 86_400)   // the clock had jumped a month ahead
+        record.recordFailure("certificate not valid now", retryAfter: ahead.addingTimeInterval(3_600), at: ahead)
+        // Corrected: counted from now, not from a month away — the CA's hour still holds, relative to the failure.
+        XCTAssertEqual(FailureBackoff.attemptTime(for: record, now: now), now.addingTimeInterval(3_600))
+        XCTAssertEqual(FailureBackoff.nextAttempt(for: record, now: now), now.addingTimeInterval(3_600))
+        // A failure in the past is unaffected.
+        var past = RenewalRecord()
+        past.recordFailure("x", at: now.addingTimeInterval(-30))
+        XCTAssertEqual(FailureBackoff.attemptTime(for: past, now: now), now.addingTimeInterval(30))
+    }
+
     func testDelaySequence() {
         XCTAssertEqual((0...6).map(FailureBackoff.delay(afterFailures:)), [0, 60, 600, 6_000, 86_400, 86_400, 86_400])
     }
