@@ -124,7 +124,15 @@ public final class Daemon: Sendable {
             service.recoverInterruptedWork()
             service.deployCurrentCertificates()
             service.connectIfPossible()
-            scheduler.withLock { $0 }?.update(certificates: service.plan())
+            if let scheduler = scheduler.withLock({ $0 }) {
+                // A certificate being renewed keeps its job's record and is rescheduled when that job ends.
+                let running = scheduler.running
+                var plan = service.plan(skipping: running)
+                for name in running where config.certificate(named: name) != nil {
+                    plan[name] = scheduler.schedule[name] ?? clock.now()
+                }
+                scheduler.update(certificates: plan)
+            }
             logger.notice("config reloaded", metadata: ["certificates": "\(config.certificates.count)"])
         } catch let error as ConfigError {
             for problem in error.problems { logger.error("\(error.file): \(problem)") }

@@ -122,9 +122,10 @@ public final class RenewalService: Sendable {
     }
 
     /// When each configured certificate is next due, without contacting the CA unless already connected.
-    public func plan() -> [String: Date] {
+    /// Certificates in `skipping` (being renewed right now) are left out: their job owns their record.
+    public func plan(skipping: Set<String> = []) -> [String: Date] {
         var plan: [String: Date] = [:]
-        for certificate in session.config.certificates {
+        for certificate in session.config.certificates where !skipping.contains(certificate.name) {
             plan[certificate.name] = decide(certificate, forced: false, logger: logger).decision.wakeAt
         }
         return plan

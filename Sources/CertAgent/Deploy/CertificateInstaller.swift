@@ -20,23 +20,46 @@ public enum CertificateInstaller {
         return report
     }
 
-    /// Copies the configured files only (no reload), in the order key, certificate, chain, full chain.
+    /// Copies the configured files only (no reload), as one set: every source is read from one resolved version
+    /// (a commit in the store meanwhile cannot mix two), every changed file is staged beside its target first, and
+    /// only when all are staged are they renamed into place — so a failure (disk full, bad owner) leaves the installed
+    /// key and certificate as they were, still matching each other.
     public static func copyFiles(files: CertificateFiles, config: InstallConfig) throws(InstallError) -> InstallReport {
         var report = InstallReport()
+        let version = CertificateFiles(directory: PathSafety.canonical(files.directory))
         let pairs: [(source: String, target: InstallTarget?)] = [
-            (files.privateKey, config.privateKey), (files.certificate, config.certificate),
-            (files.chain, config.chain), (files.fullChain, config.fullChain),
+            (version.privateKey, config.privateKey), (version.certificate, config.certificate),
+            (version.chain, config.chain), (version.fullChain, config.fullChain),
         ]
+        var contents: [(target: InstallTarget, bytes: [UInt8])] = []
         for (source, target) in pairs {
             guard let target else { continue }
-            let bytes = try InstalledFileWriter.read(source)
-            switch try InstalledFileWriter.install(bytes, to: target, owner: config.owner, group: config.group) {
-            case .written: report.written.append(target.path)
-            case .unchanged: report.unchanged.append(target.path)
-            case .permissionsCorrected:
-                report.unchanged.append(target.path)
-                report.permissionsCorrected.append(target.path)
+            contents.append((target, try InstalledFileWriter.read(source)))
+        }
+        var staged: [(temporary: String, target: InstallTarget)] = []
+        do {
+            for (target, bytes) in contents {
+                switch try InstalledFileWriter.keepIfIdentical(bytes, target: target, owner: config.owner, group: config.group) {
+                case .unchanged?: report.unchanged.append(target.path)
+                case .permissionsCorrected?:
+                    report.unchanged.append(target.path)
+                    report.permissionsCorrected.append(target.path)
+                case .written?, nil:
+                    staged.append((try InstalledFileWriter.stage(target, with: bytes, owner: config.owner, group: config.group), target))
+                }
             }
+        } catch {
+            for file in staged { unlink(file.temporary) }
+            throw error
+        }
+        for (index, file) in staged.enumerated() {
+            do {
+                try InstalledFileWriter.commit(file.temporary, to: file.target)
+            } catch {
+                for rest in staged[(index + 1)...] { unlink(rest.temporary) }
+                throw error
+            }
+            report.written.append(file.target.path)
         }
         return report
     }

@@ -19,15 +19,9 @@ enum InstalledFileWriter {
     /// Installed files are certificates and keys: anything larger is not one.
     static let maximumSize = 1 << 20
 
-    static func install(_ bytes: [UInt8], to target: InstallTarget, owner: uid_t?, group: gid_t?) throws(InstallError) -> Outcome {
-        if let outcome = try keepIfIdentical(bytes, target: target, owner: owner, group: group) { return outcome }
-        try replace(target, with: bytes, owner: owner, group: group)
-        return .written
-    }
-
     /// When `target` is a regular file with exactly `bytes`, leaves it in place (correcting owner, group and mode
     /// through the open descriptor if needed) and says what it did; nil when it must be replaced.
-    private static func keepIfIdentical(_ bytes: [UInt8], target: InstallTarget, owner: uid_t?, group: gid_t?) throws(InstallError) -> Outcome? {
+    static func keepIfIdentical(_ bytes: [UInt8], target: InstallTarget, owner: uid_t?, group: gid_t?) throws(InstallError) -> Outcome? {
         let descriptor = open(target.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
@@ -46,15 +40,17 @@ enum InstalledFileWriter {
         return .permissionsCorrected
     }
 
-    private static func replace(_ target: InstallTarget, with bytes: [UInt8], owner: uid_t?, group: gid_t?) throws(InstallError) {
+    /// Writes `bytes` to a new temporary file beside `target`, with its owner, group and mode, `fsync`ed; returns its
+    /// path for `commit` (or for removal when a sibling file could not be staged).
+    static func stage(_ target: InstallTarget, with bytes: [UInt8], owner: uid_t?, group: gid_t?) throws(InstallError) -> String {
         let directory = (target.path as NSString).deletingLastPathComponent
         let name = (target.path as NSString).lastPathComponent
         var template = Array("\(directory)/.\(name).certagent-XXXXXX".utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { GlibcExtensions.makeCloseOnExecTemporaryFile($0.baseAddress!) }
         guard descriptor >= 0 else { throw fileError("create a temporary file in", directory) }
         let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var renamed = false
-        defer { if !renamed { unlink(temporary) } }
+        var staged = false
+        defer { if !staged { unlink(temporary) } }
         do {
             defer { close(descriptor) }
             if owner != nil || group != nil {
@@ -64,9 +60,18 @@ enum InstalledFileWriter {
             try writeAll(bytes, to: descriptor, path: temporary)
             guard fsync(descriptor) == 0 else { throw fileError("flush", temporary) }
         }
-        guard rename(temporary, target.path) == 0 else { throw fileError("rename a temporary file onto", target.path) }
-        renamed = true
-        AtomicFile.syncDirectory(directory)
+        staged = true
+        return temporary
+    }
+
+    /// Renames a staged temporary file over its target and makes that durable.
+    static func commit(_ temporary: String, to target: InstallTarget) throws(InstallError) {
+        guard rename(temporary, target.path) == 0 else {
+            let error = fileError("rename a temporary file onto", target.path)
+            unlink(temporary)
+            throw error
+        }
+        AtomicFile.syncDirectory((target.path as NSString).deletingLastPathComponent)
     }
 
     private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(InstallError) {

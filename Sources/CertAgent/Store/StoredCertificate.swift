@@ -41,7 +41,9 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
 
     /// Inspects the current version of `certificate` in `store`.
     public static func inspect(_ certificate: CertificateConfig, in store: CertificateStore, now: Date) -> StoredCertificateState {
-        guard let files = store.currentFiles(certificate.name) else { return .missing }
+        guard let current = store.currentFiles(certificate.name) else { return .missing }
+        // One resolution of the link: a commit between reading the chain and the key must not look like a mismatch.
+        let files = CertificateFiles(directory: PathSafety.canonical(current.directory))
         do {
             let chain = try Certificate.parseChain(pem: try String(contentsOfFile: files.fullChain, encoding: .utf8))
             let key = try PrivateKey(pem: try String(contentsOfFile: files.privateKey, encoding: .utf8))

@@ -257,8 +257,8 @@ final class CertificateInstallerTests: XCTestCase {
             XCTAssertEqual(error as? InstallError, .file(operation: "read", path: store.files.chain, reason: "No such file or directory"))
             XCTAssertFalse((error as! InstallError).isReloadFailure)
         }
-        XCTAssertEqual(fileMode(destination + "/privkey.pem"), 0o600, "files before the missing one are installed")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: destination + "/chain.pem"))
+        // All or nothing: a key is never installed without the certificate that matches it.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: destination), [], "nothing installed, no temporary left")
     }
 
     func testVanishedTargetDirectoryIsNamed() throws {
