@@ -88,7 +88,7 @@ struct InitCommand: ParsableCommand {
         if let email { object["email"] = email }
         if let caFile { object["caFile"] = caFile }
         if let storage { object["storage"] = storage }
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }
