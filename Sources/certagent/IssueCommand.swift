@@ -24,23 +24,9 @@ struct IssueCommand: ParsableCommand {
 /// Issues the configured certificates that have no usable certificate yet: `certagent issue` and `certagent init`.
 enum IssueRunner {
     static func issueMissing(config: AgentConfig, names: [String], logger: Logger) throws {
-        let clock = StoppableClock()
-        let interruption = Interruption(stopping: clock)
-        let selected: [CertificateConfig]
-        switch config.select(names) {
-        case .success(let certificates): selected = certificates
-        case .failure(let error):
-            printError(error.description)
-            throw ExitCode(2)
-        }
-        let session: AgentSession
-        do {
-            session = try AgentSession(config: config, clock: clock, logger: logger)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(1)
-        }
-        let wanted = session.inspect(selected).filter { certificate, state in
+        let context = try RenewalCommandContext(config: config, names: names, logger: logger)
+        let session = context.session
+        let wanted = session.inspect(context.selected).filter { certificate, state in
             if case .valid(let leaf, _) = state {
                 print("✓ \(certificate.name): already has a certificate, valid until \(DisplayFormat.date(leaf.notAfter)): nothing to do")
                 return false
@@ -51,7 +37,7 @@ enum IssueRunner {
         print("Using the ACME server \(config.directoryURL)")
         // The same path as the daemon's renewals, so failures, backoff and deployment retries are recorded; forced,
         // because the admin asked for these certificates now.
-        let service = RenewalService(session: session, clock: clock, logger: logger)
+        let service = context.service
         service.connectIfPossible()
         var failures = 0
         for (certificate, state) in wanted {
@@ -83,7 +69,6 @@ enum IssueRunner {
                 printError("✗ \(certificate.name): not issued")
             }
         }
-        withExtendedLifetime(interruption) {}
         if failures > 0 {
             printError("\(failures) of \(wanted.count) certificate(s) failed")
             throw ExitCode(1)

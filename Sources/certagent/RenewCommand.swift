@@ -19,24 +19,11 @@ struct RenewCommand: ParsableCommand {
     func run() throws {
         let logger = options.logger()
         let config = try options.loadConfig()
-        guard case .success(let selected) = config.select(names) else {
-            if case .failure(let error) = config.select(names) { printError(error.description) }
-            throw ExitCode(2)
-        }
-        let clock = StoppableClock()
-        let interruption = Interruption(stopping: clock)
-        defer { withExtendedLifetime(interruption) {} }
-        let session: AgentSession
-        do {
-            session = try AgentSession(config: config, clock: clock, logger: logger)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(1)
-        }
-        let service = RenewalService(session: session, clock: clock, logger: logger)
+        let context = try RenewalCommandContext(config: config, names: names, logger: logger)
+        let service = context.service
         service.connectIfPossible()
         var failures = 0
-        for certificate in selected {
+        for certificate in context.selected {
             let started = Date()
             switch service.process(certificate.name, forced: force) {
             case .renewed(let issued, let deployError):
