@@ -38,15 +38,20 @@ final class AccountManagementTests: XCTestCase {
         XCTAssertEqual(posts[1].payload["status"] as? String, "deactivated")
     }
 
-    func testAlreadyReplacedOrdersAgainWithoutReplaces() throws {
-        let t = ScriptedTransport()
-        t.on(.post, Fixture.b + "/order", problem("alreadyReplaced", status: 409), Fixture.order("pending", location: true))
+    /// Scripts the rest of a 2-name issuance (reused authorizations, finalize, download) and runs it with `replaces: "x.y"`.
+    private func issueReplacingXY(_ t: ScriptedTransport) throws {
         t.on(.post, Fixture.b + "/authz/a", Fixture.authz("a", "valid", challengeStatus: "valid"))
         t.on(.post, Fixture.b + "/authz/b", Fixture.authz("b", "valid", challengeStatus: "valid"))
         t.on(.post, Fixture.b + "/order/1/finalize", Fixture.order("valid", certificate: true))
         t.on(.post, Fixture.certURL, Fixture.certificate())
         _ = try HTTP01Issuance.issue(client: makeClient(t, accountURL: Fixture.accountURL), domains: ["a.test", "b.test"],
                                      csrDER: [1], solver: RecordingSolver(), replaces: "x.y")
+    }
+
+    func testAlreadyReplacedOrdersAgainWithoutReplaces() throws {
+        let t = ScriptedTransport()
+        t.on(.post, Fixture.b + "/order", problem("alreadyReplaced", status: 409), Fixture.order("pending", location: true))
+        try issueReplacingXY(t)
         let orders = try t.posts().filter { $0.url == Fixture.b + "/order" }
         XCTAssertEqual(orders.map { $0.payload["replaces"] as? String }, ["x.y", nil])
     }
@@ -56,12 +61,7 @@ final class AccountManagementTests: XCTestCase {
         for refusal in [problem("malformed", status: 400), problem("unauthorized", status: 403)] {
             let t = ScriptedTransport()
             t.on(.post, Fixture.b + "/order", refusal, Fixture.order("pending", location: true))
-            t.on(.post, Fixture.b + "/authz/a", Fixture.authz("a", "valid", challengeStatus: "valid"))
-            t.on(.post, Fixture.b + "/authz/b", Fixture.authz("b", "valid", challengeStatus: "valid"))
-            t.on(.post, Fixture.b + "/order/1/finalize", Fixture.order("valid", certificate: true))
-            t.on(.post, Fixture.certURL, Fixture.certificate())
-            _ = try HTTP01Issuance.issue(client: makeClient(t, accountURL: Fixture.accountURL), domains: ["a.test", "b.test"],
-                                         csrDER: [1], solver: RecordingSolver(), replaces: "x.y")
+            try issueReplacingXY(t)
             XCTAssertEqual(try t.posts().filter { $0.url == Fixture.b + "/order" }.map { $0.payload["replaces"] as? String }, ["x.y", nil])
         }
         // A rate limit is about the order, not the hint: no second order.
