@@ -5,8 +5,8 @@ import Glibc
 
 /// Copies one file to its installed place atomically, with an exact owner, group and mode.
 ///
-/// A temporary file is created beside the target, given its owner, group and mode while still empty, written,
-/// `fsync`ed and renamed over the target; then the directory is `fsync`ed. A server reading the target sees the old
+/// The store's own atomic write (`AtomicFile.stage` and `commit`): a temporary file beside the target, given its owner,
+/// group and mode while still empty, written, `fsync`ed and renamed over the target; then the directory is `fsync`ed. A server reading the target sees the old
 /// file or the new one, and never a key with looser permissions than configured.
 enum InstalledFileWriter {
     /// What `install` did to a target.
@@ -40,50 +40,28 @@ enum InstalledFileWriter {
         return .permissionsCorrected
     }
 
-    /// Writes `bytes` to a new temporary file beside `target`, with its owner, group and mode, `fsync`ed; returns its
-    /// path for `commit` (or for removal when a sibling file could not be staged).
+    /// Stages `bytes` beside `target` with its owner, group and mode (`AtomicFile.stage`); returns the temporary path
+    /// for `commit` (or for removal when a sibling file could not be staged).
     static func stage(_ target: InstallTarget, with bytes: [UInt8], owner: uid_t?, group: gid_t?) throws(InstallError) -> String {
-        let directory = (target.path as NSString).deletingLastPathComponent
-        let name = (target.path as NSString).lastPathComponent
-        var template = Array("\(directory)/.\(name).certagent-XXXXXX".utf8CString)
-        let descriptor = template.withUnsafeMutableBufferPointer { GlibcExtensions.makeCloseOnExecTemporaryFile($0.baseAddress!) }
-        guard descriptor >= 0 else { throw fileError("create a temporary file in", directory) }
-        let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var staged = false
-        defer { if !staged { unlink(temporary) } }
         do {
-            defer { close(descriptor) }
-            if owner != nil || group != nil {
-                guard fchown(descriptor, owner ?? uid_t.max, group ?? gid_t.max) == 0 else { throw fileError("set the owner and group of", temporary) }
-            }
-            guard fchmod(descriptor, target.mode) == 0 else { throw fileError("set the mode of", temporary) }
-            try writeAll(bytes, to: descriptor, path: temporary)
-            guard fsync(descriptor) == 0 else { throw fileError("flush", temporary) }
+            return try AtomicFile.stage(bytes, for: target.path, mode: target.mode, owner: owner, group: group)
+        } catch {
+            throw installError(error)
         }
-        staged = true
-        return temporary
     }
 
-    /// Renames a staged temporary file over its target and makes that durable.
+    /// Renames a staged temporary file over its target and makes that durable (`AtomicFile.commit`).
     static func commit(_ temporary: String, to target: InstallTarget) throws(InstallError) {
-        guard rename(temporary, target.path) == 0 else {
-            let error = fileError("rename a temporary file onto", target.path)
-            unlink(temporary)
-            throw error
+        do {
+            try AtomicFile.commit(temporary, to: target.path)
+        } catch {
+            throw installError(error)
         }
-        AtomicFile.syncDirectory((target.path as NSString).deletingLastPathComponent)
     }
 
-    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32, path: String) throws(InstallError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw fileError("write", path)
-            }
-            offset += written
-        }
+    private static func installError(_ error: any Error) -> InstallError {
+        guard let error = error as? FileSystemError else { return .file(operation: "write", path: "", reason: "\(error)") }
+        return .file(operation: error.operation, path: error.path, reason: error.reason)
     }
 
     /// Reads a whole file with POSIX calls (at most `maximumSize` bytes).
