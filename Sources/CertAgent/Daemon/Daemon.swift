@@ -56,11 +56,6 @@ public final class Daemon: Sendable {
         publishStatus()
     }
 
-    /// Runs `renew` for the named certificates now (forced), e.g. from a test or a future control socket.
-    public func renewNow(_ names: [String]) {
-        scheduler.withLock { $0 }?.triggerNow(names)
-    }
-
     /// A one-line summary for systemd's STATUS= and for the log.
     public func statusLine() -> String {
         let session = service.session

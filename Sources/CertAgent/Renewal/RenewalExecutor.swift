@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 
 /// Where the scheduler runs renewal jobs: jobs block (network, files), so they run off the scheduler's queue.
 public protocol RenewalExecutor: Sendable {
@@ -15,32 +14,4 @@ public struct DispatchRenewalExecutor: RenewalExecutor {
     }
 
     public func execute(_ job: @escaping @Sendable () -> Void) { queue.async(execute: job) }
-}
-
-/// Holds jobs until the test runs them: makes concurrency observable without threads.
-public final class ManualRenewalExecutor: RenewalExecutor {
-    private let jobs = Mutex<[@Sendable () -> Void]>([])
-
-    public init() {}
-
-    /// Jobs submitted and not yet run.
-    public var pendingCount: Int { jobs.withLock { $0.count } }
-
-    public func execute(_ job: @escaping @Sendable () -> Void) { jobs.withLock { $0.append(job) } }
-
-    /// Runs the oldest pending job; false when there was none.
-    @discardableResult
-    public func runNext() -> Bool {
-        let job: (@Sendable () -> Void)? = jobs.withLock { $0.isEmpty ? nil : $0.removeFirst() }
-        job?()
-        return job != nil
-    }
-
-    /// Runs jobs (including those they cause to be submitted) until none is left; returns how many ran.
-    @discardableResult
-    public func runAll() -> Int {
-        var count = 0
-        while runNext() { count += 1 }
-        return count
-    }
 }

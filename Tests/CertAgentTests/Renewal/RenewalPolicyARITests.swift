@@ -1,6 +1,7 @@
 @testable import CertAgent
 import ACME
 import Foundation
+import TestSupport
 import XCTest
 
 /// RFC 9773: renew at a random moment in the suggested window; re-check as `Retry-After` says, clamped.

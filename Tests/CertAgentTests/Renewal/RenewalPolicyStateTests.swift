@@ -1,6 +1,7 @@
 @testable import CertAgent
 import CertCrypto
 import Foundation
+import TestSupport
 import XCTest
 
 /// Certificates that cannot be served renew at once (subject to backoff); the admin can always force a renewal.

@@ -2,6 +2,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import TestSupport
 import XCTest
 
 /// The scheduler's logic under a manual clock, a manual timer and a manual executor: nothing runs unless the test
