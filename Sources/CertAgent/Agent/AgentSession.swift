@@ -31,21 +31,16 @@ public struct AgentSession: Sendable {
         guard missing.isEmpty else { throw MissingSecrets(names: missing, secretsFile: config.secretsFile) }
         self.transport = try transport ?? CurlTransport(caFile: config.caFile)
         self.clock = clock
-        let accountKeyPEMs = AgentSecrets.protectedFiles(config: config, store: store).compactMap { file -> String? in
-            guard case .accountKey(let path) = file else { return nil }
-            return try? AccountKeyFile.read(path, masterKey: secrets.masterKey).pkcs8PEM()
-        }
-        LogRedaction.install(try SecretRedaction(secretsFile: secrets.secrets, pems: accountKeyPEMs))
+        LogRedaction.install(try SecretRedaction(secretsFile: secrets.secrets))
     }
 
     /// Registers or finds the ACME account and returns an issuer bound to it.
     public func connect(logger: Logger) throws -> CertificateIssuer {
         let accounts = AccountManager(store: store, config: config, secrets: secrets)
-        let newAccountKey = !FileManager.default.fileExists(atPath: accounts.keyFile)
-        let client = try accounts.connect(transport: transport, clock: clock, logger: logger)
-        if newAccountKey, let pem = try? accounts.accountKey(logger: logger).pkcs8PEM() {
-            LogRedaction.install(try SecretRedaction(secretsFile: secrets.secrets, pems: [pem]))
-        }
+        // The account key is loaded (or made) once; from then on log lines are scrubbed of it too.
+        let key = try accounts.accountKey(logger: logger)
+        LogRedaction.install(try SecretRedaction(secretsFile: secrets.secrets, pems: [try key.pkcs8PEM()]))
+        let client = try accounts.connect(transport: transport, clock: clock, key: key, logger: logger)
         return CertificateIssuer(client: client, store: store, clock: clock, preferredChain: config.preferredChain)
     }
 

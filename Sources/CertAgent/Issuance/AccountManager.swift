@@ -64,8 +64,10 @@ public struct AccountManager: Sendable {
     }
 
     /// An ACME client signed with the account key and bound to the account, registering it when the CA does not know it.
-    public func connect(transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(), logger: Logger) throws -> ACMEClient {
-        let key = try accountKey(logger: logger)
+    /// `key` is the account key when the caller already loaded it (`accountKey(logger:)`).
+    public func connect(transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(), key: PrivateKey? = nil,
+                        logger: Logger) throws -> ACMEClient {
+        let key = try key ?? accountKey(logger: logger)
         let client = ACMEClient(directoryURL: config.directoryURL, transport: transport, signer: try AccountKeySigner(key: key), clock: clock)
         let contact = config.emails.map { "mailto:" + $0 }
         if let existing = try client.lookUpAccount() {
