@@ -97,7 +97,6 @@ public final class RenewalService: Sendable {
             if let since = record.inFlightSince {
                 logger.warning("an order was in flight when CertAgent stopped (started \(since)): abandoning it; a new one is placed when due")
                 record.inFlightSince = nil
-                record.inFlightOrderURL = nil
                 save(record, for: certificate.name, logger: logger)
             }
         }

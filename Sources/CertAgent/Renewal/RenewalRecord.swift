@@ -47,9 +47,8 @@ public struct RenewalRecord: Codable, Sendable, Equatable {
 
     /// When the last renewal succeeded.
     public var lastRenewed: Date?
-    /// The order being worked on, for resuming or abandoning it after a restart (set and cleared by the caller).
-    public var inFlightOrderURL: String?
-    /// When that order was created.
+    /// When a renewal started that has not ended yet: found set at start-up, it marks an order a stopped run abandoned
+    /// (set and cleared by the caller).
     public var inFlightSince: Date?
 
     /// The last deployment (install copies or reload command) failed with this error; it is retried.

@@ -82,12 +82,12 @@ final class FailureBackoffTests: XCTestCase {
     func testSuccessResetsEverything() {
         var record = RenewalRecord()
         record.recordFailure("x", retryAfter: now.addingTimeInterval(86_400), at: now)
-        record.inFlightOrderURL = "https://ca.test/order/1"
+        record.inFlightSince = now
         record.chosenRenewalTime = now
         record.recordSuccess(at: now.addingTimeInterval(10))
         XCTAssertNil(FailureBackoff.nextAttempt(for: record))
         XCTAssertEqual(record.failures, 0)
-        XCTAssertNil(record.inFlightOrderURL)
+        XCTAssertNil(record.inFlightSince)
         XCTAssertNil(record.chosenRenewalTime)
         XCTAssertEqual(record.lastRenewed, now.addingTimeInterval(10))
     }

@@ -21,7 +21,6 @@ final class RenewalRecordStoreTests: XCTestCase {
                                              explanationURL: "https://ca.test/why", retryAfter: 21_600),
                                  certificateID: "aki.serial", at: now.addingTimeInterval(0.25))
         record.lastRenewed = now.addingTimeInterval(-86_400)
-        record.inFlightOrderURL = "https://ca.test/order/7"
         record.inFlightSince = now
 
         try records.save(record, for: "site")
@@ -32,7 +31,7 @@ final class RenewalRecordStoreTests: XCTestCase {
         let loaded = records.load("site")
         XCTAssertNil(loaded.problem)
         XCTAssertEqual(loaded.record, record)
-        XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).contains("\"inFlightOrderURL\""), "readable JSON")
+        XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).contains("\"inFlightSince\""), "readable JSON")
     }
 
     func testMissingFileIsAFreshRecordWithoutComplaint() throws {
