@@ -31,8 +31,10 @@ public struct CertificateStatus: Codable, Sendable {
         fullChain = state.isUsable ? store.currentFiles(certificate.name)?.fullChain : nil
         // What the daemon will do next, from the same policy and the persisted record (no network, nothing written).
         let record = RenewalRecordStore(store: store).load(certificate.name).record
+        // When the daemon has not chosen a time yet, show the middle of the range it will choose from (not a fresh
+        // random draw that would differ at every call).
         let decision = RenewalPolicy().decide(state: state, record: record, ariSupported: record.ariWindow != nil,
-                                              now: now, random: SystemRandomSource())
+                                              now: now, random: MidpointRandomSource())
         switch decision.action {
         case .renewNow(let reason):
             nextAction = "renew now: \(reason)"
@@ -74,4 +76,9 @@ public struct CertificateStatus: Codable, Sendable {
     public static func format(_ date: Date) -> String {
         date.formatted(.iso8601.year().month().day().dateTimeSeparator(.space).time(includingFractionalSeconds: false)) + " UTC"
     }
+}
+
+/// Always the middle of the range: a stable answer for `status`.
+private struct MidpointRandomSource: RandomSource {
+    func fraction() -> Double { 0.5 }
 }
