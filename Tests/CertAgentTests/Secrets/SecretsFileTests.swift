@@ -163,9 +163,12 @@ final class SecretsFileTests: XCTestCase {
         let file = try SecretsFile.open(path: path, masterKey: key)
         try file.set(name: "pw", value: SecretsFixtures.mailPassword)
         let original = try readBytes(path)
-        var damaged = original
-        damaged[damaged.count - 8] ^= 0x01  // inside the last sealed value
-        try writeFile(path, damaged)
+        // Flip one bit inside the sealed ciphertext of "pw" (decoded, flipped, encoded again: always valid base64).
+        let text = String(decoding: original, as: UTF8.self)
+        let sealedText = try XCTUnwrap(text.firstMatch(of: #/"pw":"([A-Za-z0-9+/=]+)"/#)?.output.1)
+        var sealed = try XCTUnwrap(Data(base64Encoded: String(sealedText)))
+        sealed[sealed.count / 2] ^= 0x01
+        try writeFile(path, Array(text.replacing(String(sealedText), with: sealed.base64EncodedString()).utf8))
         var messages: [String] = []
         do { _ = try SecretsFile.open(path: path, masterKey: key) } catch { messages.append("\(error)") }
         try writeFile(path, original)
