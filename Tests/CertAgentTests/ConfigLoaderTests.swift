@@ -135,7 +135,7 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertThrowsError(try ConfigLoader.load(path: temp.path + "/nope.json")) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("nope.json"), text)
-            XCTAssertTrue(text.contains("cannot be read"), text)
+            XCTAssertTrue(text.contains("the config file does not exist"), text)
         }
     }
 }
