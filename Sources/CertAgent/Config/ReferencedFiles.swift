@@ -41,7 +41,8 @@ enum ReferencedFiles {
         if stat(path, &info) == 0 {
             return info.st_mode & S_IFMT == S_IFREG ? nil : "is \(FileErrorWords.kind(of: info.st_mode)), not a key file"
         }
-        guard errno == ENOENT else { return "cannot be inspected: \(FileErrorWords.reason(errno))" }
+        // ENOTDIR: a part of the path is a file; the walk up below names it.
+        guard errno == ENOENT || errno == ENOTDIR else { return "cannot be inspected: \(FileErrorWords.reason(errno))" }
         if lstat(path, &info) == 0 { return "is a symbolic link that leads to nothing that exists" }
         // Missing: the nearest existing ancestor must be a directory (the rest is created, mode 0700).
         var directory = (path as NSString).deletingLastPathComponent
@@ -55,7 +56,7 @@ enum ReferencedFiles {
                 }
                 return nil
             }
-            guard errno == ENOENT else { return "cannot be created: \(directory): \(FileErrorWords.reason(errno))" }
+            guard errno == ENOENT || errno == ENOTDIR else { return "cannot be created: \(directory): \(FileErrorWords.reason(errno))" }
             if directory == "/" { break }
             directory = (directory as NSString).deletingLastPathComponent
         }
