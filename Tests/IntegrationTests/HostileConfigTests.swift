@@ -76,6 +76,16 @@ final class HostileConfigTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("the directory \(temp.path("etc")) on the config's path is not safe"), result.stderr)
         XCTAssertTrue(result.stderr.contains("Fix: chmod go-w \(temp.path("etc"))"), result.stderr)
         assertNothingCreated("check with a group-writable directory")
+
+        // init into that directory writes the config, then stops before requesting anything, with the fix.
+        let initConfig = temp.path("etc/init.json")
+        result = try certagent(["init", "--config", initConfig, "--domain", "site.test", "--webroot", webroot,
+                                "--storage", storage, "--directory", "https://127.0.0.1:1/dir"])
+        XCTAssertEqual(result.status, 2, result.output)
+        XCTAssertTrue(result.stderr.contains("Fix: chmod go-w \(temp.path("etc"))"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("no certificate was requested"), result.stderr)
+        XCTAssertFalse(result.stdout.contains("Using the ACME server"), result.stdout)
+        assertNothingCreated("init into a group-writable directory")
     }
 
     func testABadCAFileFailsCheckAndIssueBeforeAnythingIsCreated() throws {
