@@ -200,7 +200,7 @@ final class ConfigLoaderTests: XCTestCase {
         let longPath = "/" + String(repeating: "p", count: 5000)
         let found = problems(#"""
         {"email": ["\#(longEmail)", "\#(longLocal)", "ok@example.com"], "storage": "\#(longPath)", "masterKeyFile": "/etc/x\u0000y",
-         "preferredChain": "\#(String(repeating: "c", count: 300))", "directory": "https://\#(String(repeating: "d", count: 3000)).example/dir",
+         "preferredChain": "\#(String(repeating: "c", count: 65))", "directory": "https://\#(String(repeating: "d", count: 3000)).example/dir",
          "eab": {"kid": "\#(String(repeating: "k", count: 300))", "hmacKeySecret": "eab"},
          "certificates": [{"domains": ["\#(String(repeating: "x", count: 300)).example"], "webroot": "/\#(String(repeating: "w", count: 300))"}]}
         """#)
@@ -210,7 +210,7 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertNil(byField["email[2]"])
         XCTAssertEqual(byField["storage"], "is 5001 bytes long: a path holds at most 4095 bytes (PATH_MAX)")
         XCTAssertEqual(byField["masterKeyFile"], "contains a NUL character (\\u0000), which no path can hold")
-        XCTAssertEqual(byField["preferredChain"]?.hasPrefix("is 300 bytes long"), true)
+        XCTAssertEqual(byField["preferredChain"]?.hasPrefix("is 65 characters long: an issuer's common name has at most 64"), true)
         XCTAssertEqual(byField["directory"]?.hasPrefix("is 3020 bytes long: an ACME directory URL holds at most 2048"), true)
         XCTAssertEqual(byField["eab.kid"]?.hasPrefix("is 300 bytes long: a key identifier holds at most 256"), true)
         XCTAssertEqual(byField["certificates[0].domains[0]"], "is longer than 253 characters")

@@ -70,8 +70,11 @@ public enum ConfigLoader {
         let directoryURL = readDirectory(&reader)
         let caFile = reader.path("caFile")
         if let caFile, let problem = ReferencedFiles.caFileProblem(caFile) { reader.report("caFile", .string(caFile), problem) }
-        let preferredChain = reader.text("preferredChain", limit: FieldLimits.commonNameCharacters * 4,
-                                         what: "an issuer's common name (at most 64 characters, RFC 5280)")
+        var preferredChain = reader.text("preferredChain", limit: FieldLimits.commonNameCharacters * 4, what: "an issuer's common name")
+        if let name = preferredChain, name.count > FieldLimits.commonNameCharacters {
+            reader.report("preferredChain", .string(name), "is \(name.count) characters long: an issuer's common name has at most \(FieldLimits.commonNameCharacters) (RFC 5280 ub-common-name), so no chain could match it")
+            preferredChain = nil
+        }
         let defaultKeyType = readKeyType(&reader, key: "keyType") ?? defaultKeyType
         let certificates = readCertificates(&reader, defaultKeyType: defaultKeyType)
         let storage = readStorage(&reader, certificates: certificates, environment: environment, runningAsRoot: runningAsRoot)
