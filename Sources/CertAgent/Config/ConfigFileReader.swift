@@ -9,11 +9,7 @@ enum ConfigFileReader {
     static let maximumSize = 1 << 20
 
     /// What was read, with the identity of the file it came from (to match the permission check against it).
-    struct Contents {
-        let bytes: [UInt8]
-        let device: UInt64
-        let inode: UInt64
-    }
+    typealias Contents = RegularFileReader.File
 
     /// Reads `path` whole. Throws a message (for a `ConfigProblem` on the whole file) when it cannot.
     static func read(_ path: String) throws(ConfigFileProblem) -> Contents {
@@ -34,7 +30,7 @@ enum ConfigFileReader {
             throw ConfigFileProblem(file.bytes.isEmpty ? "the config file is empty: it must hold a JSON object (certagent init writes one)"
                                                        : "the config file holds only blank space: it must hold a JSON object (certagent init writes one)")
         }
-        return Contents(bytes: file.bytes, device: file.device, inode: file.inode)
+        return file
     }
 }
 

@@ -130,6 +130,11 @@ public enum ConfigLoader {
 
     /// `masterKeyFile`, or `master.key` beside the config file: never inside a webroot, and checked offline (an existing
     /// one must be a regular file; its directory must exist or be creatable).
+    ///
+    /// A webroot below the key's directory (`~/master.key` beside `~/public_html`) is allowed: the key itself is not
+    /// served, and CertAgent never changes an existing directory's permissions for the key (it creates a missing one
+    /// 0700, and a missing directory holds no webroot). The store is different: it is CertAgent's own tree, so a webroot
+    /// inside it is refused in `readStorage`.
     private static func readMasterKeyFile(_ reader: inout FieldReader, configPath: String, certificates: [CertificateConfig]) -> String? {
         let explicit = reader.path("masterKeyFile")
         if explicit == nil, reader.problems.contains(where: { $0.field == "masterKeyFile" }) { return nil }

@@ -34,7 +34,7 @@ enum ReferencedFiles {
     }
 
     /// Why `path` cannot be the master key file: an existing one must be a regular file; a missing one needs a directory
-    /// that exists or can be made (`issue`, `run` and `secret set` create it there).
+    /// that exists or can be made, with no file in the way (`issue`, `run` and `secret set` create it there).
     static func masterKeyFileProblem(_ path: String) -> String? {
         if path.hasSuffix("/") { return "must name a file, not a directory" }
         var info = stat()
@@ -48,11 +48,10 @@ enum ReferencedFiles {
         var directory = (path as NSString).deletingLastPathComponent
         while !directory.isEmpty {
             if stat(directory, &info) == 0 {
+                // Whether it is writable is not asked: under systemd's ProtectSystem= the directory is read-only while
+                // the key comes from a credential, and a command that needs the file reports a failed write itself.
                 guard info.st_mode & S_IFMT == S_IFDIR else {
                     return "cannot be created: \(directory) is \(FileErrorWords.kind(of: info.st_mode)), not a directory"
-                }
-                guard access(directory, W_OK) == 0 else {
-                    return "does not exist and cannot be created: \(directory) is not writable by this user"
                 }
                 return nil
             }
