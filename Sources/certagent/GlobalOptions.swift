@@ -30,12 +30,27 @@ struct GlobalOptions: ParsableArguments {
         return Logger(label: "certagent")
     }
 
-    /// Loads and validates the config, printing every problem and exiting with status 2 when it is not usable.
+    /// Loads and validates the config, printing every problem and exiting with status 2 when it is not usable
+    /// (including a config file or directory others could write: see `ConfigPermissions`).
     func loadConfig() throws -> AgentConfig {
         do {
             return try ConfigLoader.load(path: configPath)
         } catch let error as ConfigError {
             printError(error.description)
+            throw ExitCode(2)
+        }
+    }
+
+    /// Exits with status 2, printing each fix, when others could write the config at `path` or a directory above it
+    /// (every later command would refuse it); `afterwards` says what to run once it is fixed.
+    func refuseUnsafeConfig(at path: String, afterwards: String) throws {
+        let problems: [ConfigProblem]
+        do { problems = try ConfigPermissions().check(path).problems } catch {
+            printError(error.description)
+            throw ExitCode(2)
+        }
+        guard problems.isEmpty else {
+            printError(ConfigError(file: path, problems: problems).description + "\n" + afterwards)
             throw ExitCode(2)
         }
     }

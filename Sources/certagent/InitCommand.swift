@@ -67,6 +67,7 @@ struct InitCommand: ParsableCommand {
         try AtomicFile.makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o755)
         try AtomicFile.write(text, to: path, mode: 0o644)
         print("Wrote \(path)")
+        try options.refuseUnsafeConfig(at: path, afterwards: "The config was written but no certificate was requested: fix the above, then run certagent issue.")
         try IssueRunner.issueMissing(config: config, names: [], logger: logger)
         print("""
 

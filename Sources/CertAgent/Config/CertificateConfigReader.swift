@@ -87,6 +87,7 @@ enum CertificateConfigReader {
     }
 
     private static func webrootProblem(_ path: String) -> String? {
+        if let problem = FieldLimits.pathProblem(path) { return problem }
         guard path.hasPrefix("/") else { return "must be an absolute path" }
         guard PathSafety.isDirectory(path) else { return "is not an existing directory" }
         return nil

@@ -11,26 +11,41 @@ public enum ConfigLoader {
     public static let rootDefaultStorage = "/var/lib/certagent"
 
     /// Loads `path`. `environment` supplies `STATE_DIRECTORY` (set by systemd's `StateDirectory=`) for the default store;
-    /// `runningAsRoot` picks `rootDefaultStorage` over a store beside the webroot.
+    /// `runningAsRoot` picks `rootDefaultStorage` over a store beside the webroot. The file and its directories must pass
+    /// `permissions` (no one but the running user or root may write them) before anything in it is used.
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-                            runningAsRoot: Bool = geteuid() == 0) throws -> AgentConfig {
-        let data: Data
+                            runningAsRoot: Bool = geteuid() == 0, permissions: ConfigPermissions = ConfigPermissions()) throws -> AgentConfig {
+        let contents: ConfigFileReader.Contents
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            contents = try ConfigFileReader.read(path)
         } catch {
-            throw ConfigError(file: path, problems: [ConfigProblem(field: "", value: nil, message: "cannot be read: \(describe(error))")])
+            throw ConfigError(file: path, problems: [ConfigProblem(field: "", value: nil, message: error.message)])
         }
-        return try parse(data, path: path, environment: environment, runningAsRoot: runningAsRoot)
+        let checked = try permissions.check(path)
+        guard checked.problems.isEmpty else { throw ConfigError(file: path, problems: checked.problems) }
+        guard checked.file.device == contents.device, checked.file.inode == contents.inode else {
+            throw ConfigError(file: path, problems: [ConfigProblem(field: "", value: nil, message: "the config file was replaced while it was read: try again")])
+        }
+        return try parse(contents.bytes, path: path, environment: environment, runningAsRoot: runningAsRoot)
     }
 
-    /// Validates config text; `path` names it in messages and anchors relative paths.
+    /// Validates config text; `path` names it in messages and anchors the default master key file.
     public static func parse(_ data: Data, path: String, environment: [String: String] = [:],
                              runningAsRoot: Bool = geteuid() == 0) throws -> AgentConfig {
+        try parse([UInt8](data), path: path, environment: environment, runningAsRoot: runningAsRoot)
+    }
+
+    /// Validates config bytes (strict RFC 8259 JSON, at most 1 MiB); `path` names it in messages.
+    public static func parse(_ bytes: [UInt8], path: String, environment: [String: String] = [:],
+                             runningAsRoot: Bool = geteuid() == 0) throws -> AgentConfig {
+        guard bytes.count <= ConfigFileReader.maximumSize else {
+            throw ConfigError(file: path, problems: [ConfigProblem(field: "", value: nil, message: "the config is \(bytes.count) bytes: more than the 1 MiB a config may be")])
+        }
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: data)
+            root = try StrictJSONParser.parse(bytes)
         } catch {
-            throw ConfigError(file: path, problems: [ConfigProblem(field: "", value: nil, message: "is not valid JSON: \(describe(error))")])
+            throw ConfigError(file: path, problems: [ConfigProblem(field: "", value: nil, message: "is not valid JSON: \(error)")])
         }
         guard case .object(let members) = root else {
             throw ConfigError(file: path, problems: [ConfigProblem(field: "", value: root.excerpt, message: "must be a JSON object")])
@@ -45,24 +60,26 @@ public enum ConfigLoader {
     private static func readConfig(_ reader: inout FieldReader, path: String, environment: [String: String],
                                    runningAsRoot: Bool) -> AgentConfig? {
         let emails = (reader.strings("email") ?? []).compactMap { field, value -> String? in
-            guard isPlausibleEmail(value) else {
-                reader.add(field: field, value: JSONValue.string(value).excerpt, message: "is not an e-mail address (expected name@example.com)")
+            if let problem = FieldLimits.emailProblem(value) {
+                reader.add(field: field, value: JSONValue.string(value).excerpt, message: problem)
                 return nil
             }
             return value
         }
         let acceptTerms = reader.bool("acceptTermsOfService") ?? false
         let directoryURL = readDirectory(&reader)
-        let caFile = reader.string("caFile")
-        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
-            reader.report("caFile", .string(caFile), "is not a readable file")
+        let caFile = reader.path("caFile")
+        if let caFile, let problem = ReferencedFiles.caFileProblem(caFile) { reader.report("caFile", .string(caFile), problem) }
+        var preferredChain = reader.text("preferredChain", limit: FieldLimits.commonNameCharacters * 4, what: "an issuer's common name")
+        if let name = preferredChain, name.count > FieldLimits.commonNameCharacters {
+            reader.report("preferredChain", .string(name), "is \(name.count) characters long: an issuer's common name has at most \(FieldLimits.commonNameCharacters) (RFC 5280 ub-common-name), so no chain could match it")
+            preferredChain = nil
         }
-        let preferredChain = reader.string("preferredChain")
         let defaultKeyType = readKeyType(&reader, key: "keyType") ?? defaultKeyType
         let certificates = readCertificates(&reader, defaultKeyType: defaultKeyType)
         let storage = readStorage(&reader, certificates: certificates, environment: environment, runningAsRoot: runningAsRoot)
         let binding = readExternalAccountBinding(&reader)
-        let masterKeyFile = readMasterKeyFile(&reader, configPath: path)
+        let masterKeyFile = readMasterKeyFile(&reader, configPath: path, certificates: certificates)
         let concurrency = readPositiveNumber(&reader, "maxConcurrentRenewals", range: 1...64)
         let minimumInterval = readPositiveNumber(&reader, "minimumRenewalIntervalSeconds", range: 1...86_400)
         guard let directoryURL, let storage, let masterKeyFile else { return nil }
@@ -75,7 +92,9 @@ public enum ConfigLoader {
     }
 
     private static func readDirectory(_ reader: inout FieldReader) -> String? {
-        guard let value = reader.string("directory") else { return KnownDirectory.letsencrypt.url }
+        guard let value = reader.text("directory", limit: FieldLimits.urlBytes, what: "an ACME directory URL") else {
+            return reader.problems.contains { $0.field == "directory" } ? nil : KnownDirectory.letsencrypt.url
+        }
         if let known = KnownDirectory(rawValue: value) { return known.url }
         guard value.hasPrefix("https://"), URL(string: value)?.host != nil else {
             let names = KnownDirectory.allCases.map(\.rawValue).joined(separator: ", ")
@@ -88,7 +107,7 @@ public enum ConfigLoader {
     private static func readExternalAccountBinding(_ reader: inout FieldReader) -> ExternalAccountBindingConfig? {
         guard let members = reader.object("eab") else { return nil }
         var eabReader = FieldReader(members, path: reader.fieldPath("eab"))
-        let keyID = eabReader.string("kid", required: true)
+        let keyID = eabReader.text("kid", limit: FieldLimits.keyIdentifierBytes, what: "a key identifier", required: true)
         let secret = eabReader.string("hmacKeySecret", required: true)
         if let secret, !SecretName.isValid(secret) {
             eabReader.report("hmacKeySecret", .string(secret), "is not a secret name (1–64 characters of A–Z, a–z, 0–9, '.', '_' and '-')")
@@ -109,17 +128,38 @@ public enum ConfigLoader {
         return number
     }
 
-    /// `masterKeyFile`, or `master.key` beside the config file.
-    private static func readMasterKeyFile(_ reader: inout FieldReader, configPath: String) -> String? {
-        if let path = reader.string("masterKeyFile") {
-            guard path.hasPrefix("/") else {
-                reader.report("masterKeyFile", .string(path), "must be an absolute path")
-                return nil
-            }
-            return path
+    /// `masterKeyFile`, or `master.key` beside the config file: never inside a webroot, and checked offline (an existing
+    /// one must be a regular file; its directory must exist or be creatable).
+    ///
+    /// A webroot below the key's directory (`~/master.key` beside `~/public_html`) is allowed: the key itself is not
+    /// served, and CertAgent never changes an existing directory's permissions for the key (it creates a missing one
+    /// 0700, and a missing directory holds no webroot). The store is different: it is CertAgent's own tree, so a webroot
+    /// inside it is refused in `readStorage`.
+    private static func readMasterKeyFile(_ reader: inout FieldReader, configPath: String, certificates: [CertificateConfig]) -> String? {
+        let explicit = reader.path("masterKeyFile")
+        if explicit == nil, reader.problems.contains(where: { $0.field == "masterKeyFile" }) { return nil }
+        let path = explicit ?? URL(fileURLWithPath: configPath).deletingLastPathComponent().path + "/master.key"
+        let field = explicit == nil ? "masterKeyFile (default \(path))" : "masterKeyFile"
+        let value = explicit.map { JSONValue.string($0).excerpt }
+        if let (webroot, domain, name) = firstWebroot(containing: path, in: certificates) {
+            reader.add(field: field, value: value, message: "is inside the webroot \(webroot) of \(domain) (certificate \(name)): anyone could download the key that opens every secret; keep it outside every webroot")
+            return nil
         }
-        let directory = URL(fileURLWithPath: configPath).deletingLastPathComponent().path
-        return directory + "/master.key"
+        if let problem = ReferencedFiles.masterKeyFileProblem(path) {
+            reader.add(field: field, value: value, message: problem)
+            return nil
+        }
+        return path
+    }
+
+    /// The first webroot (sorted by domain, certificate by certificate) that `path` lies in, after resolving links.
+    static func firstWebroot(containing path: String, in certificates: [CertificateConfig]) -> (webroot: String, domain: String, certificate: String)? {
+        for certificate in certificates {
+            for (domain, webroot) in certificate.webroots.sorted(by: { $0.key < $1.key }) where PathSafety.isInside(path, directory: webroot) {
+                return (webroot, domain, certificate.name)
+            }
+        }
+        return nil
     }
 
     static func readKeyType(_ reader: inout FieldReader, key: String) -> KeyType? {
@@ -163,14 +203,12 @@ public enum ConfigLoader {
 
     private static func readStorage(_ reader: inout FieldReader, certificates: [CertificateConfig], environment: [String: String],
                                     runningAsRoot: Bool) -> String? {
-        let explicit = reader.string("storage")
+        let explicit = reader.path("storage")
         let storage: String
         if let explicit {
-            guard explicit.hasPrefix("/") else {
-                reader.report("storage", .string(explicit), "must be an absolute path")
-                return nil
-            }
             storage = explicit
+        } else if reader.problems.contains(where: { $0.field == "storage" }) {
+            return nil
         } else if let state = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !state.isEmpty {
             storage = String(state)
         } else if runningAsRoot {
@@ -184,32 +222,26 @@ public enum ConfigLoader {
             }
             return nil
         }
+        let field = explicit == nil ? "storage (default \(storage))" : "storage"
+        let value = explicit.map { JSONValue.string($0).excerpt }
+        if let (webroot, domain, name) = firstWebroot(containing: storage, in: certificates) {
+            reader.add(field: field, value: value,
+                       message: "is inside the webroot \(webroot) of \(domain) (certificate \(name)): keys there could be downloaded by anyone; keep the store outside every webroot")
+            return nil
+        }
+        // The other way round: a webroot inside the store would have the store's secrets (secrets.sealed, keys) above
+        // the web server's files, and the store's permission care applied to the site.
         for certificate in certificates {
-            for (domain, webroot) in certificate.webroots.sorted(by: { $0.key < $1.key }) where PathSafety.isInside(storage, directory: webroot) {
-                let field = explicit == nil ? "storage (default \(storage))" : "storage"
-                reader.add(field: field, value: explicit.map { "\"\($0)\"" },
-                                       message: "is inside the webroot \(webroot) of \(domain) (certificate \(certificate.name)): keys there could be downloaded by anyone; keep the store outside every webroot")
+            for (domain, webroot) in certificate.webroots.sorted(by: { $0.key < $1.key }) where PathSafety.isInside(webroot, directory: storage) {
+                reader.add(field: field, value: value,
+                           message: "holds the webroot \(webroot) of \(domain) (certificate \(certificate.name)): the store with its keys and secrets must not contain a site; give the store a directory of its own, outside every webroot")
                 return nil
             }
         }
         if PathSafety.isDirectory(storage) == false, FileManager.default.fileExists(atPath: storage) {
-            reader.add(field: "storage", value: "\"\(storage)\"", message: "exists and is not a directory")
+            reader.add(field: field, value: value, message: "exists and is not a directory")
             return nil
         }
         return storage
-    }
-
-    static func isPlausibleEmail(_ text: String) -> Bool {
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix(".") else { return false }
-        return !text.contains(where: { $0.isWhitespace || $0 == "," || $0 == ":" || $0 == "<" || $0 == ">" })
-    }
-
-    static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            if let underlying = context.underlyingError { return "\(underlying)" }
-            return context.debugDescription
-        }
-        return (error as NSError).localizedDescription
     }
 }

@@ -40,6 +40,30 @@ struct FieldReader {
         return text
     }
 
+    /// A string naming a file or directory: absolute, at most PATH_MAX bytes, with no NUL.
+    mutating func path(_ key: String, required: Bool = false) -> String? {
+        guard let text = string(key, required: required) else { return nil }
+        if let problem = FieldLimits.pathProblem(text) {
+            report(key, .string(text), problem)
+            return nil
+        }
+        guard text.hasPrefix("/") else {
+            report(key, .string(text), "must be an absolute path")
+            return nil
+        }
+        return text
+    }
+
+    /// A one-line string of at most `limit` bytes; `what` names it in the message ("a key identifier").
+    mutating func text(_ key: String, limit: Int, what: String, required: Bool = false) -> String? {
+        guard let text = string(key, required: required) else { return nil }
+        if let problem = FieldLimits.textProblem(text, limit: limit, what: what) {
+            report(key, .string(text), problem)
+            return nil
+        }
+        return text
+    }
+
     mutating func bool(_ key: String) -> Bool? {
         guard let value = raw(key) else { return nil }
         guard case .bool(let flag) = value else {

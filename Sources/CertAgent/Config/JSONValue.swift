@@ -1,7 +1,6 @@
-import Foundation
-
-/// A parsed JSON document, kept loose so the config loader can say exactly which field is wrong and why.
-public enum JSONValue: Sendable, Equatable, Decodable {
+/// A parsed JSON document (from `StrictJSONParser`), kept loose so the config loader can say exactly which field is
+/// wrong and why.
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(Double)
@@ -9,28 +8,42 @@ public enum JSONValue: Sendable, Equatable, Decodable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
-    }
-
-    /// The value as it would be written in JSON, shortened for messages.
+    /// The value as it would be written in JSON, shortened for messages (at most 120 characters). Control characters
+    /// are escaped as JSON escapes them, so a value never moves the cursor or colours the terminal.
     public var excerpt: String {
         let text: String
         switch self {
         case .null: text = "null"
         case .bool(let value): text = value ? "true" : "false"
         case .number(let value): text = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
-        case .string(let value): text = "\"" + value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
-        case .array(let values): text = "[" + values.map(\.excerpt).joined(separator: ", ") + "]"
-        case .object(let members): text = "{" + members.keys.sorted().map { "\"\($0)\": …" }.joined(separator: ", ") + "}"
+        case .string(let value): text = "\"" + Self.escaped(value.prefix(200)) + "\""
+        case .array(let values): text = "[" + values.prefix(20).map(\.excerpt).joined(separator: ", ") + (values.count > 20 ? ", …]" : "]")
+        case .object(let members): text = "{" + members.keys.sorted().prefix(20).map { "\"\(Self.escaped($0.prefix(40)))\": …" }.joined(separator: ", ") + (members.count > 20 ? ", …}" : "}")
         }
         return text.count > 120 ? String(text.prefix(117)) + "…" : text
+    }
+
+    /// `text` with `"`, `\` and control characters written as JSON escapes.
+    private static func escaped(_ text: Substring) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            default:
+                let category = scalar.properties.generalCategory
+                if category == .control || category == .format || category == .lineSeparator || category == .paragraphSeparator {
+                    let hex = String(scalar.value, radix: 16)
+                    result += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result
     }
 
     /// What kind of JSON value this is, for messages ("a string", "an array", …).

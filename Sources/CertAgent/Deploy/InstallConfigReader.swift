@@ -79,7 +79,9 @@ enum InstallConfigReader {
     private static func readPaths(_ reader: inout FieldReader, webroots: [String]) -> Paths {
         var paths = Paths()
         if let directory = reader.string("directory") {
-            if !directory.hasPrefix("/") {
+            if let problem = FieldLimits.pathProblem(directory) {
+                reader.report("directory", .string(directory), problem)
+            } else if !directory.hasPrefix("/") {
                 reader.report("directory", .string(directory), "must be an absolute path")
             } else if !PathSafety.isDirectory(directory) {
                 reader.report("directory", .string(directory), "is not an existing directory (create it first, with the owner and mode the server needs)")
@@ -115,6 +117,7 @@ enum InstallConfigReader {
     }
 
     private static func filePathProblem(_ path: String) -> String? {
+        if let problem = FieldLimits.pathProblem(path) { return problem }
         guard path.hasPrefix("/") else { return "must be an absolute path" }
         guard !path.hasSuffix("/") else { return "must name a file, not a directory" }
         if PathSafety.isDirectory(path) { return "is a directory: name the file to write (or use directory for the standard names)" }
@@ -128,7 +131,10 @@ enum InstallConfigReader {
         guard let value = reader.raw(key) else { return nil }
         let text: String
         switch value {
-        case .string(let written): text = written
+        case .string(let written) where written.utf8.count <= FieldLimits.accountNameBytes && !written.utf8.contains(0): text = written
+        case .string:
+            reader.report(key, value, "is not a \(kind) name (at most \(FieldLimits.accountNameBytes) bytes, no NUL)")
+            return nil
         case .number(let number) where number >= 0 && number == number.rounded() && number < 4_294_967_295: text = String(Int(number))
         default:
             reader.report(key, value, "must be a \(kind) name or numeric id, not \(value.kindName)")
@@ -177,10 +183,20 @@ enum InstallConfigReader {
             reader.report("reload", value, "is empty: give the program and its arguments, e.g. [\"/usr/sbin/nginx\", \"-s\", \"reload\"], or leave reload out")
             return nil
         }
+        guard items.count <= FieldLimits.commandArguments else {
+            reader.report("reload", value, "has \(items.count) arguments: a reload command takes at most \(FieldLimits.commandArguments)")
+            return nil
+        }
         var arguments: [String] = []
         for (index, item) in items.enumerated() {
             guard case .string(let text) = item else {
                 reader.add(field: "\(reader.fieldPath("reload"))[\(index)]", value: item.excerpt, message: "must be a string, not \(item.kindName)")
+                return nil
+            }
+            if text.utf8.count > FieldLimits.commandArgumentBytes || text.utf8.contains(0) {
+                let problem = text.utf8.contains(0) ? "contains a NUL character (\\u0000), which no argument can hold"
+                    : "is \(text.utf8.count) bytes long: an argument of the reload command holds at most \(FieldLimits.commandArgumentBytes)"
+                reader.add(field: "\(reader.fieldPath("reload"))[\(index)]", value: item.excerpt, message: problem)
                 return nil
             }
             arguments.append(text)

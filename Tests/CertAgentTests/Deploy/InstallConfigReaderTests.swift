@@ -15,7 +15,7 @@ final class InstallConfigReaderTests: XCTestCase {
     /// Reads `install` (JSON text, or nil for absent) the way the certificate reader would, inside `certificates[0]`.
     private func read(_ install: String?, path: String = "/usr/bin:/bin", webroots: [String] = []) throws -> (result: InstallConfig??, problems: [ConfigProblem]) {
         let json = install.map { #"{"install": \#($0)}"# } ?? "{}"
-        guard case .object(let members) = try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)) else { throw FileStatusError(description: "not an object") }
+        guard case .object(let members) = try StrictJSONParser.parse(Array(json.utf8)) else { throw FileStatusError(description: "not an object") }
         var reader = FieldReader(members, path: "certificates[0]")
         let result = InstallConfigReader.read(&reader, webroots: webroots, environment: ["PATH": path])
         reader.reportUnknownFields()
