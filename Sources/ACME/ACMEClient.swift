@@ -140,14 +140,17 @@ public final class ACMEClient: Sendable {
         return .problem(problem, url: url, retryAfter: RetryAfter.date(response.header("Retry-After"), now: clock.now()))
     }
 
+    /// How much of an unexpected body an error shows, in bytes.
+    static let bodyExcerptLimit = 200
+
     /// `unexpectedResponse` with a short excerpt of the body — or, for an overloaded server (429, 5xx) that sent
     /// `Retry-After` without a problem document (a proxy or load balancer page), a `serverInternal` problem carrying
     /// that `Retry-After`, so callers back off as the server asked (RFC 8555 §6.6, RFC 9110 §10.2.3).
     func unexpected(_ response: HTTPResponse, url: String, why: String? = nil) -> ACMEError {
-        let text = String(decoding: response.body.prefix(200), as: UTF8.self)
-            .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
-        let excerpt = response.body.count > 200 ? text + "…" : text
-        let detail = [why, excerpt.isEmpty ? "(empty body)" : excerpt].compactMap { $0 }.joined(separator: ": ")
+        // The body is the server's bytes (HTML, binary, anything): escaped and bounded, never shown raw.
+        let excerpt = UntrustedText.display(bytes: response.body, limit: Self.bodyExcerptLimit)
+        let detail = [why.map { UntrustedText.display($0) }, excerpt.isEmpty ? "(empty body)" : excerpt]
+            .compactMap { $0 }.joined(separator: ": ")
         if response.status == 429 || response.status >= 500,
            let retryAfter = RetryAfter.date(response.header("Retry-After"), now: clock.now()) {
             let problem = ACMEProblem(type: "urn:ietf:params:acme:error:serverInternal", detail: "HTTP \(response.status): \(detail)", status: response.status)

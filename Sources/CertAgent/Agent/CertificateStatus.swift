@@ -17,6 +17,8 @@ public struct CertificateStatus: Codable, Sendable {
     public var nextActionReason: String?
     public var lastError: String?
     public var failures: Int?
+    /// When the CA asked for a later retry than is used (`RetryAfterCap`): what it asked. `nextActionAt` is what is used.
+    public var retryAfterRequested: Date?
 
     public init(certificate: CertificateConfig, store: CertificateStore, now: Date) {
         let state = StoredCertificateState.inspect(certificate, in: store, now: now)
@@ -44,6 +46,7 @@ public struct CertificateStatus: Codable, Sendable {
             nextAction = decision.heldBackByFailures ? "retry after failures" : "renew"
             nextActionAt = date
             nextActionReason = reason.rawValue
+            if decision.heldBackByFailures, let asked = record.retryAfter, asked > date { retryAfterRequested = asked }
         case .checkRenewalInfo(let date):
             nextAction = "check the CA's renewal information (ARI)"
             nextActionAt = date
@@ -67,6 +70,9 @@ public struct CertificateStatus: Codable, Sendable {
         if let nextAction {
             lines.append("    next          \(nextAction)" + (nextActionAt.map { " at \(Self.format($0))" } ?? "")
                          + (nextActionReason.map { " (\($0))" } ?? ""))
+        }
+        if let retryAfterRequested {
+            lines.append("    CA asked      to wait until \(Self.format(retryAfterRequested)): capped, see next")
         }
         if let lastError { lines.append("    last error    \(lastError)" + (failures.map { " (\($0) failures in a row)" } ?? "")) }
         if let fullChain { lines.append("    full chain    \(fullChain)") }
