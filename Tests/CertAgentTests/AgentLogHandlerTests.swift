@@ -63,3 +63,12 @@ final class CurlTransportTests: XCTestCase {
         XCTAssertEqual(transport.client.configuration.allowedSchemes, ["https"], "ACME URLs: HTTPS only")
     }
 }
+
+final class TerminalTextTests: XCTestCase {
+    func testOwnLineBreaksStayAndEveryOtherControlIsEscaped() {
+        XCTAssertEqual(TerminalText.safe("✗ site: failed\n    detail \u{1b}[2Jcleared\r\u{9b}0m\u{0}"),
+                       "✗ site: failed\n    detail \\x1b[2Jcleared\\r\\u{9b}0m\\x00")
+        XCTAssertEqual(TerminalText.safe("a\r\nb"), #"a\r\nb"#, "CR LF from outside is not one of our line breaks")
+        XCTAssertEqual(TerminalText.safe("plain\n\nlines"), "plain\n\nlines")
+    }
+}

@@ -1,3 +1,4 @@
+import ACME
 import Foundation
 
 /// One certificate as `certagent status` shows it.
@@ -26,7 +27,7 @@ public struct CertificateStatus: Codable, Sendable {
         domains = certificate.domains
         self.state = state.description
         healthy = state.isUsable
-        issuer = state.leaf?.issuer
+        issuer = state.leaf.map { UntrustedText.display($0.issuer, limit: 300) }   // the CA wrote it
         serial = state.leaf?.serialHex
         notBefore = state.leaf?.notBefore
         notAfter = state.leaf?.notAfter

@@ -85,7 +85,7 @@ public struct CertificateIssuer: Sendable {
             let leaf = chain[0]
             logger.notice("issued", metadata: ["serial": "\(leaf.serialHex)", "notAfter": "\(leaf.notAfter)", "fullchain": "\(files.fullChain)"])
             return IssuedCertificate(name: certificate.name, domains: certificate.domains, files: files, serialHex: leaf.serialHex,
-                                     issuer: leaf.issuer, notBefore: leaf.notBefore, notAfter: leaf.notAfter, chainLength: chain.count,
+                                     issuer: UntrustedText.display(leaf.issuer, limit: 300), notBefore: leaf.notBefore, notAfter: leaf.notAfter, chainLength: chain.count,
                                      alternateChains: downloaded.alternateURLs.count)
         } catch {
             logger.error("issuance failed: \(error)")
