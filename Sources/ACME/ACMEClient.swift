@@ -164,7 +164,35 @@ public final class ACMEClient: Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body))
         } catch {
-            throw unexpected(response, url: url, why: "cannot read \(T.self): \(error)")
+            throw unexpected(response, url: url, why: "cannot read \(T.self): \(Self.explain(error))")
+        }
+    }
+
+    /// Why a body could not be decoded, in words: which field is missing or of the wrong type, or that it is not JSON
+    /// (not Foundation's `DecodingError` dump, which is neither readable nor bounded).
+    static func explain(_ error: any Error) -> String {
+        func path(_ context: DecodingError.Context, adding key: CodingKey? = nil) -> String {
+            let keys = context.codingPath + (key.map { [$0] } ?? [])
+            let text = keys.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined()
+            return text.hasPrefix(".") ? String(text.dropFirst()) : text
+        }
+        guard let error = error as? DecodingError else { return "not a readable JSON document" }
+        switch error {
+        case .keyNotFound(let key, let context): return "the field \"\(path(context, adding: key))\" is missing"
+        case .valueNotFound(_, let context): return "the field \"\(path(context))\" is null"
+        case .typeMismatch(let type, let context): return "the field \"\(path(context))\" is not \(Self.kind(type))"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "the body is not valid JSON" : "the field \"\(path(context))\" has an invalid value"
+        @unknown default: return "not a readable JSON document"
+        }
+    }
+
+    private static func kind(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Double.Type: "a number"
+        case is Bool.Type: "a boolean"
+        default: String(describing: type).hasPrefix("Array") ? "an array" : "an object"
         }
     }
 

@@ -109,6 +109,26 @@ final class UntrustedTextTests: XCTestCase {
         }
     }
 
+    private struct Body: Decodable {
+        struct Window: Decodable { var start: String }
+        var status: String
+        var list: [Window]
+    }
+
+    private func explained(_ json: String) -> String {
+        let result = Result { try JSONDecoder().decode(Body.self, from: Data(json.utf8)) }
+        if case .failure(let error) = result { return ACMEClient.explain(error) }
+        return "decoded"
+    }
+
+    func testUndecodableBodiesAreExplainedInWordsNotAsDecodingErrorDumps() {
+        XCTAssertEqual(explained(#"{"list":[]}"#), #"the field "status" is missing"#)
+        XCTAssertEqual(explained(#"{"status":5,"list":[]}"#), #"the field "status" is not a string"#)
+        XCTAssertEqual(explained(#"{"status":null,"list":[]}"#), #"the field "status" is null"#)
+        XCTAssertEqual(explained(#"{"status":"x","list":[{"start":1}]}"#), #"the field "list[0].start" is not a string"#)
+        XCTAssertEqual(explained("<html>"), "the body is not valid JSON")
+    }
+
     func testRetryAfterBeyondAHundredYearsIsReadAsAHundredYears() {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         XCTAssertEqual(RetryAfter.date("999999999", now: now), now.addingTimeInterval(999_999_999), "what the CA asked, as asked")
