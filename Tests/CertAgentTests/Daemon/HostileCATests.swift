@@ -79,6 +79,29 @@ final class HostileCATests: XCTestCase {
         XCTAssertEqual(bed.server.placedOrders.count, 1)
     }
 
+    func testWindowIn2058AndRetryAfterOfThirtyYearsForRenewalInformationAreCapped() throws {
+        let bed = try ARITestbed()
+        let leaf = try bed.issueFirstCertificate()
+        let now = ARITestbed.wholeSecond(Date())
+        let far = now.addingTimeInterval(999_999_999)
+        bed.server.script(renewalInfo: .window(start: far, end: far.addingTimeInterval(86_400), retryAfter: "999999999"))
+
+        let outcome = bed.service.process(ARITestbed.name)
+
+        guard case .notDue(let decision) = outcome else { return XCTFail("\(outcome)\n\(bed.log)") }
+        let latest = LifetimeRenewalRule().latestRenewal(notBefore: leaf.notBefore, notAfter: leaf.notAfter)
+        XCTAssertEqual(decision.action, .renewAt(latest, .lifetimeThreshold), "renewed by the latest safe time, not in 2058")
+        XCTAssertLessThan(latest, leaf.notAfter)
+        let record = bed.record()
+        XCTAssertEqual(record.chosenRenewalTime, latest)
+        let nextCheck = try XCTUnwrap(record.nextARICheck)
+        XCTAssertEqual(nextCheck.timeIntervalSince(try XCTUnwrap(record.ariFetched)), RenewalInfoPolling.maximumInterval, accuracy: 0.01)
+        XCTAssertTrue(bed.log.contains("after the certificate's latest safe renewal time: renewing by \(CertificateStatus.format(latest)) instead"), bed.log)
+        XCTAssertTrue(bed.log.contains("the CA asked to check renewal information again in 999999999 s; checking in 86400 s instead (cap: one day"), bed.log)
+        let status = CertificateStatus(certificate: bed.certificate, store: bed.session.store, now: Date())
+        XCTAssertLessThanOrEqual(try XCTUnwrap(status.nextActionAt), latest, "status shows the time used")
+    }
+
     func testTenKilobyteTokenIsRefusedAndNeverEchoedInFull() throws {
         let bed = try ARITestbed()
         let token = String(repeating: "A", count: 10_000) + "\u{1b}[31m"
