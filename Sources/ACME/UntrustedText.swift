@@ -22,11 +22,6 @@ public enum UntrustedText {
         display(bytes: Array(text.utf8), limit: limit)
     }
 
-    /// `text` escaped and bounded, or `fallback` when it is nil.
-    public static func display(_ text: String?, limit: Int = defaultLimit, fallback: String) -> String {
-        text.map { display($0, limit: limit) } ?? fallback
-    }
-
     /// `bytes` (a body, a stream: not necessarily UTF-8) escaped and bounded to `limit` bytes.
     public static func display<Bytes: Collection>(bytes: Bytes, limit: Int = defaultLimit) -> String where Bytes.Element == UInt8 {
         let bytes = Array(bytes)
