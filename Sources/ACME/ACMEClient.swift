@@ -140,14 +140,17 @@ public final class ACMEClient: Sendable {
         return .problem(problem, url: url, retryAfter: RetryAfter.date(response.header("Retry-After"), now: clock.now()))
     }
 
+    /// How much of an unexpected body an error shows, in bytes.
+    static let bodyExcerptLimit = 200
+
     /// `unexpectedResponse` with a short excerpt of the body — or, for an overloaded server (429, 5xx) that sent
     /// `Retry-After` without a problem document (a proxy or load balancer page), a `serverInternal` problem carrying
     /// that `Retry-After`, so callers back off as the server asked (RFC 8555 §6.6, RFC 9110 §10.2.3).
     func unexpected(_ response: HTTPResponse, url: String, why: String? = nil) -> ACMEError {
-        let text = String(decoding: response.body.prefix(200), as: UTF8.self)
-            .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
-        let excerpt = response.body.count > 200 ? text + "…" : text
-        let detail = [why, excerpt.isEmpty ? "(empty body)" : excerpt].compactMap { $0 }.joined(separator: ": ")
+        // The body is the server's bytes (HTML, binary, anything): escaped and bounded, never shown raw.
+        let excerpt = UntrustedText.display(bytes: response.body, limit: Self.bodyExcerptLimit)
+        let detail = [why.map { UntrustedText.display($0) }, excerpt.isEmpty ? "(empty body)" : excerpt]
+            .compactMap { $0 }.joined(separator: ": ")
         if response.status == 429 || response.status >= 500,
            let retryAfter = RetryAfter.date(response.header("Retry-After"), now: clock.now()) {
             let problem = ACMEProblem(type: "urn:ietf:params:acme:error:serverInternal", detail: "HTTP \(response.status): \(detail)", status: response.status)
@@ -161,7 +164,35 @@ public final class ACMEClient: Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body))
         } catch {
-            throw unexpected(response, url: url, why: "cannot read \(T.self): \(error)")
+            throw unexpected(response, url: url, why: "cannot read \(T.self): \(Self.explain(error))")
+        }
+    }
+
+    /// Why a body could not be decoded, in words: which field is missing or of the wrong type, or that it is not JSON
+    /// (not Foundation's `DecodingError` dump, which is neither readable nor bounded).
+    static func explain(_ error: any Error) -> String {
+        func path(_ context: DecodingError.Context, adding key: CodingKey? = nil) -> String {
+            let keys = context.codingPath + (key.map { [$0] } ?? [])
+            let text = keys.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined()
+            return text.hasPrefix(".") ? String(text.dropFirst()) : text
+        }
+        guard let error = error as? DecodingError else { return "not a readable JSON document" }
+        switch error {
+        case .keyNotFound(let key, let context): return "the field \"\(path(context, adding: key))\" is missing"
+        case .valueNotFound(_, let context): return "the field \"\(path(context))\" is null"
+        case .typeMismatch(let type, let context): return "the field \"\(path(context))\" is not \(Self.kind(type))"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "the body is not valid JSON" : "the field \"\(path(context))\" has an invalid value"
+        @unknown default: return "not a readable JSON document"
+        }
+    }
+
+    private static func kind(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Double.Type: "a number"
+        case is Bool.Type: "a boolean"
+        default: String(describing: type).hasPrefix("Array") ? "an array" : "an object"
         }
     }
 

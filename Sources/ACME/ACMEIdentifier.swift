@@ -17,6 +17,7 @@ public struct ACMEIdentifier: Codable, Sendable, Hashable, CustomStringConvertib
     /// An `ip` identifier (RFC 8738 §3).
     public static func ip(_ address: String) -> ACMEIdentifier { ACMEIdentifier(type: "ip", value: address) }
 
-    /// `type:value`, e.g. `dns:www.example.org`.
-    public var description: String { "\(type):\(value)" }
+    /// `type:value`, e.g. `dns:www.example.org`; escaped and bounded by `UntrustedText`, as identifiers in the
+    /// server's documents are the server's text.
+    public var description: String { UntrustedText.display("\(type):\(value)", limit: 300) }
 }

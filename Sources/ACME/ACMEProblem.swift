@@ -81,13 +81,26 @@ public struct ACMEProblem: Error, Sendable, Decodable, Equatable, CustomStringCo
         (identifier.map { [$0] } ?? []) + subproblems.flatMap(\.identifiers)
     }
 
+    /// At most this many subproblems are described; the rest are counted.
+    public static let describedSubproblems = 10
+
     /// `type [identifier]: detail (subproblem; subproblem)`, e.g.
     /// `unauthorized [dns:a.example]: Invalid response from http://a.example/...`.
+    ///
+    /// Every part comes from the server, so each is shown through `UntrustedText` (controls escaped, length bounded),
+    /// and only the first `describedSubproblems` subproblems are described: a problem document is data, and can
+    /// neither forge log lines, drive the terminal nor flood the output.
     public var description: String {
-        var text = shortType
+        var text = UntrustedText.display(shortType, limit: 128)
         if let identifier { text += " [\(identifier)]" }
-        if let detail, !detail.isEmpty { text += ": \(detail)" }
-        if !subproblems.isEmpty { text += " (" + subproblems.map(\.description).joined(separator: "; ") + ")" }
+        if let detail, !detail.isEmpty { text += ": " + UntrustedText.display(detail) }
+        if !subproblems.isEmpty {
+            var parts = subproblems.prefix(Self.describedSubproblems).map(\.description)
+            if subproblems.count > Self.describedSubproblems {
+                parts.append("… (\(subproblems.count - Self.describedSubproblems) more subproblems)")
+            }
+            text += " (" + parts.joined(separator: "; ") + ")"
+        }
         return text
     }
 }

@@ -45,6 +45,19 @@ extension Certificate {
         return false
     }
 
+    /// The subjectAltName entries (DNS names and IP addresses) that are not among `requested` — names the
+    /// certificate carries that were never asked for. DNS names compare case-insensitively, ignoring one trailing dot;
+    /// a wildcard SAN must be requested as that same wildcard; IP addresses compare by address (RFC 8738 §3).
+    /// A CA must issue exactly the CSR's names (RFC 8555 §7.4); anything this returns means it did not.
+    public func namesNotRequested(_ requested: [String]) -> [String] {
+        let requestedAddresses = requested.compactMap(IPAddress.parse)
+        let requestedNames = Set(requested.filter { IPAddress.parse($0) == nil }.map(Certificate.normalized))
+        return subjectAlternativeNames.filter { san in
+            if let address = IPAddress.parse(san) { return !requestedAddresses.contains(address) }
+            return !requestedNames.contains(Certificate.normalized(san))
+        }
+    }
+
     private static func normalized(_ name: String) -> String {
         var lower = name.lowercased()
         if lower.hasSuffix(".") { lower.removeLast() }

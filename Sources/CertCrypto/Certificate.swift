@@ -58,7 +58,8 @@ public struct Certificate: Sendable, Equatable {
     /// Parses the first `CERTIFICATE` block in PEM text (RFC 7468 §5); text around it is ignored.
     public init(pem: String) throws {
         guard let first = try PEMEncoding.decodeAll(pem, label: "CERTIFICATE").first else {
-            throw CryptoError(operation: "Certificate(pem:)", detail: "no CERTIFICATE block found")
+            throw CryptoError(operation: "Certificate(pem:)", detail: "no CERTIFICATE block found",
+                              summary: "no PEM certificate (-----BEGIN CERTIFICATE-----) found")
         }
         try self.init(der: first)
     }
@@ -68,7 +69,8 @@ public struct Certificate: Sendable, Equatable {
     public static func parseChain(pem: String) throws -> [Certificate] {
         let blocks = try PEMEncoding.decodeAll(pem, label: "CERTIFICATE")
         guard !blocks.isEmpty else {
-            throw CryptoError(operation: "Certificate.parseChain", detail: "no CERTIFICATE block found")
+            throw CryptoError(operation: "Certificate.parseChain", detail: "no CERTIFICATE block found",
+                              summary: "no PEM certificate (-----BEGIN CERTIFICATE-----) found")
         }
         return try blocks.map(Certificate.init(der:))
     }

@@ -15,12 +15,14 @@ public enum CertificateSigningRequest {
         var names: [String] = []
         for domain in domains where !names.contains(domain) {
             guard !domain.isEmpty, domain.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
-                throw CryptoError(operation: "CSR", detail: "invalid identifier \(String(reflecting: domain))")
+                throw CryptoError(operation: "CSR", detail: "invalid identifier \(String(reflecting: domain))",
+                                  summary: "the certificate signing request cannot be made: \(String(reflecting: domain)) is not a valid name")
             }
             names.append(domain)
         }
         guard let first = names.first else {
-            throw CryptoError(operation: "CSR", detail: "at least one domain is required")
+            throw CryptoError(operation: "CSR", detail: "at least one domain is required",
+                              summary: "the certificate signing request cannot be made: it needs at least one name")
         }
         OpenSSLErrorQueue.clear()
         guard let request = X509_REQ_new() else { throw CryptoError.openSSL("X509_REQ_new") }

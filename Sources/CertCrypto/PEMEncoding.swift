@@ -27,12 +27,12 @@ enum PEMEncoding {
         for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0.isNewline }) {
             let line = rawLine.trimmingSpaces()
             if line == begin {
-                guard body == nil else { throw CryptoError(operation: "PEM decode", detail: "nested BEGIN \(label)") }
+                guard body == nil else { throw malformed("nested BEGIN \(label)") }
                 body = ""
             } else if line == end {
-                guard let collected = body else { throw CryptoError(operation: "PEM decode", detail: "END \(label) without BEGIN") }
+                guard let collected = body else { throw malformed("END \(label) without BEGIN") }
                 guard let der = standardBase64Decode(collected), !der.isEmpty else {
-                    throw CryptoError(operation: "PEM decode", detail: "invalid base64 in \(label) block \(blocks.count + 1)")
+                    throw malformed("invalid base64 in \(label) block \(blocks.count + 1)")
                 }
                 blocks.append(der)
                 body = nil
@@ -40,8 +40,13 @@ enum PEMEncoding {
                 body? += line
             }
         }
-        if body != nil { throw CryptoError(operation: "PEM decode", detail: "missing END \(label)") }
+        if body != nil { throw malformed("missing END \(label)") }
         return blocks
+    }
+
+    /// A decoding error: the explanation is this code's own words, so it is the summary too.
+    private static func malformed(_ explanation: String) -> CryptoError {
+        CryptoError(operation: "PEM decode", detail: explanation, summary: "malformed PEM: \(explanation)")
     }
 
     static func standardBase64(_ bytes: [UInt8]) -> String {

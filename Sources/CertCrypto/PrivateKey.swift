@@ -87,7 +87,8 @@ public final class PrivateKey: @unchecked Sendable {
             case "prime256v1", "P-256", "secp256r1": return .ec256
             case "secp384r1", "P-384": return .ec384
             default:
-                throw CryptoError(operation: "PrivateKey type detection", detail: "unsupported EC curve \(curve)")
+                throw CryptoError(operation: "PrivateKey type detection", detail: "unsupported EC curve \(curve)",
+                              summary: "the private key type is not supported: EC curve \(curve)")
             }
         }
         if EVP_PKEY_is_a(pkey, "RSA") == 1 {
@@ -97,11 +98,13 @@ public final class PrivateKey: @unchecked Sendable {
             case 3072: return .rsa3072
             case 4096: return .rsa4096
             default:
-                throw CryptoError(operation: "PrivateKey type detection", detail: "unsupported RSA modulus size \(bits)")
+                throw CryptoError(operation: "PrivateKey type detection", detail: "unsupported RSA modulus size \(bits)",
+                              summary: "the private key type is not supported: RSA modulus size \(bits)")
             }
         }
         let name = EVP_PKEY_get0_type_name(pkey).map { String(cString: $0) } ?? "unknown"
-        throw CryptoError(operation: "PrivateKey type detection", detail: "unsupported key algorithm \(name)")
+        throw CryptoError(operation: "PrivateKey type detection", detail: "unsupported key algorithm \(name)",
+                              summary: "the private key type is not supported: key algorithm \(name)")
     }
 }
 

@@ -6,7 +6,7 @@ final class X509Handle {
 
     /// Parses exactly one DER certificate; trailing bytes are an error.
     init(der: [UInt8]) throws {
-        guard !der.isEmpty else { throw CryptoError(operation: "d2i_X509", detail: "empty DER") }
+        guard !der.isEmpty else { throw CryptoError(operation: "d2i_X509", detail: "empty DER", summary: "the data is not a valid X.509 certificate: it is empty") }
         OpenSSLErrorQueue.clear()
         pointer = try der.withUnsafeBufferPointer { buffer -> OpaquePointer in
             var cursor = buffer.baseAddress
@@ -15,7 +15,8 @@ final class X509Handle {
             }
             guard let start = buffer.baseAddress, let end = cursor, end - start == buffer.count else {
                 X509_free(certificate)
-                throw CryptoError(operation: "d2i_X509", detail: "trailing data after the certificate")
+                throw CryptoError(operation: "d2i_X509", detail: "trailing data after the certificate",
+                                  summary: "the data is not a valid X.509 certificate: trailing data after the certificate")
             }
             return certificate
         }

@@ -56,7 +56,8 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// Writes a line to standard error.
+/// Writes a line to standard error. Our own line breaks stay; any other control character is escaped
+/// (`TerminalText`), a last line of defence for text from outside that was not made safe where it entered.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data(("certagent: " + text + "\n").utf8))
+    FileHandle.standardError.write(Data(("certagent: " + TerminalText.safe(text) + "\n").utf8))
 }

@@ -158,6 +158,18 @@ final class CertificateTests: XCTestCase {
         XCTAssertThrowsError(try Certificate(der: Array(leaf.der.dropLast())))
     }
 
+    /// The names a certificate carries beyond the requested ones: DNS case-insensitively (one trailing dot ignored),
+    /// a wildcard only as that wildcard, IP addresses by address.
+    func testNamesNotRequested() throws {
+        let pki = try TestPKI()
+        let leaf = try Certificate(pem: pki.leafPEM)   // example.test, *.wild.example.test, 192.0.2.7, 2001:db8::1
+        XCTAssertEqual(leaf.namesNotRequested(["EXAMPLE.test.", "*.Wild.Example.Test", "192.0.2.7", "2001:DB8:0:0::1"]), [])
+        XCTAssertEqual(leaf.namesNotRequested(["example.test"]), ["*.wild.example.test", "192.0.2.7", "2001:db8::1"])
+        XCTAssertEqual(leaf.namesNotRequested(["example.test", "a.wild.example.test", "192.0.2.7", "2001:db8::1"]),
+                       ["*.wild.example.test"], "a wildcard nobody asked for is extra even when it covers a requested name")
+        XCTAssertEqual(leaf.namesNotRequested(["example.test", "*.wild.example.test", "192.0.2.8", "2001:db8::1"]), ["192.0.2.7"])
+    }
+
     /// A certificate issued by openssl for a CSR made by CertCrypto carries the requested names and key.
     func testCertificateFromOurCSR() throws {
         let pki = try TestPKI()

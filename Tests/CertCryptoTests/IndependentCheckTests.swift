@@ -54,7 +54,28 @@ final class ErrorReportingTests: XCTestCase {
         } catch let error as CryptoError {
             XCTAssertTrue(error.operation.contains("PEM_read_bio_PrivateKey"), error.operation)
             XCTAssertTrue(error.detail.contains("error:"), error.detail)  // OpenSSL's "error:XXXXXXXX:lib::reason"
-            XCTAssertTrue(error.description.contains(error.detail))
+            XCTAssertTrue(error.lowLevelDetail.contains(error.detail))
+            XCTAssertTrue(String(reflecting: error).contains(error.detail), "the debug form keeps OpenSSL's text")
+            XCTAssertFalse(error.description.contains("error:"), "what a person reads has no OpenSSL codes: \(error)")
+            XCTAssertEqual(error.description, "the private key cannot be read: the passphrase is wrong, or the file is not a PEM private key")
+        }
+    }
+
+    func testGarbageCertificateIsDescribedInWordsAndKeepsTheOpenSSLCause() throws {
+        // Valid base64, not DER: OpenSSL's "header too long" or similar.
+        let garbage = "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZSBnYXJiYWdlIGdhcmJhZ2U=\n-----END CERTIFICATE-----\n"
+        XCTAssertThrowsError(try Certificate.parseChain(pem: garbage)) { error in
+            guard let error = error as? CryptoError else { return XCTFail("\(error)") }
+            XCTAssertEqual(error.description, "the data is not a valid X.509 certificate (neither PEM nor DER that can be parsed)")
+            XCTAssertEqual(error.operation, "d2i_X509")
+            XCTAssertTrue(error.detail.contains("error:"), error.detail)
+            XCTAssertTrue(error.lowLevelDetail.hasPrefix("d2i_X509 failed: error:"), error.lowLevelDetail)
+        }
+        XCTAssertThrowsError(try Certificate.parseChain(pem: "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n")) { error in
+            XCTAssertEqual("\(error)", "malformed PEM: invalid base64 in CERTIFICATE block 1")
+        }
+        XCTAssertThrowsError(try Certificate.parseChain(pem: "<html>502 Bad Gateway</html>")) { error in
+            XCTAssertEqual("\(error)", "no PEM certificate (-----BEGIN CERTIFICATE-----) found")
         }
     }
 

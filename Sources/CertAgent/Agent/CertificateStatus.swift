@@ -1,3 +1,4 @@
+import ACME
 import Foundation
 
 /// One certificate as `certagent status` shows it.
@@ -17,6 +18,8 @@ public struct CertificateStatus: Codable, Sendable {
     public var nextActionReason: String?
     public var lastError: String?
     public var failures: Int?
+    /// When the CA asked for a later retry than is used (`RetryAfterCap`): what it asked. `nextActionAt` is what is used.
+    public var retryAfterRequested: Date?
 
     public init(certificate: CertificateConfig, store: CertificateStore, now: Date) {
         let state = StoredCertificateState.inspect(certificate, in: store, now: now)
@@ -24,7 +27,7 @@ public struct CertificateStatus: Codable, Sendable {
         domains = certificate.domains
         self.state = state.description
         healthy = state.isUsable
-        issuer = state.leaf?.issuer
+        issuer = state.leaf.map { UntrustedText.display($0.issuer, limit: 300) }   // the CA wrote it
         serial = state.leaf?.serialHex
         notBefore = state.leaf?.notBefore
         notAfter = state.leaf?.notAfter
@@ -44,6 +47,7 @@ public struct CertificateStatus: Codable, Sendable {
             nextAction = decision.heldBackByFailures ? "retry after failures" : "renew"
             nextActionAt = date
             nextActionReason = reason.rawValue
+            if decision.heldBackByFailures, let asked = record.retryAfter, asked > date { retryAfterRequested = asked }
         case .checkRenewalInfo(let date):
             nextAction = "check the CA's renewal information (ARI)"
             nextActionAt = date
@@ -67,6 +71,9 @@ public struct CertificateStatus: Codable, Sendable {
         if let nextAction {
             lines.append("    next          \(nextAction)" + (nextActionAt.map { " at \(Self.format($0))" } ?? "")
                          + (nextActionReason.map { " (\($0))" } ?? ""))
+        }
+        if let retryAfterRequested {
+            lines.append("    CA asked      to wait until \(Self.format(retryAfterRequested)): capped, see next")
         }
         if let lastError { lines.append("    last error    \(lastError)" + (failures.map { " (\($0) failures in a row)" } ?? "")) }
         if let fullChain { lines.append("    full chain    \(fullChain)") }

@@ -207,9 +207,14 @@ public final class RenewalService: Sendable {
             if error is IssuanceError == false { connection.withLock { $0 = nil } }   // reconnect next time
             let message = "\(error)"
             record.inFlightSince = nil
-            record.recordFailure(message, retryAfter: Self.retryAfter(of: error), at: clock.now())
+            let asked = Self.retryAfter(of: error)
+            record.recordFailure(message, retryAfter: asked, at: clock.now())
             save(record, for: certificate.name, logger: logger)
-            let retryAt = FailureBackoff.nextAttempt(for: record, now: clock.now()) ?? clock.now()
+            let cap = policy.retryAfterCap(for: state, failedAt: clock.now())
+            if let asked, asked > cap.latest {
+                logger.warning("the CA asked to wait until \(CertificateStatus.format(asked)); waiting until \(CertificateStatus.format(cap.latest)) instead (cap: \(cap.reason))")
+            }
+            let retryAt = FailureBackoff.nextAttempt(for: record, now: clock.now(), retryAfterCap: cap) ?? clock.now()
             logger.error("renewal failed (attempt \(record.failures)); next try at \(retryAt)", metadata: ["error": "\(message)"])
             return .failed(error: message, retryAt: retryAt)
         }
@@ -253,12 +258,24 @@ public final class RenewalService: Sendable {
             let info = try connect().issuer.client.renewalInfo(certificateID: certificateID)
             record.recordRenewalInfo(info, certificateID: certificateID, at: clock.now())
             logger.info("renewal information: window \(info.windowStart) – \(info.windowEnd)")
+            let latest = policy.lifetimeRule.latestRenewal(notBefore: leaf.notBefore, notAfter: leaf.notAfter)
+            if info.windowEnd > latest {
+                logger.warning("the CA's suggested window ends \(CertificateStatus.format(info.windowEnd)), after the certificate's latest safe renewal time: renewing by \(CertificateStatus.format(latest)) instead")
+            }
+            Self.logCappedRetryAfter(info.retryAfter, logger: logger)
         } catch {
             let retryAfter = Self.retryAfter(of: error).map { $0.timeIntervalSince(clock.now()) }
             record.recordRenewalInfoFailure(certificateID: certificateID, retryAfter: retryAfter, at: clock.now())
             logger.warning("could not fetch renewal information: \(error)")
+            Self.logCappedRetryAfter(retryAfter, logger: logger)
         }
         save(record, for: name, logger: logger)
+    }
+
+    /// Says so when a renewal-information `Retry-After` is beyond what RFC 9773 §4.3 lets a client honour (a day).
+    private static func logCappedRetryAfter(_ seconds: TimeInterval?, logger: Logger) {
+        guard let seconds, seconds > RenewalInfoPolling.maximumInterval else { return }
+        logger.warning("the CA asked to check renewal information again in \(Int(seconds)) s; checking in \(Int(RenewalInfoPolling.maximumInterval)) s instead (cap: one day, RFC 9773 §4.3)")
     }
 
     /// The CA's Retry-After carried by an error, if any (e.g. `rateLimited`, RFC 8555 §6.6).

@@ -18,7 +18,7 @@ public enum AccountError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .termsNotAccepted(let terms, let file):
-            "the CA asks you to agree to its terms of service (\(terms)): read them, then set \"acceptTermsOfService\": true in \(file)"
+            "the CA asks you to agree to its terms of service (\(UntrustedText.display(terms, limit: 300))): read them, then set \"acceptTermsOfService\": true in \(file)"
         }
     }
 }

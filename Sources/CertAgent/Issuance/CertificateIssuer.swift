@@ -27,6 +27,18 @@ public struct IssuanceError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(name): \(underlying)" }
 }
 
+/// The low-level cause an error keeps for `--debug` behind its description in words (OpenSSL's error text), if any.
+enum LowLevelDetail {
+    static func of(_ error: any Error) -> String? {
+        switch error {
+        case let error as CryptoError: error.lowLevelDetail
+        case ChainVerificationError.unparseable(let cause): cause.lowLevelDetail
+        case let error as IssuanceError: of(error.underlying)
+        default: nil
+        }
+    }
+}
+
 /// Issues one configured certificate end to end: a new key and CSR made here with OpenSSL, the HTTP-01 order through
 /// the webroots, then the chain verified against the key and names before the store makes it current.
 public struct CertificateIssuer: Sendable {
@@ -73,10 +85,11 @@ public struct CertificateIssuer: Sendable {
             let leaf = chain[0]
             logger.notice("issued", metadata: ["serial": "\(leaf.serialHex)", "notAfter": "\(leaf.notAfter)", "fullchain": "\(files.fullChain)"])
             return IssuedCertificate(name: certificate.name, domains: certificate.domains, files: files, serialHex: leaf.serialHex,
-                                     issuer: leaf.issuer, notBefore: leaf.notBefore, notAfter: leaf.notAfter, chainLength: chain.count,
+                                     issuer: UntrustedText.display(leaf.issuer, limit: 300), notBefore: leaf.notBefore, notAfter: leaf.notAfter, chainLength: chain.count,
                                      alternateChains: downloaded.alternateURLs.count)
         } catch {
             logger.error("issuance failed: \(error)")
+            if let detail = LowLevelDetail.of(error) { logger.debug("issuance failed, low-level detail: \(detail)") }
             throw IssuanceError(name: certificate.name, underlying: error)
         }
     }

@@ -28,6 +28,15 @@ public struct LifetimeRenewalRule: Sendable, Equatable {
         min(86_400, lifetime / 10)
     }
 
+    /// The latest safe renewal time of a certificate valid from `notBefore` to `notAfter`: `notAfter` minus
+    /// `safetyMargin(lifetime:)`. Past it the certificate is at risk: no renewal time this rule draws, no CA window
+    /// and no wait the CA asks for (`RetryAfterCap`) is allowed to reach beyond it.
+    public func latestRenewal(notBefore: Date, notAfter: Date) -> Date {
+        let lifetime = notAfter.timeIntervalSince(notBefore)
+        guard lifetime > 0 else { return notBefore }
+        return notAfter.addingTimeInterval(-safetyMargin(lifetime: lifetime))
+    }
+
     /// The renewal moment before jitter.
     public func threshold(notBefore: Date, notAfter: Date) -> Date {
         let lifetime = notAfter.timeIntervalSince(notBefore)
@@ -41,7 +50,7 @@ public struct LifetimeRenewalRule: Sendable, Equatable {
         guard lifetime > 0 else { return notBefore...notBefore }
         let center = threshold(notBefore: notBefore, notAfter: notAfter)
         let halfJitter = jitterFraction * lifetime / 2
-        let latest = min(center.addingTimeInterval(halfJitter), notAfter.addingTimeInterval(-safetyMargin(lifetime: lifetime)))
+        let latest = min(center.addingTimeInterval(halfJitter), latestRenewal(notBefore: notBefore, notAfter: notAfter))
         let earliest = min(max(center.addingTimeInterval(-halfJitter), notBefore), latest)
         return earliest...latest
     }

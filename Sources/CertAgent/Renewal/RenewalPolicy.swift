@@ -12,6 +12,9 @@ import Foundation
 /// - The random moment is stored in the record, tied to the certificate's serial (and window), and reused until
 ///   either changes, so a restart does not draw again.
 /// - An admin-forced renewal runs now, ignoring backoff.
+/// - Nothing the CA says moves a renewal past the certificate's latest safe renewal time
+///   (`LifetimeRenewalRule.latestRenewal`): not a suggested window, not a `Retry-After` (`RetryAfterCap`; one day
+///   when there is no usable certificate).
 public struct RenewalPolicy: Sendable {
     /// The rule used without renewal information.
     public var lifetimeRule: LifetimeRenewalRule
@@ -40,17 +43,26 @@ public struct RenewalPolicy: Sendable {
             return decide(serving: ServedCertificate(leaf), record: record, ariSupported: ariSupported, now: now,
                           random: random, forced: forced)
         }
-        return renew(because: forced ? .forced : reason, record: record, now: now, forced: forced)
+        let cap = RetryAfterCap.withoutCertificate(failedAt: FailureBackoff.failureTime(of: record, now: now))
+        return renew(because: forced ? .forced : reason, record: record, now: now, cap: cap, forced: forced)
+    }
+
+    /// The most a wait the CA asks for after a failure at `failedAt` is honoured, for a certificate found in `state`
+    /// (`RetryAfterCap`: its latest safe renewal time when it is usable, else one day).
+    public func retryAfterCap(for state: StoredCertificateState, failedAt: Date) -> RetryAfterCap {
+        guard case .valid(let leaf, _) = state else { return .withoutCertificate(failedAt: failedAt) }
+        return .serving(ServedCertificate(leaf), rule: lifetimeRule, failedAt: failedAt)
     }
 
     /// What to do next for a usable certificate described by `certificate`.
     public func decide(serving certificate: ServedCertificate, record: RenewalRecord, ariSupported: Bool, now: Date,
                        random: any RandomSource, forced: Bool = false) -> RenewalDecision {
-        if forced { return renew(because: .forced, record: record, now: now, forced: true) }
+        let cap = RetryAfterCap.serving(certificate, rule: lifetimeRule, failedAt: FailureBackoff.failureTime(of: record, now: now))
+        if forced { return renew(because: .forced, record: record, now: now, cap: cap, forced: true) }
         var record = record
         guard ariSupported, let certificateID = certificate.ariCertificateID else {
             let time = chosenTime(for: certificate, window: nil, record: &record, now: now, random: random)
-            return time <= now ? renew(because: .lifetimeThreshold, record: record, now: now)
+            return time <= now ? renew(because: .lifetimeThreshold, record: record, now: now, cap: cap)
                                : scheduled(.renewAt(time, .lifetimeThreshold), wake: time, record: record, now: now)
         }
         // A check scheduled from a fetch "in the future" (the clock was ahead, since corrected) is due now.
@@ -59,13 +71,15 @@ public struct RenewalPolicy: Sendable {
         guard let window = record.window(for: certificateID) else {
             // No window yet (RFC 9773 §4.3: fetch it); meanwhile the lifetime rule guards against a CA that never answers.
             let fallback = chosenTime(for: certificate, window: nil, record: &record, now: now, random: random)
-            if fallback <= now { return renew(because: .lifetimeThreshold, record: record, now: now) }
+            if fallback <= now { return renew(because: .lifetimeThreshold, record: record, now: now, cap: cap) }
             return scheduled(.checkRenewalInfo(at: nextCheck), wake: min(nextCheck, fallback), record: record, now: now)
         }
         let time = chosenTime(for: certificate, window: window, record: &record, now: now, random: random)
-        if time <= now { return renew(because: .inWindow, record: record, now: now) }
+        // A window that starts after the latest safe renewal time (a CA's mistake, or a hostile one) is not waited for.
+        let reason: RenewalReason = window.start > latestRenewal(of: certificate) ? .lifetimeThreshold : .inWindow
+        if time <= now { return renew(because: reason, record: record, now: now, cap: cap) }
         if nextCheck <= now { return scheduled(.checkRenewalInfo(at: now), wake: now, record: record, now: now) }
-        return scheduled(.renewAt(time, .inWindow), wake: min(time, nextCheck), record: record, now: now)
+        return scheduled(.renewAt(time, reason), wake: min(time, nextCheck), record: record, now: now)
     }
 
     // MARK: Steps
@@ -74,10 +88,10 @@ public struct RenewalPolicy: Sendable {
     private func chosenTime(for certificate: ServedCertificate, window: RenewalWindow?, record: inout RenewalRecord,
                             now: Date, random: any RandomSource) -> Date {
         if let time = record.chosenRenewalTime, record.chosenForSerial == certificate.serial, record.chosenFromWindow == window {
-            return time
+            return min(time, latestRenewal(of: certificate))   // a time stored before the cap existed is capped too
         }
         let time = if let window {
-            SuggestedWindowRule.renewalTime(in: window, now: now, random: random)
+            min(SuggestedWindowRule.renewalTime(in: window, now: now, random: random), latestRenewal(of: certificate))
         } else {
             lifetimeRule.renewalTime(notBefore: certificate.notBefore, notAfter: certificate.notAfter, random: random)
         }
@@ -87,9 +101,15 @@ public struct RenewalPolicy: Sendable {
         return time
     }
 
-    /// A renewal wanted now: now, or when `FailureBackoff` allows.
-    private func renew(because reason: RenewalReason, record: RenewalRecord, now: Date, forced: Bool = false) -> RenewalDecision {
-        let time = FailureBackoff.attemptTime(for: record, now: now, forced: forced)
+    /// The certificate's latest safe renewal time (`LifetimeRenewalRule.latestRenewal`).
+    private func latestRenewal(of certificate: ServedCertificate) -> Date {
+        lifetimeRule.latestRenewal(notBefore: certificate.notBefore, notAfter: certificate.notAfter)
+    }
+
+    /// A renewal wanted now: now, or when `FailureBackoff` allows (the CA's `Retry-After` honoured up to `cap`).
+    private func renew(because reason: RenewalReason, record: RenewalRecord, now: Date, cap: RetryAfterCap,
+                       forced: Bool = false) -> RenewalDecision {
+        let time = FailureBackoff.attemptTime(for: record, now: now, forced: forced, retryAfterCap: cap)
         if time <= now { return RenewalDecision(action: .renewNow(reason), wakeAt: now, record: record) }
         var decision = scheduled(.renewAt(time, reason), wake: time, record: record, now: now)
         decision.heldBackByFailures = true

@@ -18,7 +18,8 @@ public struct RenewalRecord: Codable, Sendable, Equatable {
     public var lastFailure: Date?
     /// Why the last attempt failed (for the admin).
     public var lastError: String?
-    /// Not before this moment: the CA's `Retry-After` on the last failure (e.g. `rateLimited`, RFC 8555 §6.6).
+    /// The CA's `Retry-After` on the last failure (e.g. `rateLimited`, RFC 8555 §6.6), as the CA asked it. What is
+    /// waited is at most `RetryAfterCap` (the policy applies it when deciding; `status` shows both).
     public var retryAfter: Date?
 
     // MARK: Chosen renewal time

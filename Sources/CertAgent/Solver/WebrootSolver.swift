@@ -14,8 +14,8 @@ public enum WebrootSolverError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidToken(let domain, let token):
-            let shown = token.count > 40 ? String(token.prefix(40)) + "…" : token
-            return "refused the challenge token \(shown.debugDescription) for \(domain): a token must be base64url (A-Z a-z 0-9 - _)"
+            return "refused the challenge token \"\(UntrustedText.display(token, limit: 40))\" for \(UntrustedText.display(domain, limit: 300)): "
+                + "a token must be base64url (A-Z a-z 0-9 - _)"
         case .noWebroot(let domain):
             return "no webroot is configured for \(domain)"
         case .cannotWrite(let domain, let path, let reason):

@@ -1,3 +1,4 @@
+import ACME
 import Foundation
 import Logging
 import Synchronization
@@ -30,9 +31,9 @@ public struct AgentLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        let certificate = merged.removeValue(forKey: "certificate").map { "[\($0)] " } ?? ""
-        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.quoted("\($0.value)"))" }
-        let text = LogRedaction.scrub(([certificate + Self.singleLine("\(event.message)")] + fields).joined(separator: " "))
+        let certificate = merged.removeValue(forKey: "certificate").map { "[\(Self.singleLine("\($0)"))] " } ?? ""
+        let fields = merged.sorted { $0.key < $1.key }.map { "\(Self.singleLine($0.key))=\(Self.quoted("\($0.value)"))" }
+        let text = ([certificate + Self.singleLine("\(event.message)")] + fields).joined(separator: " ")
         if journald {
             sink("<\(Self.syslogPriority(event.level))>\(text)")
         } else {
@@ -51,11 +52,22 @@ public struct AgentLogHandler: LogHandler {
         }
     }
 
-    static func singleLine(_ text: String) -> String { text.replacing("\n", with: " | ") }
+    /// The most of one message or metadata value a line carries, in bytes: far more than any message needs, but a
+    /// bound whatever a caller passes in.
+    static let maximumFieldBytes = 16_384
+
+    /// `text` as part of one log line, the last line of defence against text from outside that was not made safe
+    /// where it entered (`UntrustedText`): secrets redacted first (their PEM form has line breaks), then line feeds
+    /// shown as ` | `, every other control character (CR, ESC, NUL, DEL, C1 …) escaped, and the length bounded.
+    /// A log line is one line, and nothing in it drives the terminal.
+    static func singleLine(_ text: String) -> String {
+        UntrustedText.display(LogRedaction.scrub(text).replacing("\n", with: " | "), limit: maximumFieldBytes)
+    }
 
     static func quoted(_ value: String) -> String {
         let line = singleLine(value)
-        return line.contains(" ") || line.isEmpty ? "\"\(line)\"" : line
+        guard line.contains(" ") || line.contains("\"") || line.isEmpty else { return line }
+        return "\"" + line.replacing("\"", with: "\\\"") + "\""
     }
 
     static func timestamp() -> String {

@@ -86,6 +86,17 @@ final class ScriptedACMEServer: HTTPTransport {
         var rejectedNonces = 0
         var challengeFilesChecked: [String] = []
         var leafLifetimeDays = 90
+        var hostile = HostileScript()
+    }
+
+    /// How the CA misbehaves, for the tests of what CertAgent accepts from it.
+    struct HostileScript: Sendable {
+        /// The token of every new http-01 challenge (e.g. 10 kB, or with control characters), instead of a random one.
+        var challengeToken: String?
+        /// The certificate download's body, instead of the issued chain (garbage, DER, binary).
+        var certificateBody: [UInt8]?
+        /// Names the CA adds to every certificate it issues, beyond those requested (`DNS:x` / `IP:x` form).
+        var extraNames: [String] = []
     }
 
     private let state = Mutex(State())
@@ -103,6 +114,7 @@ final class ScriptedACMEServer: HTTPTransport {
     func script(renewalInfo: RenewalInfoScript?) { state.withLock { $0.renewalInfoScript = renewalInfo } }
     func script(newOrderFailure: ScriptedProblem?) { state.withLock { $0.newOrderFailure = newOrderFailure } }
     func script(leafLifetimeDays: Int) { state.withLock { $0.leafLifetimeDays = leafLifetimeDays } }
+    func script(hostile: HostileScript) { state.withLock { $0.hostile = hostile } }
 
     /// Every request received, in order.
     var requests: [HTTPRequest] { state.withLock { $0.requests } }
@@ -234,7 +246,7 @@ final class ScriptedACMEServer: HTTPTransport {
                 return problem(406, "malformed", "download with POST-as-GET and Accept: application/pem-certificate-chain")
             }
             return HTTPResponse(status: 200, headers: [(name: "Content-Type", value: "application/pem-certificate-chain")],
-                                body: Array(state.issued[id].chainPEM.utf8))
+                                body: state.hostile.certificateBody ?? Array(state.issued[id].chainPEM.utf8))
         default:
             return problem(404, "malformed", "no resource at \(path)")
         }
@@ -264,7 +276,7 @@ final class ScriptedACMEServer: HTTPTransport {
         var authorizations: [Int] = []
         for domain in identifiers {
             authorizations.append(state.authorizations.count)
-            state.authorizations.append(Authorization(domain: domain, token: Self.base64url(Self.randomBytes(32))))
+            state.authorizations.append(Authorization(domain: domain, token: state.hostile.challengeToken ?? Self.base64url(Self.randomBytes(32))))
         }
         state.orders.append(Order(accountURL: account, identifiers: identifiers, authorizations: authorizations, replaces: replaces))
         placed.accepted = true
@@ -340,13 +352,16 @@ final class ScriptedACMEServer: HTTPTransport {
         state.nextSerial += 1
         let leafPEM: String
         do {
-            leafPEM = try ca.sign(csrDER: csr, serialHex: serialHex, days: state.leafLifetimeDays)
+            let extra = state.hostile.extraNames
+            leafPEM = try ca.sign(csrDER: csr, serialHex: serialHex, days: state.leafLifetimeDays,
+                                  subjectAltNames: extra.isEmpty ? nil : state.orders[id].identifiers.map { "DNS:" + $0 } + extra)
         } catch {
             state.orders[id].invalid = true
             return problem(400, "badCSR", "\(error)")
         }
         let names = Set(((try? Certificate(pem: leafPEM))?.subjectAlternativeNames ?? []).map { $0.lowercased() })
-        guard names == Set(state.orders[id].identifiers.map { $0.lowercased() }) else {
+        let added = Set(state.hostile.extraNames.map { $0.split(separator: ":", maxSplits: 1).last.map(String.init)?.lowercased() ?? $0 })
+        guard names.subtracting(added) == Set(state.orders[id].identifiers.map { $0.lowercased() }) else {
             state.orders[id].invalid = true
             return problem(400, "badCSR", "the CSR names \(names.sorted()), the order \(state.orders[id].identifiers)")
         }

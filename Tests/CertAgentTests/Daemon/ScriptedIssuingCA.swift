@@ -42,16 +42,26 @@ final class ScriptedIssuingCA: Sendable {
     }
 
     /// Signs a DER CSR: serial `serialHex` (hex digits, no 0x), valid from now for `days` days, the CSR's
-    /// subjectAltName copied, and an AKI. Returns the leaf certificate, PEM. `openssl x509 -req` checks the CSR's
-    /// self-signature first.
-    func sign(csrDER: [UInt8], serialHex: String, days: Int) throws -> String {
+    /// subjectAltName copied — or, when `subjectAltNames` is given, those names instead (`DNS:`/`IP:` entries, for a
+    /// CA that issues what was not asked) — and an AKI. Returns the leaf certificate, PEM. `openssl x509 -req` checks
+    /// the CSR's self-signature first.
+    func sign(csrDER: [UInt8], serialHex: String, days: Int, subjectAltNames: [String]? = nil) throws -> String {
         let base = directory + "/leaf-\(serialHex)"
         let body = Data(csrDER).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
         try "-----BEGIN CERTIFICATE REQUEST-----\n\(body)\n-----END CERTIFICATE REQUEST-----\n"
             .write(toFile: base + ".csr", atomically: true, encoding: .utf8)
+        var extensions = directory + "/leaf-extensions.cnf"
+        var copy = ["-copy_extensions", "copy"]
+        if let subjectAltNames {
+            extensions = base + "-extensions.cnf"
+            copy = []
+            try (try String(contentsOfFile: directory + "/leaf-extensions.cnf", encoding: .utf8)
+                 + "subjectAltName=" + subjectAltNames.joined(separator: ",") + "\n")
+                .write(toFile: extensions, atomically: true, encoding: .utf8)
+        }
         try Self.openssl(["x509", "-req", "-in", base + ".csr", "-CA", directory + "/ca.pem", "-CAkey", directory + "/ca.key",
-                          "-set_serial", "0x" + serialHex, "-days", String(days), "-copy_extensions", "copy",
-                          "-extfile", directory + "/leaf-extensions.cnf", "-out", base + ".pem"])
+                          "-set_serial", "0x" + serialHex, "-days", String(days)] + copy
+                         + ["-extfile", extensions, "-out", base + ".pem"])
         return try String(contentsOfFile: base + ".pem", encoding: .utf8)
     }
 
