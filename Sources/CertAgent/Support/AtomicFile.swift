@@ -101,7 +101,8 @@ public enum AtomicFile {
     /// The file name a temporary named `name` was made for (`.<target>.tmp-<pid>-XXXXXX`, or `.<target>.tmp-XXXXXX`
     /// as written before the process id was part of the name); nil when `name` is not such a temporary.
     public static func temporaryTarget(_ name: String) -> String? {
-        guard name.hasPrefix("."), let infix = name.range(of: temporaryInfix, options: .backwards) else { return nil }
+        guard name.hasPrefix("."), let infix = name.range(of: temporaryInfix, options: .backwards),
+              infix.lowerBound > name.startIndex else { return nil }
         let target = String(name[name.index(after: name.startIndex) ..< infix.lowerBound])
         guard !target.isEmpty, temporaryWriter(String(name[infix.upperBound...])) != nil else { return nil }
         return target
