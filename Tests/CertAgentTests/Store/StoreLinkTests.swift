@@ -101,4 +101,19 @@ final class StoreLinkTests: XCTestCase {
         XCTAssertEqual(lstat(records.path(for: "site"), &info), 0)
         XCTAssertEqual(info.st_mode & S_IFMT, S_IFREG, "the record is a file of the store again")
     }
+
+    func testAnAccountKeyOrSecretsFileThatIsALinkIsRefusedNamingItsTarget() throws {
+        let temp = try TemporaryDirectory()
+        let outside = try temp.write("outside.pem", "-----BEGIN PRIVATE KEY-----\n")
+        try temp.make("store/accounts/ca")
+        let keyFile = temp.path("store/accounts/ca/account-key.pem")
+        let secretsFile = temp.path("store/secrets.sealed")
+        for path in [keyFile, secretsFile] { XCTAssertEqual(symlink(outside, path), 0) }
+        XCTAssertThrowsError(try AccountKeyFile.readPEM(keyFile)) { error in
+            XCTAssertTrue("\(error)".contains("\(keyFile) is a symbolic link to \(outside)"), "\(error)")
+        }
+        XCTAssertThrowsError(try SecretsFile.read(path: secretsFile, key: try MasterKey.generate().secretsKey())) { error in
+            XCTAssertTrue("\(error)".contains("\(secretsFile) is a symbolic link to \(outside)"), "\(error)")
+        }
+    }
 }
