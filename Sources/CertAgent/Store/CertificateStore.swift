@@ -128,7 +128,7 @@ public final class CertificateStore: Sendable {
         let parts = target.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0] == StoreLayout.versions else { return nil }
         let version = String(parts[1])
-        guard StoreLayout.entry(version, in: .versions) != nil, !version.hasPrefix(".") else { return nil }
+        guard StoreLayout.isPlainName(version) else { return nil }
         return version
     }
 

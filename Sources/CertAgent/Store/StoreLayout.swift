@@ -47,8 +47,8 @@ public enum StoreLayout {
     public static let versionLinks: Set<String> = ["current", "previous", "current.new", "previous.new"]
     static let versionFiles: Set<String> = ["privkey.pem", "csr.pem", "cert.pem", "chain.pem", "fullchain.pem", "revoked.json"]
 
-    /// What `name` is in a directory of `level`, or nil when it is not CertAgent's. `rootFiles` names extra files of
-    /// the store's root (the master key file, when the config puts it there).
+    /// What `name` is in a directory of `level`, or nil when it is not CertAgent's. `extraRootFiles` names more files
+    /// of the store's root (the master key file, when the config puts it there).
     public static func entry(_ name: String, in level: Level, extraRootFiles: Set<String> = []) -> Entry? {
         let files: Set<String>
         switch level {
@@ -68,7 +68,7 @@ public enum StoreLayout {
             if versionLinks.contains(name) { return .versionLink }
             files = certificateFiles
         case .versions:
-            return isVersionName(name) || (name.hasPrefix(stagingPrefix) && isVersionName(String(name.dropFirst(stagingPrefix.count))))
+            return isPlainName(name) || (name.hasPrefix(stagingPrefix) && isPlainName(String(name.dropFirst(stagingPrefix.count))))
                 ? .directory(.version) : nil
         case .version:
             files = versionFiles
@@ -78,12 +78,10 @@ public enum StoreLayout {
         return nil
     }
 
-    /// A name CertAgent makes for an account or certificate directory: A–Z a–z 0–9 `.` `_` `-`, not starting with `.`.
+    /// A name CertAgent makes for an account, certificate or version directory: A–Z a–z 0–9 `.` `_` `-`, not starting
+    /// with `.` (so never `.` or `..`).
     static func isPlainName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 255 && !name.hasPrefix(".")
             && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
     }
-
-    /// A version directory's name as `CertificateStore.versionID` makes it (`20260101T000000Z-1a2b3c4d`), or any plain name.
-    static func isVersionName(_ name: String) -> Bool { isPlainName(name) && name != "." && name != ".." }
 }

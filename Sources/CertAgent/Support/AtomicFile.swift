@@ -118,8 +118,9 @@ public enum AtomicFile {
     }
 
     /// True when the temporary at `path` was left by a writer that is gone: its process no longer exists, or (when its
-    /// name names none, or the id may have been reused) it has not been touched for a long time. A temporary of a
-    /// writer that may still be running — this very process included — is never taken for abandoned.
+    /// name names none, or the id may be in use by another process now — this one included, after a restart in a PID
+    /// namespace) it has not been touched for far longer than any write takes. A temporary of a writer that may still
+    /// be running is never taken for abandoned.
     static func isAbandonedTemporary(_ path: String, now: Date = Date()) -> Bool {
         let name = (path as NSString).lastPathComponent
         guard let infix = name.range(of: temporaryInfix, options: .backwards),
@@ -128,8 +129,7 @@ public enum AtomicFile {
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return false }
         let age = now.timeIntervalSince1970 - TimeInterval(info.st_mtim.tv_sec)
         if writer == 0 { return age > unattributedTemporaryAge }
-        if writer == getpid() { return false }
-        if kill(writer, 0) != 0 && errno == ESRCH { return true }
+        if writer != getpid(), kill(writer, 0) != 0, errno == ESRCH { return true }
         return age > attributedTemporaryAge
     }
 
