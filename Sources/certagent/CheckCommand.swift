@@ -34,19 +34,19 @@ struct CheckCommand: ParsableCommand {
         case .marked: break
         }
         if store.ownership != .missing {
+            var audit = PermissionAuditReport()
             do {
-                let audit = try PermissionAudit.run(store: store, mode: .reportOnly)
-                for fix in audit.fixes { printError("warning: \(fix)") }
-                for finding in audit.findings where !finding.isLink { printError("warning: \(finding)") }
-                problems += audit.findings.filter(\.isLink).map(\.description)
+                audit = try PermissionAudit.run(store: store, mode: .reportOnly)
             } catch let error as PermissionAuditError {
-                for fix in error.fixes { printError("warning: \(fix)") }
-                for finding in error.findings where !finding.isLink { printError("warning: \(finding)") }
-                problems += error.findings.filter(\.isLink).map(\.description)
+                audit = PermissionAuditReport(fixes: error.fixes, findings: error.findings)
                 problems += error.problems
             } catch {
                 problems.append("\(error)")
             }
+            for fix in audit.fixes { printError("warning: \(fix)") }
+            // Someone else's file in the store is a warning; a link where CertAgent keeps its own files is a problem.
+            for finding in audit.findings where !finding.isLink { printError("warning: \(finding)") }
+            problems += audit.findings.filter(\.isLink).map(\.description)
             do { lock = try StoreLock.ifPresent(storeRoot: store.root, mode: .shared) } catch { problems.append("\(error)") }
         }
         defer { withExtendedLifetime(lock) {} }

@@ -55,8 +55,13 @@ public struct StoreFinding: Sendable, Equatable, CustomStringConvertible {
 
 /// What one audit found: modes tightened (or to tighten) and entries left alone.
 public struct PermissionAuditReport: Sendable, Equatable {
-    public var fixes: [PermissionFix] = []
-    public var findings: [StoreFinding] = []
+    public var fixes: [PermissionFix]
+    public var findings: [StoreFinding]
+
+    public init(fixes: [PermissionFix] = [], findings: [StoreFinding] = []) {
+        self.fixes = fixes
+        self.findings = findings
+    }
 }
 
 /// Problems the audit could not fix. The fixes it did make before are in `fixes`.
