@@ -68,7 +68,7 @@ final class StoreSafetyTests: XCTestCase {
         XCTAssertEqual(check.status, 0, check.output)
         XCTAssertTrue(check.stdout.contains("\(config): OK"), check.stdout)
         XCTAssertTrue(check.stderr.contains("warning: would tighten \(sealed) from 0644 to 0600: certagent issue or run fixes it"), check.stderr)
-        XCTAssertTrue(check.stderr.contains("warning: \(notes) (a file) is not part of CertAgent's store: left as it is"), check.stderr)
+        XCTAssertTrue(check.stderr.contains("warning: \(notes) (a regular file) is not part of CertAgent's store: left as it is"), check.stderr)
         XCTAssertEqual(fileMode(sealed), 0o644)
         XCTAssertEqual(try snapshot(storage), before, "not even the lock file was created")
 

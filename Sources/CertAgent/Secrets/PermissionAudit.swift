@@ -142,7 +142,7 @@ public enum PermissionAudit {
                 }
                 return
             case (.versionLink, _):
-                report.findings.append(StoreFinding(path: path, kind: .badVersionLink(target: "(\(Self.what(kind)), not a link)")))
+                report.findings.append(StoreFinding(path: path, kind: .badVersionLink(target: "(\(StoreFileReader.kindName(kind)), not a link)")))
                 return
             case (_, S_IFLNK):
                 report.findings.append(StoreFinding(path: path, kind: .link(target: StoreFileReader.linkTarget(path))))
@@ -150,7 +150,7 @@ public enum PermissionAudit {
             case (.directory, S_IFDIR), (.file, S_IFREG), (.temporary, S_IFREG):
                 break
             default:
-                problems.append("\(path) is \(Self.what(kind)) where CertAgent keeps a \(entry == .file || entry == .temporary ? "file" : "directory") (remove it from the store)")
+                problems.append("\(path) is \(StoreFileReader.kindName(kind)) where CertAgent keeps a \(entry == .file || entry == .temporary ? "file" : "directory") (remove it from the store)")
                 return
             }
             let isDirectory = kind == S_IFDIR
@@ -195,21 +195,9 @@ public enum PermissionAudit {
                     audit(child, as: childEntry)
                 } else {
                     var childInfo = stat()
-                    let what = lstat(child, &childInfo) == 0 ? Self.what(childInfo.st_mode & S_IFMT) : "unreadable"
+                    let what = lstat(child, &childInfo) == 0 ? StoreFileReader.kindName(childInfo.st_mode & S_IFMT) : "unreadable"
                     report.findings.append(StoreFinding(path: child, kind: .foreign(what: what)))
                 }
-            }
-        }
-
-        static func what(_ kind: mode_t) -> String {
-            switch kind {
-            case S_IFREG: "a file"
-            case S_IFDIR: "a directory"
-            case S_IFLNK: "a symbolic link"
-            case S_IFIFO: "a named pipe"
-            case S_IFSOCK: "a socket"
-            case S_IFCHR, S_IFBLK: "a device"
-            default: "an unknown kind of file"
             }
         }
     }

@@ -110,7 +110,7 @@ public final class CertificateStore: Sendable {
             throw FileSystemError("inspect", path: path)
         }
         guard info.st_mode & S_IFMT == S_IFLNK else {
-            throw StoreFileError.notRegularFile(path: path, kind: "not a symbolic link to a version")
+            throw StoreFileError.unexpectedKind(path: path, found: StoreFileReader.kindName(info.st_mode), expected: "a symbolic link to a version")
         }
         let target = StoreFileReader.linkTarget(path)
         guard let version = Self.versionName(linkTarget: target) else {

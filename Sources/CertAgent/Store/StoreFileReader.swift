@@ -7,7 +7,8 @@ import Glibc
 /// directory of its own (it may point anywhere, e.g. at a world-readable key), or something that is not a regular file.
 public enum StoreFileError: Error, Sendable, Equatable, CustomStringConvertible {
     case symbolicLink(path: String, target: String)
-    case notRegularFile(path: String, kind: String)
+    /// Something else than the layout has there: `found` and `expected` say what (e.g. "a directory", "a regular file").
+    case unexpectedKind(path: String, found: String, expected: String)
     case badVersionLink(path: String, target: String)
     case outsideStore(path: String, root: String)
 
@@ -16,8 +17,8 @@ public enum StoreFileError: Error, Sendable, Equatable, CustomStringConvertible 
         case .symbolicLink(let path, let target):
             return "\(path) is a symbolic link to \(target): CertAgent never follows a link out of its store, so it is not used "
                 + "(remove the link; a certificate version holding one is replaced by a new certificate)"
-        case .notRegularFile(let path, let kind):
-            return "\(path) is \(kind), not a regular file: it is not used (remove it)"
+        case .unexpectedKind(let path, let found, let expected):
+            return "\(path) is \(found) where CertAgent keeps \(expected): it is not used (remove it)"
         case .badVersionLink(let path, let target):
             return "\(path) points at \(target), which is not a version directory of this certificate: it is not followed "
                 + "(a new certificate replaces it)"
@@ -86,24 +87,36 @@ enum StoreFileReader {
         return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Why `name` in `directory` did not open as `expected`: a link (naming its target), another kind of file, or the
+    /// system's reason.
     private static func refusal(at path: String, in directory: Int32, name: String, errno code: Int32, expected: String) -> any Error {
         var info = stat()
         if fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 {
-            switch info.st_mode & S_IFMT {
-            case S_IFLNK: return StoreFileError.symbolicLink(path: path, target: linkTarget(path))
-            case S_IFDIR where expected != "a directory": return StoreFileError.notRegularFile(path: path, kind: "a directory")
-            case S_IFDIR: break
-            default: return StoreFileError.notRegularFile(path: path, kind: "not \(expected)")
-            }
+            let found = kindName(info.st_mode)
+            if info.st_mode & S_IFMT == S_IFLNK { return StoreFileError.symbolicLink(path: path, target: linkTarget(path)) }
+            if found != expected { return StoreFileError.unexpectedKind(path: path, found: found, expected: expected) }
         }
         return FileSystemError("open", path: path, errno: code)
+    }
+
+    /// "a regular file", "a directory", … for a `st_mode`.
+    static func kindName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: "a regular file"
+        case S_IFDIR: "a directory"
+        case S_IFLNK: "a symbolic link"
+        case S_IFIFO: "a named pipe"
+        case S_IFSOCK: "a socket"
+        case S_IFCHR, S_IFBLK: "a device"
+        default: "an unknown kind of file"
+        }
     }
 
     private static func readAll(_ descriptor: Int32, path: String, limit: Int) throws -> [UInt8] {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw FileSystemError("inspect", path: path) }
         guard info.st_mode & S_IFMT == S_IFREG else {
-            throw StoreFileError.notRegularFile(path: path, kind: info.st_mode & S_IFMT == S_IFDIR ? "a directory" : "a special file")
+            throw StoreFileError.unexpectedKind(path: path, found: kindName(info.st_mode), expected: "a regular file")
         }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)

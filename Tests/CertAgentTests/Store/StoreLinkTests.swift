@@ -69,7 +69,7 @@ final class StoreLinkTests: XCTestCase {
         }
         XCTAssertEqual(unlink(current), 0)
         XCTAssertEqual(mkdir(current, 0o700), 0)
-        assertUnreadable(store, mentioning: ["\(current) is not a symbolic link to a version"])
+        assertUnreadable(store, mentioning: ["\(current) is a directory where CertAgent keeps a symbolic link to a version"])
         XCTAssertEqual(rmdir(current), 0)
 
         XCTAssertEqual(symlink(copy, current), 0)
