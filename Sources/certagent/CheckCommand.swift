@@ -6,7 +6,7 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate the config and report every problem at once.",
-        discussion: "Also checks the master key (without creating it), tightens the store's permissions (reporting each fix) and reports every secret the config uses that is not set.")
+        discussion: "Changes nothing: it also checks that the store is CertAgent's own, reports the permissions `issue` or `run` would tighten, checks the master key (without creating it) and reports every secret the config uses that is not set.")
 
     @OptionGroup var options: GlobalOptions
 
@@ -15,7 +15,7 @@ struct CheckCommand: ParsableCommand {
         let config = try options.loadConfig()
         let store: CertificateStore
         do {
-            store = try CertificateStore(root: config.storagePath, webroots: config.allWebroots, create: false)
+            store = try CertificateStore(config: config, create: false)
         } catch {
             printError("\(config.sourcePath): storage: \(error)")
             throw ExitCode(2)
@@ -23,19 +23,31 @@ struct CheckCommand: ParsableCommand {
         var problems: [String] = []
         var keyLine: String
         var secretsLine: String?
+        var storeLine = config.storagePath
 
-        // The store's permissions, fixed where possible (as every start does).
+        // The store's permissions, reported only: issue and run fix them. Nothing is created, not even the lock file.
         var lock: StoreLock?
-        if FileManager.default.fileExists(atPath: store.root) {
+        switch store.ownership {
+        case .missing: storeLine += " (does not exist yet: certagent issue or run creates it)"
+        case .empty: storeLine += " (empty: certagent issue or run makes it CertAgent's store)"
+        case .legacy: storeLine += " (a store of an earlier CertAgent: issue or run marks it as CertAgent's with \(StoreLayout.markerName))"
+        case .marked: break
+        }
+        if store.ownership != .missing {
+            var audit = PermissionAuditReport()
             do {
-                for fix in try PermissionAudit.run(storeRoot: store.root) { printError("warning: \(fix)") }
+                audit = try PermissionAudit.run(store: store, mode: .reportOnly)
             } catch let error as PermissionAuditError {
-                for fix in error.fixes { printError("warning: \(fix)") }
+                audit = PermissionAuditReport(fixes: error.fixes, findings: error.findings)
                 problems += error.problems
             } catch {
                 problems.append("\(error)")
             }
-            do { lock = try StoreLock(storeRoot: store.root, mode: .shared) } catch { problems.append("\(error)") }
+            for fix in audit.fixes { printError("warning: \(fix)") }
+            // Someone else's file in the store is a warning; a link where CertAgent keeps its own files is a problem.
+            for finding in audit.findings where !finding.isLink { printError("warning: \(finding)") }
+            problems += audit.findings.filter(\.isLink).map(\.description)
+            do { lock = try StoreLock.ifPresent(storeRoot: store.root, mode: .shared) } catch { problems.append("\(error)") }
         }
         defer { withExtendedLifetime(lock) {} }
 
@@ -82,7 +94,7 @@ struct CheckCommand: ParsableCommand {
         }
         print("\(config.sourcePath): OK")
         print("  ACME server  \(config.directoryURL)")
-        print("  store        \(config.storagePath)")
+        print("  store        \(storeLine)")
         for certificate in config.certificates {
             let state = StoredCertificateState.inspect(certificate, in: store, now: Date())
             print("  \(certificate.name): \(certificate.domains.joined(separator: ", ")) [\(certificate.keyType.rawValue)] — \(state)")

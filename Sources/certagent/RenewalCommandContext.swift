@@ -27,5 +27,7 @@ struct RenewalCommandContext {
             throw ExitCode(1)
         }
         service = RenewalService(session: session, clock: clock, logger: logger)
+        // As the daemon does at start: challenge files and directories a killed run left, and its in-flight marks.
+        service.recoverInterruptedWork()
     }
 }

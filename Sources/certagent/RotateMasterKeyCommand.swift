@@ -29,7 +29,7 @@ struct RotateMasterKeyCommand: ParsableCommand {
         let store: CertificateStore
         let lock: StoreLock
         do {
-            store = try CertificateStore(root: config.storagePath, webroots: config.allWebroots)
+            store = try CertificateStore(config: config)
             lock = try StoreLock(storeRoot: store.root, mode: .exclusive)
         } catch {
             throw SecretCLI.failure("\(error)")

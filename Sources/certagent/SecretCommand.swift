@@ -123,13 +123,14 @@ enum SecretCLI {
     /// key (creating it when `create` is set), finishes an interrupted rotation and opens the secrets file.
     static func open(config: AgentConfig, create: Bool) throws -> Opened {
         let store: CertificateStore
-        do { store = try CertificateStore(root: config.storagePath, webroots: config.allWebroots, create: create) } catch {
+        do { store = try CertificateStore(config: config, create: create) } catch {
             throw failure("storage: \(error)")
         }
         var lock: StoreLock?
         if FileManager.default.fileExists(atPath: store.root) {
             do {
-                for fix in try PermissionAudit.run(storeRoot: store.root) { printError("warning: \(fix)") }
+                let audit = try PermissionAudit.run(store: store)
+                for line in audit.fixes.map(\.description) + audit.findings.map(\.description) { printError("warning: \(line)") }
                 lock = try StoreLock(storeRoot: store.root, mode: .shared)
             } catch let error as PermissionAuditError {
                 for fix in error.fixes { printError("warning: \(fix)") }

@@ -15,7 +15,11 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         _ = options.logger()
         let config = try options.loadConfig()
-        let store = try CertificateStore(root: config.storagePath, webroots: config.allWebroots, create: false)
+        let store: CertificateStore
+        do { store = try CertificateStore(config: config, create: false) } catch {
+            printError("\(config.sourcePath): storage: \(error)")
+            throw ExitCode(2)
+        }
         let reports = config.certificates.map { CertificateStatus(certificate: $0, store: store, now: Date()) }
         if json {
             let encoder = JSONEncoder()

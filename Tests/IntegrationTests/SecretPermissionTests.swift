@@ -48,23 +48,30 @@ final class SecretPermissionTests: XCTestCase {
         let secret = try certagent(["secret", "set", "token", "--config", config], input: distinctiveValue("t-"))
         XCTAssertEqual(secret.status, 0, secret.output)
 
-        // check tightens and reports each fix.
-        let forCheck = loosen(storage)
-        XCTAssertGreaterThan(forCheck.files.count, 8, "the account key, the secrets file, the certificate files")
-        XCTAssertTrue(forCheck.files.contains(storage + "/secrets.sealed"))
+        // check reports what issue or run would tighten, and changes nothing.
+        let loosened = loosen(storage)
+        XCTAssertGreaterThan(loosened.files.count, 8, "the account key, the secrets file, the certificate files")
+        XCTAssertTrue(loosened.files.contains(storage + "/secrets.sealed"))
+        let unchanged = try snapshot(storage)
         let check = try certagent(["check", "--config", config])
         XCTAssertEqual(check.status, 0, check.output)
         XCTAssertTrue(check.stdout.contains("\(config): OK"), check.stdout)
-        assertTightened(forCheck, log: check.stderr, by: "check")
-        let quiet = try certagent(["check", "--config", config])
-        XCTAssertFalse(quiet.stderr.contains("tightened"), "nothing left to fix: \(quiet.stderr)")
+        for (paths, mode, target) in [(loosened.directories, "0755", "0700"), (loosened.files, "0644", "0600")] {
+            for path in paths {
+                XCTAssertTrue(check.stderr.contains("would tighten \(path) from \(mode) to \(target): certagent issue or run fixes it"),
+                              "check did not report \(path): \(check.stderr)")
+            }
+        }
+        XCTAssertFalse(check.stderr.contains("tightened"), check.stderr)
+        XCTAssertEqual(try snapshot(storage), unchanged, "check changed nothing")
 
-        // So does issue (the daemon's start-up path).
-        let forIssue = loosen(storage)
+        // issue (the daemon's start-up path) fixes them.
         let issue = try certagent(["issue", "--config", config])
         XCTAssertEqual(issue.status, 0, issue.output)
         XCTAssertTrue(issue.stdout.contains("perm: already has a certificate"), issue.stdout)
-        assertTightened(forIssue, log: issue.stderr, by: "issue")
+        assertTightened(loosened, log: issue.stderr, by: "issue")
+        let quiet = try certagent(["check", "--config", config])
+        XCTAssertFalse(quiet.stderr.contains("tighten"), "nothing left to fix: \(quiet.stderr)")
 
         // A master key file others can read is refused before anything is written.
         XCTAssertEqual(chmod(keyFile, 0o644), 0)

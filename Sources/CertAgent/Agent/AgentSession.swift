@@ -21,10 +21,13 @@ public struct AgentSession: Sendable {
     public init(config: AgentConfig, clock: any ACMEClock = SystemACMEClock(), logger: Logger,
                 environment: [String: String] = ProcessInfo.processInfo.environment, transport: (any HTTPTransport)? = nil) throws {
         self.config = config
-        self.store = try CertificateStore(root: config.storagePath, webroots: config.allWebroots)
+        self.store = try CertificateStore(config: config)
+        for leftover in store.removedLeftovers { logger.notice("removed a temporary file left by an interrupted write", metadata: ["file": "\(leftover)"]) }
         self.storeLock = try StoreLock(storeRoot: store.root, mode: .shared)
-        self.permissionFixes = try PermissionAudit.run(storeRoot: store.root)
+        let audit = try PermissionAudit.run(store: store)
+        self.permissionFixes = audit.fixes
         for fix in permissionFixes { logger.warning("\(fix)") }
+        for finding in audit.findings { logger.warning("\(finding)") }
         self.secrets = try AgentSecrets.open(config: config, store: store, create: true, environment: environment)
         for notice in secrets.notices { logger.notice("\(notice)") }
         let missing = secrets.missingSecrets(for: config)

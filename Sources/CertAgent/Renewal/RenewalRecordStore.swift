@@ -8,7 +8,8 @@ public struct LoadedRenewalRecord: Sendable {
 }
 
 /// Keeps one `RenewalRecord` per certificate as JSON in `<certificate dir>/renewal.json`, written atomically
-/// with mode 0600. A missing, unreadable or corrupt file yields a fresh record, never a crash.
+/// with mode 0600 (a temporary a killed write left beside it is removed before the next write). A missing,
+/// unreadable or corrupt file, or a symbolic link in its place, yields a fresh record, never a crash.
 public struct RenewalRecordStore: Sendable {
     /// The record's file name inside the certificate's directory.
     public static let fileName = "renewal.json"
@@ -31,10 +32,10 @@ public struct RenewalRecordStore: Sendable {
     /// Reads the record of certificate `name`; a fresh one when there is none or it cannot be used.
     public func load(_ name: String) -> LoadedRenewalRecord {
         let path = path(for: name)
-        guard FileManager.default.fileExists(atPath: path) else { return LoadedRenewalRecord(record: RenewalRecord()) }
         do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            let record = try Self.decoder().decode(RenewalRecord.self, from: data)
+            // Never through a symbolic link: a link is reported and replaced by the next save.
+            guard let bytes = try StoreFileReader.readFile(path) else { return LoadedRenewalRecord(record: RenewalRecord()) }
+            let record = try Self.decoder().decode(RenewalRecord.self, from: Data(bytes))
             return LoadedRenewalRecord(record: record)
         } catch {
             return LoadedRenewalRecord(record: RenewalRecord(), problem: "cannot use \(path), starting afresh: \(error)")

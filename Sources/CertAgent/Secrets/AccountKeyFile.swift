@@ -38,7 +38,7 @@ public enum AccountKeyFile {
     }
 
     static func readPEM(_ path: String) throws -> String {
-        guard case .contents(var contents) = try SecureFileReader.read(path, limit: 1 << 20) else {
+        guard case .contents(var contents) = try SecureFileReader.read(path, limit: 1 << 20, followingLinks: false) else {
             throw FileSystemError("read", path: path, reason: "no such file")
         }
         defer { contents.cleanse() }

@@ -85,7 +85,7 @@ public final class SecretsFile: Sendable {
     /// The verified contents of the file, or nil when it does not exist.
     static func read(path: String, key: KeyBytes) throws -> (check: [UInt8], sealed: [String: [UInt8]])? {
         let outcome: SecureFileReader.Outcome
-        do { outcome = try SecureFileReader.read(path, limit: 16 << 20) } catch let error as FileSystemError {
+        do { outcome = try SecureFileReader.read(path, limit: 16 << 20, followingLinks: false) } catch let error as FileSystemError {
             throw SecretsError.fileSystem(path: path, reason: error.description)
         }
         guard case .contents(let contents) = outcome else { return nil }

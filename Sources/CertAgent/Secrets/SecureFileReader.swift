@@ -23,11 +23,15 @@ enum SecureFileReader {
     }
 
     /// Reads `path` (at most `limit` bytes, more is an error). Missing files are `.missing`, other failures throw
-    /// `FileSystemError`. Does not read anything but regular files.
-    static func read(_ path: String, limit: Int = 1 << 20) throws -> Outcome {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    /// `FileSystemError`. Does not read anything but regular files. Without `followingLinks` (the store's files) a
+    /// symbolic link at `path` is refused, naming its target, and never read through.
+    static func read(_ path: String, limit: Int = 1 << 20, followingLinks: Bool = true) throws -> Outcome {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followingLinks ? 0 : O_NOFOLLOW))
         if descriptor < 0 {
             if errno == ENOENT { return .missing }
+            if errno == ELOOP, !followingLinks {
+                throw FileSystemError("read", path: path, reason: StoreFileError.symbolicLink(path: path, target: StoreFileReader.linkTarget(path)).description)
+            }
             throw FileSystemError("open", path: path)
         }
         defer { close(descriptor) }

@@ -52,4 +52,12 @@ public final class StoreLock: Sendable {
             throw StoreLockError.fileSystem(path: path, reason: reason)
         }
     }
+
+    /// Takes the lock only when the lock file already exists (nil otherwise), so a command that must write nothing
+    /// (`certagent check`) never creates it. No lock file means no process has used the store with this version yet.
+    public static func ifPresent(storeRoot: String, mode: Mode) throws -> StoreLock? {
+        var info = stat()
+        guard lstat(storeRoot + "/" + fileName, &info) == 0 else { return nil }
+        return try StoreLock(storeRoot: storeRoot, mode: mode)
+    }
 }

@@ -59,8 +59,9 @@ public final class WebrootSolver: HTTP01Solver {
                 // World-readable so a web server running as another user can serve the token. Only a directory made
                 // here has its mode set: one that appeared meanwhile (perhaps a symbolic link) is left as it is.
                 if mkdir(directory, 0o755) == 0 {
-                    guard chmod(directory, 0o755) == 0 else { throw FileSystemError("set the mode of", path: directory) }
                     state.withLock { $0.createdDirectories.append(directory) }
+                    journal?.createdDirectory(directory)
+                    guard chmod(directory, 0o755) == 0 else { throw FileSystemError("set the mode of", path: directory) }
                 } else if errno != EEXIST {
                     throw FileSystemError("create", path: directory)
                 }
@@ -75,24 +76,32 @@ public final class WebrootSolver: HTTP01Solver {
         } catch let error as FileSystemError {
             unlink(path)
             journal?.removed(path)
+            removeCreatedDirectoriesWhenIdle()
             throw WebrootSolverError.cannotWrite(domain: domain, path: path, reason: error.description)
         }
         state.withLock { $0.published["\(domain) \(token)"] = path }
     }
 
-    public func cleanUp(domain: String, token: String) {
-        let removal: (file: String?, directories: [String]) = state.withLock { state in
-            let file = state.published.removeValue(forKey: "\(domain) \(token)")
-            guard state.published.isEmpty else { return (file, []) }
-            let directories = state.createdDirectories.reversed()
-            state.createdDirectories.removeAll()
-            return (file, Array(directories))
+    /// Removes the directories this solver created (deepest first; `rmdir` removes only empty ones, so anything the
+    /// site keeps there stays) once no file of it is published, and forgets them in the journal.
+    private func removeCreatedDirectoriesWhenIdle() {
+        let directories: [String] = state.withLock { state in
+            guard state.published.isEmpty else { return [] }
+            defer { state.createdDirectories.removeAll() }
+            return state.createdDirectories.reversed()
         }
-        if let file = removal.file {
+        for directory in directories {
+            rmdir(directory)
+            journal?.removedDirectory(directory)
+        }
+    }
+
+    public func cleanUp(domain: String, token: String) {
+        let file = state.withLock { $0.published.removeValue(forKey: "\(domain) \(token)") }
+        if let file {
             unlink(file)
             journal?.removed(file)
         }
-        // rmdir removes only empty directories: anything the site keeps there stays.
-        for directory in removal.directories { rmdir(directory) }
+        removeCreatedDirectoriesWhenIdle()
     }
 }

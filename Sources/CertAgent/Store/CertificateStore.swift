@@ -12,19 +12,71 @@ import Glibc
 /// <root>/certificates/<name>/current  -> versions/<id>   (stable paths for web servers)
 /// <root>/certificates/<name>/previous -> versions/<id>   (the one before, kept for rollback)
 /// ```
+/// (every name is in `StoreLayout`). The store is CertAgent's alone: a directory it created or adopted while empty,
+/// marked by `.certagent-store` (`StoreMarker`); any other directory is refused. Its files are read without following
+/// symbolic links (`read`), and `current`/`previous` are resolved here, only ever to a version of their certificate.
 /// A new certificate is written to a staging directory, verified by the caller, and only then made current by
 /// renaming a symbolic link — one atomic step, so key, certificate and chain always change together and a crash
 /// leaves the previous, verified version in place.
 public final class CertificateStore: Sendable {
     public let root: String
+    /// Whose directory `root` was when it was opened (before CertAgent created or marked it).
+    public let ownership: StoreOwnership
+    /// Names the store's root may hold besides the layout's own (the master key file, when the config puts it there).
+    public let extraRootFiles: Set<String>
+    /// Temporary files crashed writers had left in the store, removed when it was opened (with `create`).
+    public let removedLeftovers: [String]
 
-    /// Opens the store at `root` (creating it when `create` is set), refusing any location inside one of `webroots`.
-    public init(root: String, webroots: [String], create: Bool = true) throws {
+    /// Opens the store at `root`, refusing any location inside one of `webroots` and any directory that is not
+    /// CertAgent's (`StoreMarker.inspect`). With `create` it creates a missing store, marks a new, empty or earlier
+    /// version's store as CertAgent's, and removes temporaries that crashed writers left; without it nothing is written.
+    /// `masterKeyFile`, when directly inside `root`, counts as one of the store's own files.
+    public init(root: String, webroots: [String], create: Bool = true, masterKeyFile: String? = nil) throws {
         for webroot in webroots where PathSafety.isInside(root, directory: webroot) {
             throw StoreError.insideWebroot(store: root, webroot: webroot)
         }
         self.root = root
-        if create { try AtomicFile.makeDirectory(root) }
+        var extra: Set<String> = []
+        if let masterKeyFile, (masterKeyFile as NSString).deletingLastPathComponent == root {
+            let name = (masterKeyFile as NSString).lastPathComponent
+            extra = [name, name + ".next"]
+        }
+        extraRootFiles = extra
+        ownership = try StoreMarker.inspect(root: root, extraRootFiles: extra)
+        guard create else {
+            removedLeftovers = []
+            return
+        }
+        if ownership == .missing { try AtomicFile.makeDirectory(root) }
+        if ownership != .marked { try StoreMarker.write(root: root) }
+        removedLeftovers = Self.removeAbandonedTemporaries(root: root, extraRootFiles: extra)
+    }
+
+    /// Opens the store `config` names (see `init(root:webroots:create:masterKeyFile:)`).
+    public convenience init(config: AgentConfig, create: Bool = true) throws {
+        try self.init(root: config.storagePath, webroots: config.allWebroots, create: create, masterKeyFile: config.masterKeyFile)
+    }
+
+    /// Removes `AtomicFile` temporaries of the layout's files that crashed writers left, in every directory of the
+    /// layout (links and foreign entries are not walked into); returns them.
+    static func removeAbandonedTemporaries(root: String, extraRootFiles: Set<String>) -> [String] {
+        var removed: [String] = []
+        func sweep(_ directory: String, _ level: StoreLayout.Level) {
+            for entry in ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted() {
+                let path = directory + "/" + entry
+                switch StoreLayout.entry(entry, in: level, extraRootFiles: level == .root ? extraRootFiles : []) {
+                case .temporary:
+                    if AtomicFile.isAbandonedTemporary(path), unlink(path) == 0 { removed.append(path) }
+                case .directory(let below):
+                    var info = stat()
+                    if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { sweep(path, below) }
+                default:
+                    continue
+                }
+            }
+        }
+        sweep(root, .root)
+        return removed
     }
 
     // MARK: Certificates
@@ -35,16 +87,54 @@ public final class CertificateStore: Sendable {
     /// The journal of challenge files published for certificate `name` and not yet removed.
     public func challengeJournal(_ name: String) -> String { certificateDirectory(name) + "/challenges.inflight" }
 
-    /// The current version's files (stable paths through the `current` link), or nil before the first issuance.
+    /// The current version's files (stable paths through the `current` link), or nil before the first issuance or
+    /// when the link is not a link to one of the certificate's versions.
     public func currentFiles(_ name: String) -> CertificateFiles? { linkedFiles(name, link: "current") }
 
     /// The version before the current one, if kept.
     public func previousFiles(_ name: String) -> CertificateFiles? { linkedFiles(name, link: "previous") }
 
     private func linkedFiles(_ name: String, link: String) -> CertificateFiles? {
+        guard (try? linkedVersion(name, link: link)) != nil else { return nil }
+        return CertificateFiles(directory: certificateDirectory(name) + "/" + link)
+    }
+
+    /// The version directory the link `current` (or `previous`) of certificate `name` points at, resolved here rather
+    /// than by the file system: the link must be a symbolic link to `versions/<id>` and that a real directory. Nil
+    /// when there is no such link; `StoreFileError` when it is something else (never followed then).
+    public func linkedVersion(_ name: String, link: String = "current") throws -> CertificateFiles? {
         let path = certificateDirectory(name) + "/" + link
-        guard (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil, PathSafety.isDirectory(path) else { return nil }
-        return CertificateFiles(directory: path)
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw FileSystemError("inspect", path: path)
+        }
+        guard info.st_mode & S_IFMT == S_IFLNK else {
+            throw StoreFileError.unexpectedKind(path: path, found: StoreFileReader.kindName(info.st_mode), expected: "a symbolic link to a version")
+        }
+        let target = StoreFileReader.linkTarget(path)
+        guard let version = Self.versionName(linkTarget: target) else {
+            throw StoreFileError.badVersionLink(path: path, target: target)
+        }
+        let directory = certificateDirectory(name) + "/" + StoreLayout.versions + "/" + version
+        guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            throw StoreFileError.badVersionLink(path: path, target: target)
+        }
+        return CertificateFiles(directory: directory)
+    }
+
+    /// The version's name when `target` is a link target the store writes (`versions/<id>`), else nil.
+    static func versionName(linkTarget target: String) -> String? {
+        let parts = target.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0] == StoreLayout.versions else { return nil }
+        let version = String(parts[1])
+        guard StoreLayout.isPlainName(version) else { return nil }
+        return version
+    }
+
+    /// The bytes of the store file at `path` (below `root`), never following a symbolic link; nil when missing.
+    public func read(_ path: String, limit: Int = 1 << 20) throws -> [UInt8]? {
+        try StoreFileReader.read(path, root: root, limit: limit)
     }
 
     /// Writes `material` into a new staging directory of certificate `name` and returns its files (not yet current).
@@ -80,9 +170,10 @@ public final class CertificateStore: Sendable {
         let version = directory + "/versions/" + versionName
         guard rename(staged.directory, version) == 0 else { throw FileSystemError("rename", path: staged.directory) }
         AtomicFile.syncDirectory(directory + "/versions")
-        let replaced = try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/current")
+        // Only a link the store wrote is kept as `previous`: anything else `current` held is dropped, never followed.
+        let replaced = (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/current")).flatMap(Self.versionName(linkTarget:))
         try swapLink(directory + "/current", to: "versions/" + versionName)
-        if let replaced { try swapLink(directory + "/previous", to: replaced) }
+        if let replaced { try swapLink(directory + "/previous", to: "versions/" + replaced) }
         pruneVersions(of: name)
         return CertificateFiles(directory: directory + "/current")
     }
@@ -108,8 +199,8 @@ public final class CertificateStore: Sendable {
     private func pruneVersions(of name: String) {
         let directory = certificateDirectory(name)
         let kept = Set(["current", "previous"].compactMap {
-            try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0)
-        }.map { ($0 as NSString).lastPathComponent })
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0)).flatMap(Self.versionName(linkTarget:))
+        })
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/versions")) ?? []
         for entry in entries where !entry.hasPrefix(".") && !kept.contains(entry) {
             try? FileManager.default.removeItem(atPath: directory + "/versions/" + entry)

@@ -34,28 +34,44 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The leaf certificate of a stored version.
+    /// The leaf certificate of a stored version (its `cert.pem`, never through a symbolic link).
     public static func readLeaf(_ files: CertificateFiles) throws -> Certificate {
-        try Certificate(pem: try String(contentsOfFile: files.certificate, encoding: .utf8))
+        guard let bytes = try StoreFileReader.readFile(files.certificate) else {
+            throw FileSystemError("read", path: files.certificate, reason: "no such file")
+        }
+        return try Certificate(pem: String(decoding: bytes, as: UTF8.self))
     }
 
-    /// Inspects the current version of `certificate` in `store`.
+    /// Inspects the current version of `certificate` in `store`. The `current` link is resolved once, by the store, to a
+    /// version of this certificate, and every file is read without following a link (`CertificateStore.read`): a
+    /// version holding a link, or a `current` pointing anywhere else, is `unreadable` (so it is renewed, and the file
+    /// the link points at is never read).
     public static func inspect(_ certificate: CertificateConfig, in store: CertificateStore, now: Date) -> StoredCertificateState {
-        guard let current = store.currentFiles(certificate.name) else { return .missing }
-        // One resolution of the link: a commit between reading the chain and the key must not look like a mismatch.
-        let files = CertificateFiles(directory: PathSafety.canonical(current.directory))
         do {
-            let chain = try Certificate.parseChain(pem: try String(contentsOfFile: files.fullChain, encoding: .utf8))
-            let key = try PrivateKey(pem: try String(contentsOfFile: files.privateKey, encoding: .utf8))
+            // One resolution of the link: a commit between reading the chain and the key must not look like a mismatch.
+            guard let files = try store.linkedVersion(certificate.name) else { return .missing }
+            func text(_ path: String) throws -> String {
+                guard let bytes = try store.read(path) else { throw FileSystemError("read", path: path, reason: "no such file") }
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            let chain = try Certificate.parseChain(pem: try text(files.fullChain))
+            let key = try PrivateKey(pem: try text(files.privateKey))
             guard let leaf = chain.first else { return .unreadable(reason: "\(files.fullChain) holds no certificate") }
             guard leaf.matches(key) else { return .keyMismatch(leaf: leaf) }
             let missing = certificate.domains.filter { !leaf.covers($0) }
             guard missing.isEmpty else { return .namesMissing(missing, leaf: leaf) }
             guard leaf.notAfter > now else { return .expired(leaf: leaf) }
-            if let note = RevocationNote.read(in: files), note.serialHex == leaf.serialHex { return .revoked(leaf: leaf, note: note) }
+            if let note = try revocationNote(in: files, store: store), note.serialHex == leaf.serialHex { return .revoked(leaf: leaf, note: note) }
             return .valid(leaf: leaf, chain: chain)
         } catch {
             return .unreadable(reason: "\(error)")
         }
+    }
+
+    /// The version's revocation note (`RevocationNote`), read without following a link; nil when there is none or it
+    /// cannot be decoded.
+    private static func revocationNote(in files: CertificateFiles, store: CertificateStore) throws -> RevocationNote? {
+        guard let bytes = try store.read(RevocationNote.path(in: files)) else { return nil }
+        return try? AccountManager.decoder.decode(RevocationNote.self, from: Data(bytes))
     }
 }

@@ -19,7 +19,7 @@ final class PermissionAuditTests: XCTestCase {
         let accounts = store.root + "/accounts/ca"
         try AtomicFile.makeDirectory(accounts)
         try AtomicFile.write("key", to: accounts + "/account-key.pem")
-        XCTAssertEqual(try PermissionAudit.run(storeRoot: store.root), [], "a fresh store needs nothing")
+        XCTAssertEqual(try PermissionAudit.run(store: store), PermissionAuditReport(), "a fresh store needs nothing")
 
         // Loosen everything, as a careless `chmod -R` or a bad umask would.
         var expected: [PermissionFix] = []
@@ -47,24 +47,73 @@ final class PermissionAuditTests: XCTestCase {
         XCTAssertEqual(chmod(stricter, 0o400), 0)
         expected.removeAll { $0.path == stricter }
 
-        let fixes = try PermissionAudit.run(storeRoot: store.root)
+        XCTAssertEqual(try PermissionAudit.run(store: store, mode: .reportOnly).fixes,
+                       expected.map { PermissionFix(path: $0.path, oldMode: $0.oldMode, newMode: $0.newMode, applied: false) })
+        for fix in expected { XCTAssertEqual(fileMode(fix.path), Int(fix.oldMode), "report-only changes no mode: \(fix.path)") }
+        XCTAssertEqual(PermissionFix(path: "/s/f", oldMode: 0o644, newMode: 0o600, applied: false).description,
+                       "would tighten /s/f from 0644 to 0600: certagent issue or run fixes it")
+
+        let fixes = try PermissionAudit.run(store: store).fixes
         XCTAssertEqual(fixes, expected)
         XCTAssertEqual(fixes.first?.description, "tightened \(store.root) from 0755 to 0700")
         for fix in fixes { XCTAssertEqual(fileMode(fix.path), Int(fix.newMode), fix.path) }
         XCTAssertEqual(fileMode(stricter), 0o400, "a stricter mode is left alone")
         XCTAssertNotNil(store.currentFiles("site"), "the links still work")
-        XCTAssertEqual(try PermissionAudit.run(storeRoot: store.root), [], "idempotent")
+        XCTAssertEqual(try PermissionAudit.run(store: store), PermissionAuditReport(), "idempotent")
     }
 
-    func testSymlinksAreNotFollowedOutOfTheStore() throws {
+    func testForeignEntriesAreReportedButNeverWalkedIntoOrChanged() throws {
         let temp = try TemporaryDirectory()
-        let store = try temp.make("store")
-        chmod(store, 0o700)
-        let outside = try temp.write("outside.txt", "public")
-        chmod(outside, 0o644)
-        XCTAssertEqual(symlink(outside, store + "/link"), 0)
-        XCTAssertEqual(try PermissionAudit.run(storeRoot: store), [])
+        let store = try CertificateStore(root: temp.path("store"), webroots: [])
+        try store.commit(try store.stage(material("1"), for: "site"), for: "site")
+        let version = try XCTUnwrap(try store.linkedVersion("site")).directory
+        let notes = try temp.write("store/notes.txt", "mine")
+        let backup = try temp.make("store/backup")
+        let inside = try temp.write("store/backup/old-key.pem", "key")
+        let stray = try temp.write("store/certificates/site/README", "x")
+        let extra = try temp.write("store/certificates/site/versions/" + (version as NSString).lastPathComponent + "/extra.pem", "x")
+        for (path, mode) in [(notes, 0o644), (backup, 0o755), (inside, 0o644), (stray, 0o664), (extra, 0o644)] as [(String, mode_t)] {
+            XCTAssertEqual(chmod(path, mode), 0)
+        }
+        XCTAssertEqual(chmod(store.root, 0o750), 0)
+
+        for mode in [PermissionAudit.Mode.reportOnly, .fix] {
+            let report = try PermissionAudit.run(store: store, mode: mode)
+            XCTAssertEqual(report.findings.map(\.path), [backup, stray, extra, notes])
+            XCTAssertEqual(report.findings.first?.description,
+                           "\(backup) (a directory) is not part of CertAgent's store: left as it is; move it out of the store")
+            XCTAssertFalse(report.findings.contains { $0.path == inside }, "a foreign directory is not walked into")
+            XCTAssertEqual(report.fixes.map(\.path), [store.root], "only the store's own entries are tightened")
+        }
+        XCTAssertEqual(fileMode(store.root), 0o700)
+        XCTAssertEqual([fileMode(notes), fileMode(backup), fileMode(inside), fileMode(stray), fileMode(extra)], [0o644, 0o755, 0o644, 0o664, 0o644])
+    }
+
+    func testLinksAreNeverFollowedOutOfTheStoreAndAreReported() throws {
+        let temp = try TemporaryDirectory()
+        let store = try CertificateStore(root: temp.path("store"), webroots: [])
+        try store.commit(try store.stage(material("1"), for: "site"), for: "site")
+        let version = try XCTUnwrap(try store.linkedVersion("site")).directory
+        let outside = try temp.write("outside-key.pem", "public")
+        XCTAssertEqual(chmod(outside, 0o644), 0)
+        let outsideDirectory = try temp.make("elsewhere")
+        XCTAssertEqual(chmod(outsideDirectory, 0o755), 0)
+        XCTAssertEqual(unlink(version + "/privkey.pem"), 0)
+        XCTAssertEqual(symlink(outside, version + "/privkey.pem"), 0)
+        XCTAssertEqual(symlink(outsideDirectory, store.root + "/accounts"), 0)
+        XCTAssertEqual(symlink(outsideDirectory, store.certificateDirectory("site") + "/previous"), 0)
+
+        let report = try PermissionAudit.run(store: store)
+        XCTAssertEqual(report.findings, [
+            StoreFinding(path: store.root + "/accounts", kind: .link(target: outsideDirectory)),
+            StoreFinding(path: store.certificateDirectory("site") + "/previous", kind: .badVersionLink(target: outsideDirectory)),
+            StoreFinding(path: version + "/privkey.pem", kind: .link(target: outside)),
+        ])
+        XCTAssertTrue(report.findings.allSatisfy(\.isLink))
+        XCTAssertTrue(report.findings[2].description.contains("\(version)/privkey.pem is a symbolic link to \(outside)"), report.findings[2].description)
+        XCTAssertEqual(report.fixes, [])
         XCTAssertEqual(fileMode(outside), 0o644, "the link's target outside the store is untouched")
+        XCTAssertEqual(fileMode(outsideDirectory), 0o755)
     }
 
     func testForeignOwnerIsAnErrorNamingPathAndUidWhileOtherFixesStillHappen() throws {
@@ -72,7 +121,7 @@ final class PermissionAuditTests: XCTestCase {
         let temp = try TemporaryDirectory()
         let store = try temp.make("store")
         chmod(store, 0o755)
-        let foreign = try temp.write("store/foreign.pem", "x")
+        let foreign = try temp.write("store/secrets.sealed", "x")
         chmod(foreign, 0o600)
         XCTAssertEqual(chown(foreign, 4321, 4321), 0)
         XCTAssertThrowsError(try PermissionAudit.run(storeRoot: store)) { error in

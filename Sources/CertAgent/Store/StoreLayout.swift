@@ -1,0 +1,87 @@
+/// The names CertAgent itself writes in its store, directory by directory. Whatever else is found there belongs to
+/// someone else: CertAgent never walks into it, changes its mode or reads it.
+///
+/// ```
+/// <root>/.certagent-store                        the marker (StoreMarker)
+/// <root>/.lock                                   StoreLock
+/// <root>/secrets.sealed, secrets.sealed.next     the sealed secrets (and a rotation's staged copy)
+/// <root>/accounts/<ca>/account.json, account-key.pem, account-key.pem.next
+/// <root>/certificates/<name>/renewal.json, challenges.inflight, .issuing.lock
+/// <root>/certificates/<name>/current, previous   links to versions/<id> (current.new, previous.new while swapped)
+/// <root>/certificates/<name>/versions/<id>/      privkey.pem, csr.pem, cert.pem, chain.pem, fullchain.pem, revoked.json
+/// <root>/certificates/<name>/versions/.staging-<id>/
+/// ```
+/// plus `AtomicFile`'s temporary files (`.<name>.tmp-…`) beside any of those files, and the master key file (and its
+/// `.next`) when the config places it directly in the store.
+public enum StoreLayout {
+    /// A directory of the layout, by what it holds.
+    public enum Level: Sendable, Equatable {
+        case root, accounts, account, certificates, certificate, versions, version
+    }
+
+    /// What one entry of a layout directory is meant to be.
+    public enum Entry: Sendable, Equatable {
+        /// A directory of the layout.
+        case directory(Level)
+        /// A regular file.
+        case file
+        /// `current` / `previous` (and their `.new` while being swapped): a link to `versions/<id>`.
+        case versionLink
+        /// An `AtomicFile` temporary of one of this directory's files.
+        case temporary
+        /// A directory CertAgent does not own but leaves alone without a word (`lost+found` of a dedicated file system).
+        case tolerated
+    }
+
+    /// The marker's file name.
+    public static let markerName = ".certagent-store"
+    static let accounts = "accounts"
+    static let certificates = "certificates"
+    static let versions = "versions"
+    static let stagingPrefix = ".staging-"
+
+    static let rootFiles: Set<String> = [markerName, StoreLock.fileName, "secrets.sealed", "secrets.sealed.next"]
+    static let accountFiles: Set<String> = ["account.json", "account-key.pem", "account-key.pem.next"]
+    static let certificateFiles: Set<String> = ["renewal.json", "challenges.inflight", ".issuing.lock"]
+    /// The links of a certificate directory.
+    public static let versionLinks: Set<String> = ["current", "previous", "current.new", "previous.new"]
+    static let versionFiles: Set<String> = ["privkey.pem", "csr.pem", "cert.pem", "chain.pem", "fullchain.pem", "revoked.json"]
+
+    /// What `name` is in a directory of `level`, or nil when it is not CertAgent's. `extraRootFiles` names more files
+    /// of the store's root (the master key file, when the config puts it there).
+    public static func entry(_ name: String, in level: Level, extraRootFiles: Set<String> = []) -> Entry? {
+        let files: Set<String>
+        switch level {
+        case .root:
+            if name == accounts { return .directory(.accounts) }
+            if name == certificates { return .directory(.certificates) }
+            if name == "lost+found" { return .tolerated }
+            files = rootFiles.union(extraRootFiles)
+        case .accounts:
+            return isPlainName(name) ? .directory(.account) : nil
+        case .certificates:
+            return isPlainName(name) ? .directory(.certificate) : nil
+        case .account:
+            files = accountFiles
+        case .certificate:
+            if name == versions { return .directory(.versions) }
+            if versionLinks.contains(name) { return .versionLink }
+            files = certificateFiles
+        case .versions:
+            return isPlainName(name) || (name.hasPrefix(stagingPrefix) && isPlainName(String(name.dropFirst(stagingPrefix.count))))
+                ? .directory(.version) : nil
+        case .version:
+            files = versionFiles
+        }
+        if files.contains(name) { return .file }
+        if let target = AtomicFile.temporaryTarget(name), files.contains(target) { return .temporary }
+        return nil
+    }
+
+    /// A name CertAgent makes for an account, certificate or version directory: A–Z a–z 0–9 `.` `_` `-`, not starting
+    /// with `.` (so never `.` or `..`).
+    static func isPlainName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 255 && !name.hasPrefix(".")
+            && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) }
+    }
+}
