@@ -86,7 +86,9 @@ public struct AccountManager: Sendable {
     }
 
     private func saveRecord(url: String, contact: [String]) throws {
-        let previous = (try? Data(contentsOf: URL(fileURLWithPath: recordFile))).flatMap { try? Self.decoder.decode(AccountRecord.self, from: $0) }
+        // Never read through a link: a link in place of the record is refused here and replaced by the write below.
+        let stored = try? StoreFileReader.read(recordFile, root: store.root)
+        let previous = stored.flatMap { $0 }.flatMap { try? Self.decoder.decode(AccountRecord.self, from: Data($0)) }
         let record = AccountRecord(url: url, directoryURL: config.directoryURL, contact: contact, createdAt: previous?.createdAt ?? Date())
         guard record != previous else { return }
         try AtomicFile.write(Array(try Self.encoder.encode(record)), to: recordFile)
