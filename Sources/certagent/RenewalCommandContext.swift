@@ -31,6 +31,7 @@ struct RenewalCommandContext {
         // other process got it, and a second order would only duplicate it.
         let waiting = BusyCertificateHandling.wait(maximumWait: Self.maximumLockWait) { busy in
             print("… \(busy.name): another certagent process\(busy.holderPID.map { " (pid \($0))" } ?? "") is getting it right now: waiting for it")
+            fflush(nil)   // every output stream: the line shows now, even when stdout is a file
         }
         service = RenewalService(session: session, clock: clock, busyCertificates: waiting, logger: logger)
     }

@@ -89,6 +89,7 @@ final class ScriptedACMEServer: HTTPTransport {
     }
 
     private let state = Mutex(State())
+    private let newOrderHook = Mutex<(@Sendable () -> Void)?>(nil)
     private let ca: ScriptedIssuingCA
     private let webroots: [String: String]
 
@@ -103,6 +104,9 @@ final class ScriptedACMEServer: HTTPTransport {
     func script(renewalInfo: RenewalInfoScript?) { state.withLock { $0.renewalInfoScript = renewalInfo } }
     func script(newOrderFailure: ScriptedProblem?) { state.withLock { $0.newOrderFailure = newOrderFailure } }
     func script(leafLifetimeDays: Int) { state.withLock { $0.leafLifetimeDays = leafLifetimeDays } }
+    /// Runs `hook` as each newOrder request arrives, before the CA handles it and outside its state, so the hook may
+    /// block: a test holds an order in flight (a slow CA) while it starts a second renewal.
+    func script(beforeNewOrder hook: (@Sendable () -> Void)?) { newOrderHook.withLock { $0 = hook } }
 
     /// Every request received, in order.
     var requests: [HTTPRequest] { state.withLock { $0.requests } }
@@ -122,7 +126,8 @@ final class ScriptedACMEServer: HTTPTransport {
     // MARK: HTTPTransport
 
     func send(_ request: HTTPRequest) throws -> HTTPResponse {
-        state.withLock { state in
+        if request.url == Self.base + "/new-order", let hook = newOrderHook.withLock({ $0 }) { hook() }
+        return state.withLock { state in
             state.requests.append(request)
             var response = handle(request, &state)
             state.nonceCounter += 1
