@@ -137,7 +137,7 @@ final class IssueCommandTests: XCTestCase {
         let storage = testbed.directory + "/store"
         let config = try testbed.writeConfig([["name": "ctrlc", "domains": ["ctrlc.test", "www.ctrlc.test"], "webroot": webroot]], storage: storage)
         let issue = try BackgroundProcess([ProjectPaths.certagentBinary, "issue", "--config", config], outputPath: testbed.directory + "/issue.log")
-        XCTAssertTrue(eventually(timeout: 20) { !filesBelow(webroot + "/.well-known/acme-challenge").isEmpty }, issue.output)
+        XCTAssertTrue(eventually(timeout: 60) { !filesBelow(webroot + "/.well-known/acme-challenge").isEmpty }, issue.output)
         issue.send(SIGINT)
         XCTAssertEqual(issue.waitForExit(timeout: 10), 1, issue.output)
         XCTAssertTrue(issue.output.contains("interrupted: the order was abandoned and its challenge files removed"), issue.output)
