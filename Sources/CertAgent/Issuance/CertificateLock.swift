@@ -10,7 +10,7 @@ public struct CertificateBusy: Error, Sendable, CustomStringConvertible {
     public let holderPID: Int32?
 
     public var description: String {
-        "another certagent process\(holderPID.map { " (pid \($0))" } ?? "") (the daemon, or a renew/issue command) is getting "
+        "another certagent process (the daemon, or a renew/issue command\(holderPID.map { "; pid \($0)" } ?? "")) is getting "
             + "a certificate for \(name) right now (\(lockFile) is locked): wait for it, or see `certagent status`"
     }
 }
