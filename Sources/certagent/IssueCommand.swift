@@ -43,7 +43,7 @@ enum IssueRunner {
         for (certificate, state) in wanted {
             if case .missing = state {} else { print("… \(certificate.name): \(state), getting a new one") }
             let started = Date()
-            switch service.process(certificate.name, forced: true) {
+            switch service.process(certificate.name, forcing: ForcedRenewal(replacing: state)) {
             case .renewed(let issued, let deployError):
                 print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
                 if let install = certificate.install {
@@ -61,6 +61,8 @@ enum IssueRunner {
             case .busy(let busy):
                 failures += 1
                 printError("✗ \(busy)")
+            case .obtainedElsewhere(let elsewhere):
+                print("✓ \(elsewhere)")
             case .interrupted:
                 failures += 1
                 printError("✗ \(certificate.name): interrupted: the order was abandoned and its challenge files removed")

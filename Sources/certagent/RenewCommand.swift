@@ -21,11 +21,14 @@ struct RenewCommand: ParsableCommand {
         let config = try options.loadConfig()
         let context = try RenewalCommandContext(config: config, names: names, logger: logger)
         let service = context.service
+        // A forced renewal is about the certificates stored as the command starts: one another process replaces
+        // meanwhile counts as done.
+        let forcing = force ? context.forcedRenewals() : [:]
         service.connectIfPossible()
         var failures = 0
         for certificate in context.selected {
             let started = Date()
-            switch service.process(certificate.name, forced: force) {
+            switch service.process(certificate.name, forcing: forcing[certificate.name]) {
             case .renewed(let issued, let deployError):
                 print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
                 if let deployError {
@@ -40,6 +43,8 @@ struct RenewCommand: ParsableCommand {
             case .busy(let busy):
                 failures += 1
                 printError("✗ \(busy)")
+            case .obtainedElsewhere(let elsewhere):
+                print("✓ \(elsewhere)")
             case .failed(let error, let retryAt):
                 failures += 1
                 printError("✗ \(certificate.name): \(error)\n  the daemon retries at \(DisplayFormat.date(retryAt)); `certagent renew --force \(certificate.name)` retries now")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CertAgent
+import Foundation
 import Logging
 
 /// What `issue`, `init` and `renew` start from: the certificates named on the command line (all when none), and a
@@ -26,8 +27,23 @@ struct RenewalCommandContext {
             printError("\(error)")
             throw ExitCode(1)
         }
-        service = RenewalService(session: session, clock: clock, logger: logger)
+        // A certificate another certagent process is getting right now is waited for, then decided again: usually the
+        // other process got it, and a second order would only duplicate it.
+        let waiting = BusyCertificateHandling.wait(maximumWait: Self.maximumLockWait) { busy in
+            print("… \(busy.name): another certagent process\(busy.holderPID.map { " (pid \($0))" } ?? "") is getting it right now: waiting for it")
+            fflush(nil)   // every output stream: the line shows now, even when stdout is a file
+        }
+        service = RenewalService(session: session, clock: clock, busyCertificates: waiting, logger: logger)
         // As the daemon does at start: challenge files and directories a killed run left, and its in-flight marks.
         service.recoverInterruptedWork()
+    }
+
+    /// The longest a command waits for another process's issuance of the same certificate before giving up: far more
+    /// than an order takes, and each pass over an unresponsive CA is bounded well below it.
+    static let maximumLockWait: TimeInterval = 600
+
+    /// What each selected certificate's forced renewal is about: the certificate stored now, as the command starts.
+    func forcedRenewals() -> [String: ForcedRenewal] {
+        Dictionary(uniqueKeysWithValues: session.inspect(selected).map { ($0.0.name, ForcedRenewal(replacing: $0.1)) })
     }
 }

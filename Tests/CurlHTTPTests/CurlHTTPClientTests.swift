@@ -118,7 +118,7 @@ final class CurlHTTPClientTests: XCTestCase {
         // The server announces 1234 bytes but sends none: reading a body would hang until the timeout.
         let start = ContinuousClock.now
         let head = try c.perform(method: "HEAD", url: "\(base.https)/head")
-        XCTAssertLessThan(ContinuousClock.now - start, .seconds(3))
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(20), "far below the 60 s a body read would wait (loaded machines included)")
         XCTAssertEqual(head.status, 200)
         XCTAssertEqual(head.body, [])
         XCTAssertEqual(values(head, "Replay-Nonce"), ["abc"])
@@ -255,7 +255,7 @@ final class CurlHTTPClientTests: XCTestCase {
         }
         let elapsed = ContinuousClock.now - start
         XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(900))
-        XCTAssertLessThan(elapsed, .seconds(5))
+        XCTAssertLessThan(elapsed, .seconds(12), "the connect timeout ended it, not the 20 s total timeout")
     }
 
     func testTotalTimeoutAgainstStallingServer() throws {
@@ -269,7 +269,7 @@ final class CurlHTTPClientTests: XCTestCase {
         }
         let elapsed = ContinuousClock.now - start
         XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(1400))
-        XCTAssertLessThan(elapsed, .seconds(6))
+        XCTAssertLessThan(elapsed, .seconds(15), "the 1.5 s timeout ended it, not the server's 30 s stall")
         // The handle still works after an aborted transfer.
         XCTAssertEqual(try c.perform(method: "GET", url: "\(base.https)/info").status, 200)
     }
@@ -326,7 +326,7 @@ final class CurlHTTPClientTests: XCTestCase {
             XCTAssertEqual(url, "\(base.http)/info")
         }
         XCTAssertThrowsError(try c.perform(method: "POST", url: "HTTP://127.0.0.1:\(server!.ports[1])/echo", body: [1]))
-        XCTAssertLessThan(ContinuousClock.now - start, .seconds(1))
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(10), "no connect attempt, let alone a timeout")
         XCTAssertEqual(c.connectionsOpened, 0)
         XCTAssertEqual(try serverStats(base.http)["requests"], 0)
     }

@@ -77,21 +77,57 @@ final class IssueCommandTests: XCTestCase {
         XCTAssertEqual(filesBelow(unserved), [])
     }
 
-    func testAnIssuanceInProgressElsewhereIsNotDuplicated() throws {
+    func testAnIssuanceInProgressElsewhereIsWaitedForNotDuplicated() throws {
         let testbed = try Testbed()
         let webroot = try testbed.webroot(for: "busy.test")
         let storage = testbed.directory + "/store"
         let config = try testbed.writeConfig([["name": "busy", "domains": ["busy.test"], "webroot": webroot]], storage: storage)
         // Another process (here: the test) is issuing this certificate.
         var held: FileLock? = try CertificateStore(root: storage, webroots: []).lockForIssuance("busy")
-        let result = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
-        XCTAssertEqual(result.status, 1, result.output)
-        XCTAssertTrue(result.stderr.contains("getting a certificate for busy right now"), result.stderr)
-        XCTAssertEqual(try testbed.ordersCreated(), 0, "no order was placed")
+        let issue = try BackgroundProcess([ProjectPaths.certagentBinary, "issue", "--config", config], outputPath: testbed.directory + "/issue.log")
+        XCTAssertTrue(eventually(timeout: 60) { issue.output.contains("busy: another certagent process is getting it right now: waiting for it") },
+                      issue.output)
+        XCTAssertNil(issue.waitForExit(timeout: 1), "still waiting: \(issue.output)")
+        XCTAssertEqual(try testbed.ordersCreated(), 0, "no order is placed while the other process holds the lock")
         XCTAssertNotNil(held)
+        // The other process ends without a certificate: the waiting command decides again and issues it.
         held = nil
-        let free = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
-        XCTAssertEqual(free.status, 0, "once released, issuing works: \(free.output)")
+        XCTAssertEqual(issue.waitForExit(timeout: 60), 0, issue.output)
+        XCTAssertTrue(issue.output.contains("✓ busy: issued for busy.test"), issue.output)
+        XCTAssertEqual(try testbed.ordersCreated(), 1)
+    }
+
+    func testTwoIssuesStartedTogetherOrderOnceAndTheSecondSaysTheFirstGotIt() throws {
+        // Pebble's validation delay (0–5 s) makes the CA slow, so both commands decide before either has a certificate.
+        let testbed = try Testbed(options: ["--va-sleep"])
+        let webroot = try testbed.webroot(for: "race.test")
+        let storage = testbed.directory + "/store"
+        let config = try testbed.writeConfig([["name": "race", "domains": ["race.test", "www.race.test"], "webroot": webroot]], storage: storage)
+        // The account exists already, as on any machine past its first day (another certificate was issued first).
+        let other = try testbed.webroot(for: "first.test")
+        let setup = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config",
+            try testbed.writeConfig([["name": "first", "domains": ["first.test"], "webroot": other]], storage: storage)])
+        XCTAssertEqual(setup.status, 0, setup.output)
+        let ordersBefore = try testbed.ordersCreated()
+
+        let commands = try (1...2).map { index in
+            try BackgroundProcess([ProjectPaths.certagentBinary, "issue", "--config", config, "race"],
+                                  outputPath: testbed.directory + "/issue-\(index).log")
+        }
+        let statuses = commands.map { $0.waitForExit(timeout: 120) }
+        let outputs = commands.map(\.output)
+        XCTAssertEqual(statuses, [0, 0], "both succeed: \(outputs)")
+        let winners = commands.indices.filter { outputs[$0].contains("✓ race: issued for race.test, www.race.test") }
+        XCTAssertEqual(winners.count, 1, "exactly one issued: \(outputs)")
+        if let winner = winners.first {
+            let loser = 1 - winner
+            XCTAssertTrue(outputs[loser].contains("✓ race: issued meanwhile by another certagent process (pid \(commands[winner].pid)); nothing ordered"),
+                          outputs[loser])
+        }
+        XCTAssertEqual(try testbed.ordersCreated() - ordersBefore, 1, "exactly one order reached the CA")
+        let versions = try FileManager.default.contentsOfDirectory(atPath: storage + "/certificates/race/versions").filter { !$0.hasPrefix(".") }
+        XCTAssertEqual(versions.count, 1, "one certificate version in the store: \(versions)")
+        XCTAssertEqual(filesBelow(webroot), [], "no challenge file left")
     }
 
     func testCtrlCDuringAnOrderRemovesTheChallengeFilesBeforeExiting() throws {
@@ -101,7 +137,7 @@ final class IssueCommandTests: XCTestCase {
         let storage = testbed.directory + "/store"
         let config = try testbed.writeConfig([["name": "ctrlc", "domains": ["ctrlc.test", "www.ctrlc.test"], "webroot": webroot]], storage: storage)
         let issue = try BackgroundProcess([ProjectPaths.certagentBinary, "issue", "--config", config], outputPath: testbed.directory + "/issue.log")
-        XCTAssertTrue(eventually(timeout: 20) { !filesBelow(webroot + "/.well-known/acme-challenge").isEmpty }, issue.output)
+        XCTAssertTrue(eventually(timeout: 60) { !filesBelow(webroot + "/.well-known/acme-challenge").isEmpty }, issue.output)
         issue.send(SIGINT)
         XCTAssertEqual(issue.waitForExit(timeout: 10), 1, issue.output)
         XCTAssertTrue(issue.output.contains("interrupted: the order was abandoned and its challenge files removed"), issue.output)

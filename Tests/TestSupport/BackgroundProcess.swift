@@ -70,6 +70,30 @@ public final class BackgroundProcess {
     }
 }
 
+extension BackgroundProcess {
+    /// Context switches so far of each of the process's threads (voluntary and involuntary, from /proc), by thread ID.
+    /// Every wake-up of a sleeping thread is one: comparing two readings counts how often the process woke up.
+    public var threadSwitches: [Int32: Int] {
+        let tasks = "/proc/\(pid)/task"
+        var switches: [Int32: Int] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? [] {
+            guard let thread = Int32(entry), let status = try? String(contentsOfFile: "\(tasks)/\(entry)/status", encoding: .utf8) else { continue }
+            switches[thread] = status.split(separator: "\n").reduce(0) { total, line in
+                guard line.hasPrefix("voluntary_ctxt_switches:") || line.hasPrefix("nonvoluntary_ctxt_switches:"),
+                      let count = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else { return total }
+                return total + count
+            }
+        }
+        return switches
+    }
+
+    /// Wake-ups between two `threadSwitches` readings, counted over the threads alive at both (a thread that ended
+    /// meanwhile took its count with it; one that started is reported separately by the caller if it matters).
+    public static func wakeUps(from before: [Int32: Int], to after: [Int32: Int]) -> Int {
+        after.reduce(0) { total, entry in total + (before[entry.key].map { entry.value - $0 } ?? 0) }
+    }
+}
+
 /// Polls `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
 public func eventually(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)

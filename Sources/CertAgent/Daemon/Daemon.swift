@@ -32,8 +32,10 @@ public final class Daemon: Sendable {
         self.service = RenewalService(session: session, clock: clock, logger: logger)
     }
 
-    /// Starts renewing: cleans up after an interrupted run, plans every certificate, arms the timer, installs the
-    /// signal handlers and tells systemd it is ready. Returns at once; call `dispatchMain()` after it.
+    /// Starts renewing: cleans up after an interrupted run, deploys, plans every certificate, installs the signal
+    /// handlers and tells systemd it is ready. READY=1 (and the "started" log line) come only when all of that start-up
+    /// work is done; the renewals due at start are the daemon's work and begin right after it. Returns at once; call
+    /// `dispatchMain()` after it.
     public func start() {
         service.recoverInterruptedWork()
         service.deployCurrentCertificates()
@@ -41,8 +43,11 @@ public final class Daemon: Sendable {
         let made = RenewalScheduler(clock: clock, maxConcurrentRenewals: config.maxConcurrentRenewals,
                                     minimumRerunDelay: config.minimumRenewalInterval) { [service, weak self] run in
             service.process(run.name, forced: run.forced)
+            let next = service.nextDue(of: run.name)
             self?.publishStatus()
-            return service.nextDue(of: run.name)
+            // The job's last line: until the next look the certificate costs nothing.
+            self?.logger.info("next look at \(CertificateStatus.format(next))", metadata: ["certificate": "\(run.name)"])
+            return next
         }
         scheduler.withLock { $0 = made }
         installSignalHandlers()
@@ -50,19 +55,24 @@ public final class Daemon: Sendable {
         // Connecting first lets the plan use the CA's renewal information; if the CA is unreachable, the lifetime rule
         // plans meanwhile and every later pass over a certificate tries to connect again.
         service.connectIfPossible()
-        made.update(certificates: service.plan())
+        let plan = service.plan()
+        notifier.status(statusLine(next: plan.min { ($0.value, $0.key) < ($1.value, $1.key) }.map { (name: $0.key, date: $0.value) }))
         logger.notice("started", metadata: ["certificates": "\(config.certificates.count)", "config": "\(configPath)"])
         notifier.ready()
-        publishStatus()
+        made.update(certificates: plan)
     }
 
     /// A one-line summary for systemd's STATUS= and for the log.
     public func statusLine() -> String {
+        statusLine(next: scheduler.withLock({ $0 })?.nextDue)
+    }
+
+    private func statusLine(next: (name: String, date: Date)?) -> String {
         let session = service.session
         let states = session.inspect(session.config.certificates)
         let healthy = states.filter { $0.1.isUsable }.count
         var line = "\(healthy) of \(states.count) certificates healthy"
-        if let next = scheduler.withLock({ $0 })?.nextDue {
+        if let next {
             line += "; next: \(next.name) at \(CertificateStatus.format(next.date))"
         }
         return line
@@ -98,8 +108,8 @@ public final class Daemon: Sendable {
     public func reload() {
         notifier.reloading()
         defer {
-            notifier.ready()
             publishStatus()
+            notifier.ready()
         }
         logger.notice("reloading the config", metadata: ["config": "\(configPath)"])
         do {

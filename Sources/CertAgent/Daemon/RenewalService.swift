@@ -16,6 +16,9 @@ public enum RenewalOutcome: Sendable {
     case interrupted
     /// Another certagent process is getting this certificate right now; nothing was done (not a failure).
     case busy(CertificateBusy)
+    /// Another certagent process stored a new certificate after this pass began (seen when deciding again under the
+    /// issuance lock); nothing was ordered.
+    case obtainedElsewhere(ObtainedElsewhere)
 }
 
 /// Renews certificates when the policy says: ARI (RFC 9773) when the CA offers it, else by lifetime; with backoff
@@ -32,14 +35,16 @@ public final class RenewalService: Sendable {
     private let clock: StoppableClock
     private let random: any RandomSource
     private let policy: RenewalPolicy
+    private let busyCertificates: BusyCertificateHandling
     private let logger: Logger
 
     public init(session: AgentSession, clock: StoppableClock, random: any RandomSource = SystemRandomSource(),
-                policy: RenewalPolicy = RenewalPolicy(), logger: Logger) {
+                policy: RenewalPolicy = RenewalPolicy(), busyCertificates: BusyCertificateHandling = .skip, logger: Logger) {
         self.sessionState = Mutex(session)
         self.clock = clock
         self.random = random
         self.policy = policy
+        self.busyCertificates = busyCertificates
         self.logger = logger
     }
 
@@ -125,26 +130,38 @@ public final class RenewalService: Sendable {
     public func plan(skipping: Set<String> = []) -> [String: Date] {
         var plan: [String: Date] = [:]
         for certificate in session.config.certificates where !skipping.contains(certificate.name) {
-            plan[certificate.name] = decide(certificate, forced: false, logger: logger).decision.wakeAt
+            plan[certificate.name] = decide(certificate, forcing: nil, logger: logger).decision.wakeAt
         }
         return plan
     }
 
     /// The decision for `certificate` now, with the record it was made from (saved when the decision changed it).
-    public func decide(_ certificate: CertificateConfig, forced: Bool, logger: Logger)
+    /// `forcing`: the admin's forced renewal, if any (see `ForcedRenewal`).
+    public func decide(_ certificate: CertificateConfig, forcing: ForcedRenewal?, logger: Logger)
         -> (decision: RenewalDecision, state: StoredCertificateState, record: RenewalRecord) {
         let record = loadRecord(certificate.name, logger: logger)
         let state = StoredCertificateState.inspect(certificate, in: session.store, now: clock.now())
         let decision = policy.decide(state: state, record: record, ariSupported: ariSupported ?? false, now: clock.now(),
-                                     random: random, forced: forced)
+                                     random: random, forcing: forcing)
         if decision.record != record { save(decision.record, for: certificate.name, logger: logger) }
         return (decision, state, decision.record)
     }
 
     /// Does whatever is due for the certificate `name` now: an ARI check, a renewal, a deployment retry.
+    /// `forced`: renew the certificate stored now, whatever its schedule and backoff.
     /// Returns the outcome; `nextDue(of:)` says when to look again.
     @discardableResult
     public func process(_ name: String, forced: Bool = false) -> RenewalOutcome {
+        let forcing = forced ? session.config.certificate(named: name).map {
+            ForcedRenewal(replacing: StoredCertificateState.inspect($0, in: session.store, now: clock.now()))
+        } : nil
+        return process(name, forcing: forcing)
+    }
+
+    /// `process(_:forced:)` for a forced renewal of the certificate stored when the command started (`forcing`): when
+    /// another process has replaced that one meanwhile, nothing is ordered and the outcome says so.
+    @discardableResult
+    public func process(_ name: String, forcing: ForcedRenewal?) -> RenewalOutcome {
         guard let certificate = session.config.certificate(named: name) else {
             return .notDue(RenewalDecision(action: .renewAt(.distantFuture, .forced), wakeAt: .distantFuture,
                                            heldBackByFailures: false, record: RenewalRecord()))
@@ -154,37 +171,53 @@ public final class RenewalService: Sendable {
         // Without a connection the policy cannot know the CA offers ARI, and could miss a window that has started.
         if ariSupported == nil { connectIfPossible() }
         retryDeploymentIfDue(certificate, logger: logger)
-        var (decision, state, record) = decide(certificate, forced: forced, logger: logger)
+        var (decision, state, record) = decide(certificate, forcing: forcing, logger: logger)
         if case .checkRenewalInfo(let at) = decision.action, at <= clock.now(), let leaf = state.leaf {
             checkRenewalInfo(leaf: leaf, record: &record, name: name, logger: logger)
-            (decision, state, record) = decide(certificate, forced: forced, logger: logger)
+            (decision, state, record) = decide(certificate, forcing: forcing, logger: logger)
         }
-        guard case .renewNow(let reason) = decision.action, !clock.isStopped else { return .notDue(decision) }
-        return renew(certificate, reason: reason, state: state, logger: logger)
+        guard case .renewNow = decision.action, !clock.isStopped else {
+            return obtainedElsewhere(certificate, seen: forcing, now: state, logger: logger) ?? .notDue(decision)
+        }
+        return renew(certificate, seen: forcing ?? ForcedRenewal(replacing: state), forcing: forcing, logger: logger)
+    }
+
+    /// `.obtainedElsewhere` when the store, now in `state`, holds a usable certificate other than the one `seen`
+    /// (the certificate this pass or the admin's command started from); nil otherwise.
+    private func obtainedElsewhere(_ certificate: CertificateConfig, seen: ForcedRenewal?, now state: StoredCertificateState,
+                                   logger: Logger) -> RenewalOutcome? {
+        guard let seen, seen.isFulfilled(by: state), let leaf = state.leaf else { return nil }
+        let elsewhere = ObtainedElsewhere(name: certificate.name, holderPID: session.store.lastIssuanceHolder(certificate.name),
+                                          serialHex: leaf.serialHex, notAfter: leaf.notAfter)
+        logger.notice("\(elsewhere)")
+        return .obtainedElsewhere(elsewhere)
     }
 
     /// When `name` should next be looked at.
     public func nextDue(of name: String) -> Date {
         guard let certificate = session.config.certificate(named: name) else { return .distantFuture }
-        let (decision, _, record) = decide(certificate, forced: false, logger: logger)
+        let (decision, _, record) = decide(certificate, forcing: nil, logger: logger)
         guard let deployRetry = record.nextDeployAttempt, record.deployError != nil else { return decision.wakeAt }
         return min(decision.wakeAt, deployRetry)
     }
 
-    private func renew(_ certificate: CertificateConfig, reason: RenewalReason, state: StoredCertificateState,
+    /// Renews `certificate`, decided due from the store holding the certificate `seen`. The decision is made again
+    /// under the issuance lock, from the store and record as they are then: another process may have renewed it
+    /// between the first decision and the lock.
+    private func renew(_ certificate: CertificateConfig, seen: ForcedRenewal, forcing: ForcedRenewal?,
                        logger: Logger) -> RenewalOutcome {
         // The lock first: while another process holds it, its record and files are not ours to touch.
         let lock: FileLock
-        do {
-            lock = try session.store.lockForIssuance(certificate.name)
-        } catch let busy as CertificateBusy {
-            logger.notice("\(busy)")
-            return .busy(busy)
-        } catch {
-            logger.error("cannot lock the certificate for issuance: \(error)")
-            return .failed(error: "\(error)", retryAt: clock.now().addingTimeInterval(FailureBackoff.delay(afterFailures: 1)))
+        switch lockForOrdering(certificate, logger: logger) {
+        case .success(let held): lock = held
+        case .failure(let outcome): return outcome.outcome
         }
         defer { withExtendedLifetime(lock) {} }
+        let (decision, state, _) = decide(certificate, forcing: forcing, logger: logger)
+        guard case .renewNow(let reason) = decision.action else {
+            return obtainedElsewhere(certificate, seen: seen, now: state, logger: logger) ?? .notDue(decision)
+        }
+        session.store.noteIssuanceHolder(certificate.name)
         var record = loadRecord(certificate.name, logger: logger)   // fresh, now that nobody else can change it
         logger.notice("renewing: \(reason)")
         record.inFlightSince = clock.now()
@@ -219,6 +252,45 @@ public final class RenewalService: Sendable {
             return .failed(error: message, retryAt: retryAt)
         }
     }
+
+    /// Why no lock was taken: the outcome to report instead.
+    private struct NotLocked: Error {
+        let outcome: RenewalOutcome
+    }
+
+    /// Takes the issuance lock of `certificate`; when another process holds it, gives up or waits as
+    /// `busyCertificates` says.
+    private func lockForOrdering(_ certificate: CertificateConfig, logger: Logger) -> Result<FileLock, NotLocked> {
+        var announced = false
+        let started = clock.now()
+        while true {
+            do {
+                return .success(try session.store.lockForIssuance(certificate.name))
+            } catch let busy as CertificateBusy {
+                guard case .wait(let maximumWait, let announce) = busyCertificates,
+                      clock.now().timeIntervalSince(started) < maximumWait else {
+                    logger.notice("\(busy)")
+                    return .failure(NotLocked(outcome: .busy(busy)))
+                }
+                if !announced {
+                    announced = true
+                    logger.info("waiting for the issuance lock: \(busy)")
+                    announce(busy)
+                }
+                do { try clock.sleep(seconds: Self.lockPollInterval) } catch {
+                    logger.notice("stopped while waiting for another certagent process: nothing ordered")
+                    return .failure(NotLocked(outcome: .interrupted))
+                }
+            } catch {
+                logger.error("cannot lock the certificate for issuance: \(error)")
+                return .failure(NotLocked(outcome: .failed(error: "\(error)",
+                                                           retryAt: clock.now().addingTimeInterval(FailureBackoff.delay(afterFailures: 1)))))
+            }
+        }
+    }
+
+    /// How often a waiting command tries the issuance lock again.
+    static let lockPollInterval: TimeInterval = 0.2
 
     /// Copies the new files to their install targets and runs the reload command; a failure is kept for retry.
     private func deploy(_ certificate: CertificateConfig, record: inout RenewalRecord, logger: Logger) -> String? {

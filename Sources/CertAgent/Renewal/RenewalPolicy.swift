@@ -54,6 +54,15 @@ public struct RenewalPolicy: Sendable {
         return .serving(ServedCertificate(leaf), rule: lifetimeRule, failedAt: failedAt)
     }
 
+    /// What to do next for a certificate found in `state`, when the admin may have forced a renewal of the certificate
+    /// stored at the time (`forcing`): forced while that request is not yet fulfilled (`ForcedRenewal.isFulfilled`),
+    /// scheduled as usual once another process has replaced the certificate.
+    public func decide(state: StoredCertificateState, record: RenewalRecord, ariSupported: Bool, now: Date,
+                       random: any RandomSource, forcing: ForcedRenewal?) -> RenewalDecision {
+        let forced = forcing.map { !$0.isFulfilled(by: state) } ?? false
+        return decide(state: state, record: record, ariSupported: ariSupported, now: now, random: random, forced: forced)
+    }
+
     /// What to do next for a usable certificate described by `certificate`.
     public func decide(serving certificate: ServedCertificate, record: RenewalRecord, ariSupported: Bool, now: Date,
                        random: any RandomSource, forced: Bool = false) -> RenewalDecision {

@@ -17,37 +17,53 @@ public protocol WakeTimer: Sendable {
 /// A `WakeTimer` on a `DispatchSourceTimer` with a wall-clock deadline (`DispatchWallTime`), so time that passes
 /// while the machine is suspended, or a clock step, is taken into account when the deadline is checked.
 public final class DispatchWakeTimer: WakeTimer {
-    private let source: Mutex<(any DispatchSourceTimer)?>
+    private struct Source {
+        var timer: (any DispatchSourceTimer)?
+        /// Dispatch sources start inactive; this one is activated once its handler is set (activating it without one
+        /// makes libdispatch log "dispatch source activated with no event handler set").
+        var activated = false
+    }
+
+    private let source: Mutex<Source>
     /// How late the timer may fire, letting the system batch wake-ups.
     private let leeway: DispatchTimeInterval
 
     public init(queue: DispatchQueue, leeway: DispatchTimeInterval = .seconds(1)) {
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(wallDeadline: .distantFuture, repeating: .never, leeway: leeway)
-        timer.resume()
-        source = Mutex(timer)
+        source = Mutex(Source(timer: timer))
         self.leeway = leeway
     }
 
     deinit { cancel() }
 
     public func setHandler(_ handler: @escaping @Sendable () -> Void) {
-        source.withLock { $0?.setEventHandler(handler: handler) }
+        source.withLock { source in
+            guard let timer = source.timer else { return }
+            timer.setEventHandler(handler: handler)
+            if !source.activated {
+                source.activated = true
+                timer.activate()
+            }
+        }
     }
 
     public func arm(at date: Date) {
         let deadline = Self.wallTime(date)
-        source.withLock { $0?.schedule(wallDeadline: deadline, repeating: .never, leeway: leeway) }
+        source.withLock { $0.timer?.schedule(wallDeadline: deadline, repeating: .never, leeway: leeway) }
     }
 
     public func disarm() {
-        source.withLock { $0?.schedule(wallDeadline: .distantFuture, repeating: .never, leeway: leeway) }
+        source.withLock { $0.timer?.schedule(wallDeadline: .distantFuture, repeating: .never, leeway: leeway) }
     }
 
     public func cancel() {
-        source.withLock { timer in
-            timer?.cancel()
-            timer = nil
+        source.withLock { source in
+            guard let timer = source.timer else { return }
+            timer.cancel()
+            // An inactive source must not be released: activate it, cancelled (libdispatch then skips the handler check).
+            if !source.activated { timer.activate() }
+            source.timer = nil
         }
     }
 

@@ -100,6 +100,7 @@ final class ScriptedACMEServer: HTTPTransport {
     }
 
     private let state = Mutex(State())
+    private let newOrderHook = Mutex<(@Sendable () -> Void)?>(nil)
     private let ca: ScriptedIssuingCA
     private let webroots: [String: String]
 
@@ -115,6 +116,9 @@ final class ScriptedACMEServer: HTTPTransport {
     func script(newOrderFailure: ScriptedProblem?) { state.withLock { $0.newOrderFailure = newOrderFailure } }
     func script(leafLifetimeDays: Int) { state.withLock { $0.leafLifetimeDays = leafLifetimeDays } }
     func script(hostile: HostileScript) { state.withLock { $0.hostile = hostile } }
+    /// Runs `hook` as each newOrder request arrives, before the CA handles it and outside its state, so the hook may
+    /// block: a test holds an order in flight (a slow CA) while it starts a second renewal.
+    func script(beforeNewOrder hook: (@Sendable () -> Void)?) { newOrderHook.withLock { $0 = hook } }
 
     /// Every request received, in order.
     var requests: [HTTPRequest] { state.withLock { $0.requests } }
@@ -134,7 +138,8 @@ final class ScriptedACMEServer: HTTPTransport {
     // MARK: HTTPTransport
 
     func send(_ request: HTTPRequest) throws -> HTTPResponse {
-        state.withLock { state in
+        if request.url == Self.base + "/new-order", let hook = newOrderHook.withLock({ $0 }) { hook() }
+        return state.withLock { state in
             state.requests.append(request)
             var response = handle(request, &state)
             state.nonceCounter += 1

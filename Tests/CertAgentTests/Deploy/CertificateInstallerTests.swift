@@ -182,7 +182,7 @@ final class CertificateInstallerTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("timeout of 1 s"), "\(error)")
         }
         let elapsed = ChildProcess.monotonicSeconds() - start
-        XCTAssertLessThan(elapsed, 2.0, "stopped within about a second of the timeout")
+        XCTAssertLessThan(elapsed, 15, "stopped at the timeout, not after the command's 30 s (bound generous for a loaded machine)")
         XCTAssertEqual(try contents(destination + "/cert.pem"), try contents(store.files.certificate), "files stay installed")
     }
 
@@ -193,7 +193,7 @@ final class CertificateInstallerTests: XCTestCase {
             guard case InstallError.reloadTimedOut(_, _, let termination, _)? = error as? InstallError else { return XCTFail("\(error)") }
             XCTAssertEqual(termination, .signaled(SIGKILL))
         }
-        XCTAssertLessThan(ChildProcess.monotonicSeconds() - start, 2.0)
+        XCTAssertLessThan(ChildProcess.monotonicSeconds() - start, 15, "killed after the grace period, not after the command's 30 s")
     }
 
     func testSignalsIgnoredByTheDaemonAreNotInheritedByTheCommand() throws {
@@ -239,10 +239,10 @@ final class CertificateInstallerTests: XCTestCase {
 
     func testCommandThatLeavesABackgroundChildDoesNotBlock() throws {
         // The background sleep keeps the output pipe open; the wait ends when the command itself exits.
-        let config = InstallConfig(reload: shell("sleep 3 & echo started"))
+        let config = InstallConfig(reload: shell("sleep 20 & echo started"))
         let start = ChildProcess.monotonicSeconds()
         try CertificateInstaller.reload(files: store.files, config: config, name: "shop", domains: ["shop.example"])
-        XCTAssertLessThan(ChildProcess.monotonicSeconds() - start, 2.0)
+        XCTAssertLessThan(ChildProcess.monotonicSeconds() - start, 15, "not held until the background child's 20 s are over")
     }
 
     func testReloadThatCannotStartNamesTheCommand() throws {

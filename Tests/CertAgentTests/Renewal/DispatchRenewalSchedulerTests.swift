@@ -26,10 +26,24 @@ final class DispatchRenewalSchedulerTests: XCTestCase {
         let fired = expectation(description: "must not fire")
         fired.isInverted = true
         timer.setHandler { fired.fulfill() }
-        timer.arm(at: Date().addingTimeInterval(0.05))
+        // Far enough ahead that a busy machine cannot delay the disarm past the deadline; watched until well after it.
+        timer.arm(at: Date().addingTimeInterval(1))
         timer.disarm()
-        wait(for: [fired], timeout: 0.2)
+        wait(for: [fired], timeout: 2)
         timer.cancel()
+    }
+
+    func testDispatchWakeTimerWithoutAHandlerIsReleasedCleanly() {
+        // Dispatch sources start inactive and are activated only once their handler is set; releasing an inactive source
+        // would crash the process, so cancelling (or dropping) a timer that never got a handler must activate it first.
+        var cancelled: DispatchWakeTimer? = DispatchWakeTimer(queue: DispatchQueue(label: "test.timer"))
+        cancelled?.arm(at: Date().addingTimeInterval(3_600))
+        cancelled?.cancel()
+        cancelled = nil
+        var dropped: DispatchWakeTimer? = DispatchWakeTimer(queue: DispatchQueue(label: "test.timer"))
+        XCTAssertNotNil(dropped)
+        dropped = nil
+        XCTAssertNil(cancelled)
     }
 
     func testRealThreadsStayWithinTheConcurrencyBound() {

@@ -79,4 +79,31 @@ final class RenewalPolicyStateTests: XCTestCase {
         XCTAssertEqual(decision.action, .renewAt(dueAt.addingTimeInterval(60), .lifetimeThreshold))
         XCTAssertTrue(decision.heldBackByFailures)
     }
+
+    func testForcedRenewalOfACertificateReplacedMeanwhileIsDone() throws {
+        let seen = try RenewalFixtures.selfSignedLeaf()
+        let replacement = try RenewalFixtures.selfSignedLeaf()
+        XCTAssertNotEqual(seen.serialHex, replacement.serialHex)
+        let policy = RenewalPolicy()
+        func decide(_ state: StoredCertificateState, forcing: ForcedRenewal) -> RenewalDecision {
+            policy.decide(state: state, record: RenewalRecord(), ariSupported: false, now: replacement.notBefore,
+                          random: ScriptedRandomSource([0.5]), forcing: forcing)
+        }
+        // `renew --force` started with `seen` stored: while it is still there, the renewal is forced.
+        XCTAssertEqual(decide(.valid(leaf: seen, chain: [seen]), forcing: ForcedRenewal(replacing: seen.serialHex)).action,
+                       .renewNow(.forced))
+        // Another process replaced it meanwhile: the request is fulfilled, and the new certificate is scheduled as usual.
+        let replaced = decide(.valid(leaf: replacement, chain: [replacement]), forcing: ForcedRenewal(replacing: seen.serialHex))
+        guard case .renewAt(_, .lifetimeThreshold) = replaced.action else { return XCTFail("\(replaced)") }
+        // `issue` started with no certificate: one stored meanwhile fulfils it; a still missing or unusable one does not.
+        let nothingSeen = ForcedRenewal(replacing: StoredCertificateState.missing)
+        XCTAssertNil(nothingSeen.replacing)
+        XCTAssertTrue(nothingSeen.isFulfilled(by: .valid(leaf: replacement, chain: [replacement])))
+        guard case .renewAt = decide(.valid(leaf: replacement, chain: [replacement]), forcing: nothingSeen).action else {
+            return XCTFail("a certificate stored meanwhile is not ordered again")
+        }
+        XCTAssertEqual(decide(.missing, forcing: nothingSeen).action, .renewNow(.forced))
+        XCTAssertEqual(decide(.expired(leaf: replacement), forcing: nothingSeen).action, .renewNow(.forced),
+                       "an unusable certificate never counts as the one asked for")
+    }
 }

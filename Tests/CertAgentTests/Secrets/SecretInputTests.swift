@@ -58,7 +58,7 @@ final class SecretInputTests: XCTestCase {
 
     /// Reads from the controller side until `marker` has been seen; returns everything read.
     private func readUntil(_ controller: Int32, _ marker: String, seen: inout String) {
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(60)
         while !seen.contains(marker), Date() < deadline {
             var pollDescriptor = pollfd(fd: controller, events: Int16(POLLIN), revents: 0)
             guard poll(&pollDescriptor, 1, 100) > 0 else { continue }
@@ -96,7 +96,7 @@ final class SecretInputTests: XCTestCase {
         type(controller, first + "\n")
         readUntil(controller, "Again, to confirm: ", seen: &shown)
         type(controller, second + "\n")
-        XCTAssertEqual(finished.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(finished.wait(timeout: .now() + 60), .success)
         readUntil(controller, "\n", seen: &shown)
         XCTAssertTrue(echoIsOn(terminal), "echo is back on after the prompt")
         return (outcome.withLock { $0! }, shown)
