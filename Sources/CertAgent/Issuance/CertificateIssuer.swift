@@ -76,7 +76,8 @@ public struct CertificateIssuer: Sendable {
                                      issuer: leaf.issuer, notBefore: leaf.notBefore, notAfter: leaf.notAfter, chainLength: chain.count,
                                      alternateChains: downloaded.alternateURLs.count)
         } catch {
-            logger.error("issuance failed: \(error)")
+            // A stop (CancellationError) is reported by the caller as an interruption, not as a failure.
+            if !(error is CancellationError) { logger.error("issuance failed: \(error)") }
             throw IssuanceError(name: certificate.name, underlying: error)
         }
     }
