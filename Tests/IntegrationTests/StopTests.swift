@@ -53,6 +53,41 @@ final class StopTests: XCTestCase {
         }
     }
 
+    func testInitStopsWithinSecondsOnSIGTERMAndKeepsTheConfigItWrote() throws {
+        let ca = try UnresponsiveCA(.silentAfterHandshake)
+        let scratch = try TemporaryDirectory()
+        let webroot = try scratch.make("site")
+        let config = scratch.path("etc/config.json")
+        let stopped = try interrupt(["init", "--config", config, "--domain", "site.test", "--webroot", webroot, "--directory", ca.directoryURL,
+                                     "--ca-file", ca.caFile, "--storage", scratch.path("store"), "--email", "admin@example.com",
+                                     "--accept-terms-of-service"], ca: ca, signal: SIGTERM, log: scratch.path("init.log"))
+        XCTAssertEqual(stopped.status, 128 + SIGTERM, stopped.output)
+        XCTAssertLessThan(stopped.seconds, 5, stopped.output)
+        XCTAssertTrue(stopped.output.contains("✗ interrupted by SIGTERM: site.test not started"), stopped.output)
+        XCTAssertFalse(stopped.output.contains("Next:"), "no 'how to enable the daemon' after an interruption\n\(stopped.output)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: config), "the config stays: `certagent issue` finishes the job")
+        XCTAssertEqual(filesBelow(webroot), [])
+    }
+
+    func testDaemonStopIsNotHeldUpByAReloadWaitingOnTheCA() throws {
+        let ca = try UnresponsiveCA(.silentAfterHandshake)
+        let scratch = try TemporaryDirectory()
+        let config = try ca.writeConfig(certificates: [(name: "site", domain: "site.test")], webroots: scratch.path("sites"),
+                                        storage: scratch.path("store"))
+        let daemon = try BackgroundProcess([ProjectPaths.certagentBinary, "run", "--config", config], outputPath: scratch.path("daemon.log"))
+        XCTAssertTrue(ca.waitUntilHolding(), daemon.output)
+        daemon.send(SIGHUP)
+        // The reload connects again (a new session) and waits on the silent CA too.
+        XCTAssertTrue(eventually(timeout: 20) { ca.log.components(separatedBy: "ACCEPTED").count - 1 >= 2 }, ca.log + daemon.output)
+        usleep(300_000)
+        let sent = Date()
+        daemon.send(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(timeout: 30), 0, daemon.output)
+        XCTAssertLessThan(Date().timeIntervalSince(sent), 5, daemon.output)
+        XCTAssertTrue(daemon.output.contains("stopped"), daemon.output)
+        XCTAssertEqual(filesBelow(scratch.path("sites/site")), [])
+    }
+
     func testIssueAndRenewInterruptedMidOrderRemoveTheChallengeFileTheyPublished() throws {
         let ca = try UnresponsiveCA(.hangsAtChallenge(domain: "hang.test"))
         let scratch = try TemporaryDirectory()

@@ -17,6 +17,8 @@ public final class Daemon: Sendable {
     private let notifier: SystemdNotifier
     private let scheduler: Mutex<RenewalScheduler?> = Mutex(nil)
     private let signalQueue = DispatchQueue(label: "certagent.signals")
+    /// SIGTERM and SIGINT have their own queue: a stop never waits behind a reload that is talking to the CA.
+    private let stopQueue = DispatchQueue(label: "certagent.stop")
     private let watchdogQueue = DispatchQueue(label: "certagent.watchdog")
     private let sources = DispatchSourceKeeper()
     private let stopTimeout: TimeInterval
@@ -78,7 +80,7 @@ public final class Daemon: Sendable {
         var made: [any DispatchSourceProtocol] = []
         for number in [SIGHUP, SIGTERM, SIGINT] {
             signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: number == SIGHUP ? signalQueue : stopQueue)
             source.setEventHandler { [weak self] in self?.handle(signal: number) }
             source.resume()
             made.append(source)
