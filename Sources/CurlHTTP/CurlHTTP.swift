@@ -9,6 +9,10 @@ public struct CurlHTTPConfiguration: Sendable {
     public var caFile: String?
     /// Seconds allowed for the connection phase (TCP connect and TLS handshake).
     public var connectTimeout: Double
+    /// Seconds a connected server may stay silent (less than one byte per second, either way) before the transfer is
+    /// dropped (`CURLOPT_LOW_SPEED_LIMIT`/`_TIME`): a server that accepted the request and never answers costs this
+    /// long, not `totalTimeout`. 0 turns the check off.
+    public var silenceTimeout: Double
     /// Seconds allowed for the whole transfer.
     public var totalTimeout: Double
     /// Largest response body accepted; a larger one aborts the transfer with `CurlHTTPError.responseTooLarge`.
@@ -17,21 +21,28 @@ public struct CurlHTTPConfiguration: Sendable {
     public var userAgent: String
     /// URL schemes a request may use. Only `http` and `https` can ever be allowed; others are ignored.
     public var allowedSchemes: Set<String>
+    /// When set, cancelling it aborts the request in flight (within about a second, whatever the server does) and
+    /// refuses every later one with `CurlHTTPError.cancelled`.
+    public var cancellation: CurlHTTPCancellation?
 
     public init(
         caFile: String? = nil,
         connectTimeout: Double = 10,
+        silenceTimeout: Double = 30,
         totalTimeout: Double = 60,
         maxResponseBytes: Int = 4 << 20,
         userAgent: String = CurlHTTPConfiguration.defaultUserAgent,
-        allowedSchemes: Set<String> = ["https"]
+        allowedSchemes: Set<String> = ["https"],
+        cancellation: CurlHTTPCancellation? = nil
     ) {
         self.caFile = caFile
         self.connectTimeout = connectTimeout
+        self.silenceTimeout = silenceTimeout
         self.totalTimeout = totalTimeout
         self.maxResponseBytes = maxResponseBytes
         self.userAgent = userAgent
         self.allowedSchemes = allowedSchemes
+        self.cancellation = cancellation
     }
 
     /// `libcurl/<curl version>`; callers put their own product and version first (RFC 9110 §10.1.5), as CertAgent does.
@@ -82,6 +93,15 @@ public enum CurlHTTPError: Error, Sendable, CustomStringConvertible {
     case transport(url: String, code: Int, message: String)
     /// The response body exceeded `maxResponseBytes`; the transfer was aborted.
     case responseTooLarge(url: String, limit: Int)
+    /// The configuration's `cancellation` was cancelled: the transfer was aborted, or never started.
+    case cancelled(url: String)
+
+    /// True when the server could not be reached or did not answer in time (no connection, a timeout, a silent
+    /// server), as opposed to one that answered badly.
+    public var isUnreachable: Bool {
+        guard case .transport(_, let code, _) = self else { return false }
+        return [CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT].contains { Int($0.rawValue) == code }
+    }
 
     public var description: String {
         switch self {
@@ -93,8 +113,27 @@ public enum CurlHTTPError: Error, Sendable, CustomStringConvertible {
             return "HTTP request to \(url) failed (curl error \(code)): \(message)"
         case .responseTooLarge(let url, let limit):
             return "response from \(url) exceeds the limit of \(limit) bytes"
+        case .cancelled(let url):
+            return "HTTP request to \(url) cancelled"
         }
     }
+}
+
+// MARK: - Cancellation
+
+/// Cancels requests: those in flight are aborted through libcurl's transfer-info callback (which libcurl calls about
+/// once a second even while it waits for a connection or an answer), later ones are refused before any I/O.
+/// Cancelling cannot be undone.
+public final class CurlHTTPCancellation: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// Aborts the request in flight (within about a second) and every later one.
+    public func cancel() { flag.store(true, ordering: .releasing) }
+
+    /// Whether `cancel()` was called.
+    public var isCancelled: Bool { flag.load(ordering: .acquiring) }
 }
 
 // MARK: - libcurl plumbing
@@ -173,6 +212,14 @@ private let headerCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, I
     return total
 }
 
+/// libcurl's transfer-info callback (`CURLOPT_XFERINFOFUNCTION`): a non-zero return aborts the transfer with
+/// `CURLE_ABORTED_BY_CALLBACK`.
+private let cancellationCallback: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = {
+    context, _, _, _, _ in
+    guard let context else { return 0 }
+    return Unmanaged<CurlHTTPCancellation>.fromOpaque(context).takeUnretainedValue().isCancelled ? 1 : 0
+}
+
 /// The easy handle and its error buffer: touched only under the client's lock.
 private struct HandleState {
     let handle: UnsafeMutableRawPointer
@@ -248,8 +295,11 @@ public final class CurlHTTPClient: @unchecked Sendable {
                                               message: "invalid request header \(header.name.debugDescription)")
             }
         }
+        if let cancellation = configuration.cancellation, cancellation.isCancelled { throw CurlHTTPError.cancelled(url: url) }
         return try state.withLock { state in
-            try performLocked(state, method: upperMethod, url: url, headers: headers, body: body)
+            // Checked again: the request may have waited for the lock while another was cancelled.
+            if let cancellation = configuration.cancellation, cancellation.isCancelled { throw CurlHTTPError.cancelled(url: url) }
+            return try performLocked(state, method: upperMethod, url: url, headers: headers, body: body)
         }
     }
 
@@ -307,9 +357,23 @@ public final class CurlHTTPClient: @unchecked Sendable {
         set(CURLOPT_REDIR_PROTOCOLS_STR, schemes)
         set(CURLOPT_FOLLOWLOCATION, 0)
         set(CURLOPT_NOSIGNAL, 1)
-        set(CURLOPT_NOPROGRESS, 1)
         set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout))
         set(CURLOPT_TIMEOUT_MS, Self.milliseconds(configuration.totalTimeout))
+        // libcurl checks the speed once a second: under 1 byte/s for `silenceTimeout` whole seconds drops the transfer.
+        let silence = configuration.silenceTimeout
+        if silence.isFinite, silence > 0 {
+            set(CURLOPT_LOW_SPEED_LIMIT, 1)
+            set(CURLOPT_LOW_SPEED_TIME, max(1, Int(min(silence, Double(Int32.max)).rounded(.up))))
+        }
+        if let cancellation = configuration.cancellation {
+            // The token outlives the transfer: the configuration (and so the client) holds it.
+            set(CURLOPT_NOPROGRESS, 0)
+            let code = certagent_curl_setopt_xferinfo_callback(h, CURLOPT_XFERINFOFUNCTION, cancellationCallback)
+            if code != CURLE_OK && failure == nil { failure = (CURLOPT_XFERINFOFUNCTION, code) }
+            setPointer(CURLOPT_XFERINFODATA, Unmanaged.passUnretained(cancellation).toOpaque())
+        } else {
+            set(CURLOPT_NOPROGRESS, 1)
+        }
         set(CURLOPT_USERAGENT, configuration.userAgent)
         set(CURLOPT_SSL_VERIFYPEER, 1)
         set(CURLOPT_SSL_VERIFYHOST, 2)
@@ -381,6 +445,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
         if sink.exceeded {
             throw CurlHTTPError.responseTooLarge(url: url, limit: configuration.maxResponseBytes)
         }
+        if code == CURLE_ABORTED_BY_CALLBACK { throw CurlHTTPError.cancelled(url: url) }
         guard code == CURLE_OK else {
             let detail = state.errorBuffer[0] != 0
                 ? String(cString: state.errorBuffer)

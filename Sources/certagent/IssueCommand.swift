@@ -40,7 +40,13 @@ enum IssueRunner {
         let service = context.service
         service.connectIfPossible()
         var failures = 0
+        var cutShort: [String] = []
+        var notStarted: [String] = []
         for (certificate, state) in wanted {
+            guard !context.interruption.happened else {
+                notStarted.append(certificate.name)
+                continue
+            }
             if case .missing = state {} else { print("… \(certificate.name): \(state), getting a new one") }
             let started = Date()
             switch service.process(certificate.name, forcing: ForcedRenewal(replacing: state)) {
@@ -65,12 +71,13 @@ enum IssueRunner {
                 print("✓ \(elsewhere)")
             case .interrupted:
                 failures += 1
-                printError("✗ \(certificate.name): interrupted: the order was abandoned and its challenge files removed")
+                cutShort.append(certificate.name)
             case .notDue:
                 failures += 1
                 printError("✗ \(certificate.name): not issued")
             }
         }
+        try context.interruption.exitIfInterrupted(cutShort: cutShort, notStarted: notStarted)
         if failures > 0 {
             printError("\(failures) of \(wanted.count) certificate(s) failed")
             throw ExitCode(1)

@@ -26,7 +26,13 @@ struct RenewCommand: ParsableCommand {
         let forcing = force ? context.forcedRenewals() : [:]
         service.connectIfPossible()
         var failures = 0
+        var cutShort: [String] = []
+        var notStarted: [String] = []
         for certificate in context.selected {
+            guard !context.interruption.happened else {
+                notStarted.append(certificate.name)
+                continue
+            }
             let started = Date()
             switch service.process(certificate.name, forcing: forcing[certificate.name]) {
             case .renewed(let issued, let deployError):
@@ -39,7 +45,7 @@ struct RenewCommand: ParsableCommand {
                 print("✓ \(certificate.name): not due; next: \(decision.action)")
             case .interrupted:
                 failures += 1
-                printError("✗ \(certificate.name): interrupted: the order was abandoned and its challenge files removed")
+                cutShort.append(certificate.name)
             case .busy(let busy):
                 failures += 1
                 printError("✗ \(busy)")
@@ -50,6 +56,7 @@ struct RenewCommand: ParsableCommand {
                 printError("✗ \(certificate.name): \(error)\n  the daemon retries at \(DisplayFormat.date(retryAt)); `certagent renew --force \(certificate.name)` retries now")
             }
         }
+        try context.interruption.exitIfInterrupted(cutShort: cutShort, notStarted: notStarted)
         if failures > 0 { throw ExitCode(1) }
     }
 }

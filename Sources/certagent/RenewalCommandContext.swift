@@ -9,7 +9,8 @@ struct RenewalCommandContext {
     let selected: [CertificateConfig]
     let session: AgentSession
     let service: RenewalService
-    private let interruption: Interruption
+    /// Ctrl-C and SIGTERM: they stop the service's clock, aborting its requests and waits.
+    let interruption: Interruption
 
     /// Exits with status 2 for unknown names and 1 when the store, master key or secrets cannot be opened.
     init(config: AgentConfig, names: [String], logger: Logger) throws {

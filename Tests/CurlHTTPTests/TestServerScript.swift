@@ -1,6 +1,7 @@
 // The local test server, written to a temp dir by the tests. Kept in a Swift string so the test
 // target needs no resources. Modes: `serve CERT KEY` (HTTPS and plain HTTP on free 127.0.0.1 ports,
-// prints "HTTPS_PORT HTTP_PORT") and `blackhole` (a listener whose accept queue is full, prints its port).
+// prints "HTTPS_PORT HTTP_PORT"), `blackhole` (a listener whose accept queue is full, prints its port) and `silent`
+// (accepts connections and never sends a byte, prints its port).
 let testServerScript = #"""
 import http.server, json, socket, ssl, sys, threading, time
 
@@ -18,6 +19,14 @@ if mode == "blackhole":
     print(s.getsockname()[1], flush=True)
     time.sleep(3600)
     sys.exit(0)
+
+if mode == "silent":
+    # Accepts every connection and holds it open without ever sending a byte (no TLS handshake, no answer).
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+    print(s.getsockname()[1], flush=True)
+    held = []
+    while True:
+        held.append(s.accept()[0])
 
 cert, key = sys.argv[2], sys.argv[3]
 lock = threading.Lock()

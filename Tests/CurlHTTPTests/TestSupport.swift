@@ -103,6 +103,11 @@ final class TestServer {
         try TestServer(arguments: ["blackhole"])
     }
 
+    /// A listener that accepts every connection and never sends a byte.
+    static func silent() throws -> TestServer {
+        try TestServer(arguments: ["silent"])
+    }
+
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGTERM)

@@ -139,8 +139,8 @@ final class IssueCommandTests: XCTestCase {
         let issue = try BackgroundProcess([ProjectPaths.certagentBinary, "issue", "--config", config], outputPath: testbed.directory + "/issue.log")
         XCTAssertTrue(eventually(timeout: 60) { !filesBelow(webroot + "/.well-known/acme-challenge").isEmpty }, issue.output)
         issue.send(SIGINT)
-        XCTAssertEqual(issue.waitForExit(timeout: 10), 1, issue.output)
-        XCTAssertTrue(issue.output.contains("interrupted: the order was abandoned and its challenge files removed"), issue.output)
+        XCTAssertEqual(issue.waitForExit(timeout: 10), 130, "128 + SIGINT, as shells report Ctrl-C: \(issue.output)")
+        XCTAssertTrue(issue.output.contains("✗ interrupted by SIGINT (Ctrl-C): ctrlc not finished (nothing replaced, no challenge file left)"), issue.output)
         XCTAssertEqual(filesBelow(webroot), [], "no token file left")
         XCTAssertFalse(FileManager.default.fileExists(atPath: storage + "/certificates/ctrlc/current"))
         // Nothing counted against the certificate: the next issue goes ahead at once.

@@ -32,7 +32,8 @@ public struct AgentSession: Sendable {
         for notice in secrets.notices { logger.notice("\(notice)") }
         let missing = secrets.missingSecrets(for: config)
         guard missing.isEmpty else { throw MissingSecrets(names: missing, secretsFile: config.secretsFile) }
-        self.transport = try transport ?? CurlTransport(caFile: config.caFile)
+        // A stoppable clock (daemon, commands) aborts requests in flight when it stops.
+        self.transport = try transport ?? CurlTransport(caFile: config.caFile, cancellation: (clock as? StoppableClock)?.httpCancellation)
         self.clock = clock
         LogRedaction.install(try SecretRedaction(secretsFile: secrets.secrets))
     }

@@ -17,6 +17,8 @@ public final class Daemon: Sendable {
     private let notifier: SystemdNotifier
     private let scheduler: Mutex<RenewalScheduler?> = Mutex(nil)
     private let signalQueue = DispatchQueue(label: "certagent.signals")
+    /// SIGTERM and SIGINT have their own queue: a stop never waits behind a reload that is talking to the CA.
+    private let stopQueue = DispatchQueue(label: "certagent.stop")
     private let watchdogQueue = DispatchQueue(label: "certagent.watchdog")
     private let sources = DispatchSourceKeeper()
     private let stopTimeout: TimeInterval
@@ -88,7 +90,7 @@ public final class Daemon: Sendable {
         var made: [any DispatchSourceProtocol] = []
         for number in [SIGHUP, SIGTERM, SIGINT] {
             signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: number == SIGHUP ? signalQueue : stopQueue)
             source.setEventHandler { [weak self] in self?.handle(signal: number) }
             source.resume()
             made.append(source)
@@ -147,16 +149,21 @@ public final class Daemon: Sendable {
         }
     }
 
-    /// Stops: waits wakes end, polling orders are abandoned (their challenge files removed), in-flight work is given
-    /// `stopTimeout` seconds, then the process exits.
+    /// Stops: every wait ends and the HTTP request in flight is aborted (within about a second, whatever the network
+    /// does), so orders are abandoned with their challenge files removed; running work is given `stopTimeout` seconds
+    /// to wind up, then the process exits.
     public func stop(exitCode: Int32) -> Never {
         logger.notice("stopping")
         notifier.stopping()
         clock.stop()
-        let finished = scheduler.withLock { $0 }?.stop(timeout: stopTimeout) ?? true
-        if !finished {
-            // Worker threads may be inside OpenSSL or libcurl: skip the exit-time destructors they could trip on.
-            logger.warning("renewals still running after \(Int(stopTimeout)) s: exiting anyway")
+        let scheduler = scheduler.withLock { $0 }
+        if let scheduler, !scheduler.stop(timeout: stopTimeout) {
+            // Last resort. Nothing that waits on the network or publishes a challenge file gets here (both end at once
+            // on `clock.stop()`): only local work the stop cannot reach — a deployment's reload command (which has its
+            // own timeout, up to an hour; its files are already written) or a key being generated (the order is
+            // placed again at the next start). `_exit`, not `exit`: exit-time handlers (OpenSSL's cleanup) would run
+            // under a thread still using them.
+            logger.error("still busy after \(Int(stopTimeout)) s with \(scheduler.running.sorted().joined(separator: ", ")) (a reload command or key generation): exiting without waiting for it")
             _exit(exitCode)
         }
         logger.notice("stopped")

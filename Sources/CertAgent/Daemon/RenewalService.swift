@@ -12,7 +12,8 @@ public enum RenewalOutcome: Sendable {
     case notDue(RenewalDecision)
     /// The renewal failed; it is retried at `retryAt` (backoff, or the CA's Retry-After).
     case failed(error: String, retryAt: Date)
-    /// The daemon is stopping: the order was abandoned (its challenge files removed); not counted as a failure.
+    /// Stopping (SIGTERM, Ctrl-C): the work was cut short — an order abandoned with its challenge files removed, or a
+    /// decision left unfinished (never reported as "not due"); not counted as a failure.
     case interrupted
     /// Another certagent process is getting this certificate right now; nothing was done (not a failure).
     case busy(CertificateBusy)
@@ -80,7 +81,9 @@ public final class RenewalService: Sendable {
 
     /// Connects now if possible (so planning can use ARI); a failure is logged and retried by the first renewal.
     public func connectIfPossible() {
-        do { _ = try connect() } catch { logger.warning("cannot reach the ACME server yet: \(error)") }
+        do { _ = try connect() } catch where clock.isStopped {
+            // Cut short by a stop: the caller reports the interruption.
+        } catch { logger.warning("cannot reach the ACME server yet: \(error)") }
     }
 
     /// Whether the CA offers ARI, when known (nil before the first connection).
@@ -166,6 +169,7 @@ public final class RenewalService: Sendable {
             return .notDue(RenewalDecision(action: .renewAt(.distantFuture, .forced), wakeAt: .distantFuture,
                                            heldBackByFailures: false, record: RenewalRecord()))
         }
+        guard !clock.isStopped else { return .interrupted }
         var logger = logger
         logger[metadataKey: "certificate"] = "\(name)"
         // Without a connection the policy cannot know the CA offers ARI, and could miss a window that has started.
@@ -176,7 +180,9 @@ public final class RenewalService: Sendable {
             checkRenewalInfo(leaf: leaf, record: &record, name: name, logger: logger)
             (decision, state, record) = decide(certificate, forcing: forcing, logger: logger)
         }
-        guard case .renewNow = decision.action, !clock.isStopped else {
+        // A decision a stop cut short (no connection, no renewal information) is no decision: never "not due".
+        guard !clock.isStopped else { return .interrupted }
+        guard case .renewNow = decision.action else {
             return obtainedElsewhere(certificate, seen: forcing, now: state, logger: logger) ?? .notDue(decision)
         }
         return renew(certificate, seen: forcing ?? ForcedRenewal(replacing: state), forcing: forcing, logger: logger)
@@ -335,6 +341,8 @@ public final class RenewalService: Sendable {
                 logger.warning("the CA's suggested window ends \(CertificateStatus.format(info.windowEnd)), after the certificate's latest safe renewal time: renewing by \(CertificateStatus.format(latest)) instead")
             }
             Self.logCappedRetryAfter(info.retryAfter, logger: logger)
+        } catch where clock.isStopped {
+            return   // cut short by a stop: not a failure of the CA
         } catch {
             let retryAfter = Self.retryAfter(of: error).map { $0.timeIntervalSince(clock.now()) }
             record.recordRenewalInfoFailure(certificateID: certificateID, retryAfter: retryAfter, at: clock.now())

@@ -1,12 +1,16 @@
 import ACME
+import CurlHTTP
 import Foundation
 import Synchronization
 
-/// The daemon's clock: real time, with waits that end at once when the daemon is asked to stop, so an order being
-/// polled is abandoned within moments of SIGTERM (its challenge files removed on the way out).
+/// The daemon's and the commands' clock: real time, with waits that end at once when asked to stop, and the HTTP
+/// requests of the session aborted (`httpCancellation`), so an order is abandoned within a second or so of SIGTERM or
+/// Ctrl-C whatever the network does (its challenge files removed on the way out).
 public final class StoppableClock: ACMEClock, AgentClock {
     private let stopped = Atomic<Bool>(false)
     private let condition = NSCondition()
+    /// Cancelled by `stop()`: the session's HTTP transport aborts the request in flight and sends no other.
+    public let httpCancellation = CurlHTTPCancellation()
 
     public init() {}
 
@@ -14,9 +18,10 @@ public final class StoppableClock: ACMEClock, AgentClock {
 
     public var isStopped: Bool { stopped.load(ordering: .acquiring) }
 
-    /// Ends every current and future wait with `CancellationError`.
+    /// Ends every current and future wait, and every HTTP request of the session, with `CancellationError`.
     public func stop() {
         stopped.store(true, ordering: .releasing)
+        httpCancellation.cancel()
         condition.lock()
         condition.broadcast()
         condition.unlock()

@@ -88,8 +88,11 @@ public struct CertificateIssuer: Sendable {
                                      issuer: UntrustedText.display(leaf.issuer, limit: 300), notBefore: leaf.notBefore, notAfter: leaf.notAfter, chainLength: chain.count,
                                      alternateChains: downloaded.alternateURLs.count)
         } catch {
-            logger.error("issuance failed: \(error)")
-            if let detail = LowLevelDetail.of(error) { logger.debug("issuance failed, low-level detail: \(detail)") }
+            // A stop (CancellationError) is reported by the caller as an interruption, not as a failure.
+            if !(error is CancellationError) {
+                logger.error("issuance failed: \(error)")
+                if let detail = LowLevelDetail.of(error) { logger.debug("issuance failed, low-level detail: \(detail)") }
+            }
             throw IssuanceError(name: certificate.name, underlying: error)
         }
     }

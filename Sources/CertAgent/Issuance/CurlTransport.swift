@@ -1,19 +1,44 @@
 import ACME
 import CurlHTTP
+import Foundation
 
 /// The ACME client's HTTP transport over libcurl: one reused connection, the configured CA file, HTTPS only.
+///
+/// A server that does not answer costs at most `connectTimeout` (10 s: TCP and TLS handshake), then `silenceTimeout`
+/// (30 s without a byte), within `totalTimeout` (60 s) for one request; after that, `reachability` fails every request
+/// to it at once for a minute. Cancelling `cancellation` aborts the request in flight within about a second and throws
+/// `CancellationError`, so a stop never waits on the network.
 public struct CurlTransport: HTTPTransport {
     public let client: CurlHTTPClient
+    /// Servers that did not answer a moment ago: not waited on again.
+    public let reachability: ServerReachability
+    /// Held from the reachability check to the end of the request: a request that waited for another one (the client
+    /// sends one at a time) learns that the server did not answer it, instead of waiting on it again.
+    private let turn = NSLock()
 
     /// `CertAgent/<version> libcurl/<version>`: the CA's logs name the client (RFC 8555 §6.1 asks clients to send one).
     public static let userAgent = "CertAgent/\(CertAgentVersion.current) \(CurlHTTPConfiguration.defaultUserAgent)"
 
-    public init(caFile: String?) throws {
-        client = try CurlHTTPClient(configuration: CurlHTTPConfiguration(caFile: caFile, userAgent: Self.userAgent))
+    public init(caFile: String?, cancellation: CurlHTTPCancellation? = nil, reachability: ServerReachability = ServerReachability()) throws {
+        client = try CurlHTTPClient(configuration: CurlHTTPConfiguration(caFile: caFile, userAgent: Self.userAgent, cancellation: cancellation))
+        self.reachability = reachability
     }
 
+    /// Sends `request`. Throws `CancellationError` when cancelled, `ServerUnreachable` without sending anything when
+    /// the server did not answer a moment ago, and `CurlHTTPError` otherwise.
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
-        let response = try client.perform(method: request.method.rawValue, url: request.url, headers: request.headers, body: request.body)
-        return HTTPResponse(status: response.status, headers: response.headers, body: response.body)
+        turn.lock()
+        defer { turn.unlock() }
+        try reachability.check(request.url)
+        do {
+            let response = try client.perform(method: request.method.rawValue, url: request.url, headers: request.headers, body: request.body)
+            reachability.answered(request.url)
+            return HTTPResponse(status: response.status, headers: response.headers, body: response.body)
+        } catch CurlHTTPError.cancelled {
+            throw CancellationError()
+        } catch let error as CurlHTTPError where error.isUnreachable {
+            reachability.failed(request.url, reason: "\(error)")
+            throw error
+        }
     }
 }

@@ -22,11 +22,14 @@ final class ARITestbed {
     let random = ScriptedRandomSource([0.25])
     private let sink = LineSink()
 
-    init() throws {
+    /// `stoppingAt`: the first request it matches stops the service's clock and is aborted with `CancellationError`,
+    /// as SIGTERM aborts a request in flight.
+    init(stoppingAt: (@Sendable (HTTPRequest) -> Bool)? = nil) throws {
         temporary = try TemporaryDirectory()
         webroot = try temporary.make("webroot")
         ca = try ScriptedIssuingCA(directory: try temporary.make("ca"))
-        server = ScriptedACMEServer(ca: ca, webroots: [Self.domain: webroot])
+        let server = ScriptedACMEServer(ca: ca, webroots: [Self.domain: webroot])
+        self.server = server
         let config: [String: Any] = [
             "directory": ScriptedACMEServer.directoryURL,
             "storage": temporary.path("store"),
@@ -40,8 +43,9 @@ final class ARITestbed {
         }
         logger.logLevel = .debug
         let clock = StoppableClock()
+        let transport: any HTTPTransport = stoppingAt.map { StoppingTransport(server: server, clock: clock, stopsAt: $0) } ?? server
         session = try AgentSession(config: try ConfigLoader.load(path: configPath, environment: [:]), clock: clock, logger: logger,
-                                   environment: [:], transport: server)
+                                   environment: [:], transport: transport)
         service = RenewalService(session: session, clock: clock, random: random, logger: logger)
         service.connectIfPossible()   // as `Daemon.start` and `certagent renew` do before the first `process`
     }
@@ -71,6 +75,19 @@ final class ARITestbed {
             throw FirstIssuanceFailed(description: "first issuance: \(outcome)\n\(log)")
         }
         return try XCTUnwrap(storedLeaf(), "stored after the first issuance\n\(log)", file: file, line: line)
+    }
+
+    /// The scripted CA, except that a matching request stops the clock and is aborted instead of answered.
+    struct StoppingTransport: HTTPTransport {
+        let server: ScriptedACMEServer
+        let clock: StoppableClock
+        let stopsAt: @Sendable (HTTPRequest) -> Bool
+
+        func send(_ request: HTTPRequest) throws -> HTTPResponse {
+            guard stopsAt(request) else { return try server.send(request) }
+            clock.stop()
+            throw CancellationError()
+        }
     }
 
     final class LineSink: Sendable {
