@@ -56,6 +56,9 @@ public struct RenewalRecord: Codable, Sendable, Equatable {
     public var deployError: String?
     /// When a failed deployment is retried next.
     public var nextDeployAttempt: Date?
+    /// The store version (`versions/<id>`) last deployed successfully, reload included: a reload-only `install` runs
+    /// again only when the current version differs (not at every daemon start or SIGHUP).
+    public var deployedVersion: String?
 
     /// A record with no history.
     public init() {}
