@@ -93,6 +93,7 @@ struct InitCommand: ParsableCommand {
         // The whole new text is validated before anything is written: a bad domain or webroot leaves no file behind.
         let text: String
         let config: AgentConfig
+        let updating = existing.map { ConfigFileEditor.names(in: $0.bytes).contains(name) } ?? false
         do {
             if let existing {
                 text = try plannedAddition(to: existing, name: name, reload: reloadCommand)
@@ -102,7 +103,7 @@ struct InitCommand: ParsableCommand {
             }
             config = try ConfigLoader.parse(Data(text.utf8), path: path)
         } catch let error as ConfigError {
-            printError(error.description + "\nNothing was written.")
+            printError(error.description + (existing == nil ? "\nNothing was written." : "\nNothing was changed."))
             throw ExitCode(2)
         }
         // The store first: a store that cannot be made is a flag to change, not a half-set-up config.
@@ -115,7 +116,7 @@ struct InitCommand: ParsableCommand {
 
         let written = try ConfigFileWrite(path: path, previous: existing)
         try written.write(text)
-        print(existing == nil ? "Wrote \(path)" : "Added the certificate \(name) to \(path)")
+        print(existing == nil ? "Wrote \(path)" : "\(updating ? "Updated" : "Added") the certificate \(name) \(updating ? "in" : "to") \(path)")
         if existing == nil {
             do {
                 try options.refuseUnsafeConfig(at: path, afterwards: "Nothing was kept: \(path) was removed. Fix the above, then run the same init again.")
@@ -128,8 +129,11 @@ struct InitCommand: ParsableCommand {
         var failures: [String] = []
         var thrown: (any Error)?
         do { failures = try IssueRunner.issue(config: config, names: [name], logger: logger).failures } catch { thrown = error }
-        let issued = (try? CertificateStore(config: config, create: false))?.currentFiles(name)
-        guard let files = issued else {
+        // Kept only when the store now holds a usable certificate for exactly this entry (a failed deployment is
+        // retried by the daemon; a failed issuance or update leaves nothing behind).
+        let store = try? CertificateStore(config: config, create: false)
+        let usable = store.flatMap { store in config.certificate(named: name).map { StoredCertificateState.inspect($0, in: store, now: Date()).isUsable } } ?? false
+        guard usable, let files = store?.currentFiles(name) else {
             written.undo()
             let what = existing == nil ? "\(path) was removed" : "\(path) is as it was"
             printError("Nothing was kept (\(what)): " + InitGuidance.fixHint(for: failures, webroot: webroot, domains: domains.map { $0.lowercased() }) + ".")
@@ -140,6 +144,8 @@ struct InitCommand: ParsableCommand {
         print(InitGuidance.servingLines(kind: serverKind, files: files))
         if let reloadCommand {
             print("After each renewal CertAgent runs: \(reloadCommand.joined(separator: " "))")
+        } else if noReload {
+            print("No reload command (--no-reload): make sure the web server loads the renewed files by itself.")
         } else {
             print("No reload command is configured: the web server keeps serving the old certificate until it is reloaded. Add \"install\": {\"reload\": [\"…\"]} to the certificate in \(path) if it needs one.")
         }

@@ -99,6 +99,18 @@ public enum ConfigFileEditor {
         return text
     }
 
+    /// The `name` of every entry of `certificates` in the config `bytes`, as written (an entry without one is named by
+    /// its first domain, as the loader does).
+    public static func names(in bytes: [UInt8]) -> [String] {
+        guard case .object(let root)? = try? StrictJSONParser.parse(bytes), case .array(let entries)? = root["certificates"] else { return [] }
+        return entries.compactMap { entry in
+            guard case .object(let members) = entry else { return nil }
+            if case .string(let name)? = members["name"] { return name }
+            if case .array(let domains)? = members["domains"], case .string(let first)? = domains.first { return first.lowercased() }
+            return nil
+        }
+    }
+
     // MARK: Layout
 
     struct Style {
