@@ -151,10 +151,12 @@ struct InitCommand: ParsableCommand {
         }
         print("")
         if existing == nil {
+            let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
             let defaultPath = geteuid() == 0 ? "/etc/certagent/config.json" : "~/.config/certagent/config.json"
-            let shownPath = geteuid() == 0 ? path : path.replacing(NSHomeDirectory() + "/", with: "~/")
-            print(InitGuidance.nextSteps(asRoot: geteuid() == 0, userName: ConfigFileWrite.currentUserName(), configPath: shownPath,
-                                         defaultConfigPath: defaultPath, webroots: [webroot]))
+            let shownPath = geteuid() == 0 || !path.hasPrefix(home + "/") ? path : "~/" + path.dropFirst(home.count + 1)
+            let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            print(InitGuidance.nextSteps(asRoot: geteuid() == 0, userName: ConfigFileWrite.currentUserName(), binary: binary,
+                                         configPath: shownPath, defaultConfigPath: defaultPath, webroots: [webroot]))
         } else {
             let manager = geteuid() == 0 ? "sudo systemctl" : "systemctl --user"
             print("If the daemon is running, `\(manager) reload certagent` makes it look after \(name) too.")

@@ -10,8 +10,10 @@ public enum InitGuidance {
     }
 
     /// The steps that make `certagent run` renew by itself: the system unit as root, the user unit otherwise.
-    /// `configPath` is the config init wrote; `defaultConfigPath` is the one the unit reads (the unit's `--config`).
-    public static func nextSteps(asRoot: Bool, userName: String, configPath: String, defaultConfigPath: String, webroots: [String]) -> String {
+    /// `configPath` is the config init wrote; `defaultConfigPath` is the one the unit reads (the unit's `--config`);
+    /// `binary` is this program, which a user copies where the user unit runs it from.
+    public static func nextSteps(asRoot: Bool, userName: String, binary: String, configPath: String, defaultConfigPath: String,
+                                 webroots: [String]) -> String {
         let configNote = configPath == defaultConfigPath ? "" : "\n  (the unit reads \(defaultConfigPath): edit its ExecStart= to pass --config \(configPath))"
         if asRoot {
             return """
@@ -25,7 +27,7 @@ public enum InitGuidance {
         return """
             Next: let the daemon renew it, by itself, as \(userName) (no root needed: a systemd user service):
               mkdir -p ~/.local/bin ~/.config/systemd/user
-              install -m 0755 <this certagent binary> ~/.local/bin/certagent
+              install -m 0755 \(ConfigPermissions.shellQuoted(binary)) ~/.local/bin/certagent
               install -m 0644 systemd/certagent-user.service ~/.config/systemd/user/certagent.service\(configNote)
               systemctl --user daemon-reload && systemctl --user enable --now certagent
               loginctl enable-linger \(userName)

@@ -118,6 +118,14 @@ public enum ConfigFileEditor {
         var unit: String
         /// What stands between a key and its value (`": "`, or `" : "` as Foundation writes it).
         var separator: String
+        /// Everything on one line (for a place in the file written that way).
+        var compact = false
+
+        var oneLine: Style {
+            var style = self
+            style.compact = true
+            return style
+        }
     }
 
     /// A parsed text with its layout, and the style its writer used.
@@ -158,7 +166,7 @@ public enum ConfigFileEditor {
             if let last = elements.last {
                 let multiline = layout.hasLineBreak(from: array.lowerBound, to: elements[0].lowerBound)
                 let indent = multiline ? layout.indentation(ofLineAt: last.lowerBound) : arrayIndent
-                insertion = (multiline ? ",\n" + indent : ", ") + render(value, indent: indent, style: style)
+                insertion = (multiline ? ",\n" + indent : ", ") + render(value, indent: indent, style: multiline ? style : style.oneLine)
                 at = last.upperBound
             } else {
                 let indent = arrayIndent + style.unit
@@ -184,7 +192,8 @@ public enum ConfigFileEditor {
             let member = OrderedJSON.Member(path[0], value)
             if let existing {
                 let indent = layout.indentation(ofLineAt: existing.keyStart)
-                return splice(render(member.value, indent: indent, style: style), replacing: existing.value)
+                let multiline = layout.hasLineBreak(from: object.lowerBound, to: members[0].keyStart)
+                return splice(render(member.value, indent: indent, style: multiline ? style : style.oneLine), replacing: existing.value)
             }
             let objectIndent = layout.indentation(ofLineAt: object.lowerBound)
             let key = ConfigFileEditor.encoded(member.key)
@@ -195,7 +204,7 @@ public enum ConfigFileEditor {
             }
             let multiline = layout.hasLineBreak(from: object.lowerBound, to: members[0].keyStart)
             let indent = multiline ? layout.indentation(ofLineAt: last.keyStart) : objectIndent
-            let text = (multiline ? ",\n" + indent : ", ") + key + style.separator + render(member.value, indent: indent, style: style)
+            let text = (multiline ? ",\n" + indent : ", ") + key + style.separator + render(member.value, indent: indent, style: multiline ? style : style.oneLine)
             return splice(text, replacing: last.value.upperBound ..< last.value.upperBound)
         }
 
@@ -212,13 +221,16 @@ public enum ConfigFileEditor {
         case .string(let text): return encoded(text)
         case .bool(let flag): return flag ? "true" : "false"
         case .array(let items):
-            if items.allSatisfy({ if case .string = $0 { true } else { false } }) {
+            if style.compact || items.allSatisfy({ if case .string = $0 { true } else { false } }) {
                 return "[" + items.map { render($0, indent: indent, style: style) }.joined(separator: ", ") + "]"
             }
             let inner = indent + style.unit
             return "[\n" + items.map { inner + render($0, indent: inner, style: style) }.joined(separator: ",\n") + "\n" + indent + "]"
         case .object(let members):
             guard !members.isEmpty else { return "{}" }
+            if style.compact {
+                return "{" + members.map { encoded($0.key) + style.separator + render($0.value, indent: indent, style: style) }.joined(separator: ", ") + "}"
+            }
             let inner = indent + style.unit
             return "{\n" + members.map { inner + encoded($0.key) + style.separator + render($0.value, indent: inner, style: style) }
                 .joined(separator: ",\n") + "\n" + indent + "}"
