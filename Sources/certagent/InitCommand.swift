@@ -106,24 +106,27 @@ struct InitCommand: ParsableCommand {
             printError(error.description + (existing == nil ? "\nNothing was written." : "\nNothing was changed."))
             throw ExitCode(2)
         }
-        // The store first: a store that cannot be made is a flag to change, not a half-set-up config.
-        do {
-            _ = try CertificateStore(config: config)
-        } catch {
-            printError("cannot use the store \(config.storagePath): \(error)\nNothing was written: pass --storage with a directory you can create (outside every webroot), or fix its permissions, then run the same init again.")
-            throw ExitCode(1)
-        }
-
         let written = try ConfigFileWrite(path: path, previous: existing)
         try written.write(text)
         print(existing == nil ? "Wrote \(path)" : "\(updating ? "Updated" : "Added") the certificate \(name) \(updating ? "in" : "to") \(path)")
         if existing == nil {
             do {
-                try options.refuseUnsafeConfig(at: path, afterwards: "Nothing was kept: \(path) was removed. Fix the above, then run the same init again.")
+                try options.refuseUnsafeConfig(at: path, afterwards: "Nothing was kept (\(path) was removed) and no certificate was requested: fix the above, then run the same init again.")
             } catch {
                 written.undo()
                 throw error
             }
+        }
+        // A store that cannot be made is a flag to change, not a half-set-up config.
+        do {
+            _ = try CertificateStore(config: config)
+        } catch {
+            written.undo()
+            let what = existing == nil ? "\(path) was removed" : "\(path) is as it was"
+            printError("cannot use the store \(config.storagePath): \(error)\nNothing was kept (\(what)) and no certificate was requested: "
+                       + (existing == nil ? "pass --storage with a directory you can create (outside every webroot), or fix its permissions" : "fix the store's permissions (the config names it)")
+                       + ", then run the same init again.")
+            throw ExitCode(1)
         }
 
         var failures: [String] = []
