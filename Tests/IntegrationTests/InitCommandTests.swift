@@ -178,6 +178,20 @@ final class InitCommandTests: XCTestCase {
         daemon.send(SIGHUP)
         XCTAssertTrue(eventually(timeout: 20) { reloadsLogged() == 2 }, daemon.output)
         XCTAssertEqual(reloads(), 2, "the daemon sees the new version was deployed already: \(daemon.output)")
+
+        // A changed reload command runs once for the current certificate, at the SIGHUP that brings it.
+        let changed = try testbed.writeConfig([[
+            "name": "hook", "domains": ["hook.test"], "webroot": try testbed.webroot(for: "hook.test"),
+            "install": ["reload": ["/bin/sh", "-c", "echo reloaded by the new command >> '\(marker)'"]],
+        ]], storage: storage)
+        XCTAssertEqual(rename(changed, config), 0)
+        daemon.send(SIGHUP)
+        XCTAssertTrue(eventually(timeout: 20) { reloadsLogged() == 3 }, daemon.output)
+        XCTAssertEqual(reloads(), 3, daemon.output)
+        XCTAssertTrue(try String(contentsOfFile: marker, encoding: .utf8).hasSuffix("reloaded by the new command\n"))
+        daemon.send(SIGHUP)
+        XCTAssertTrue(eventually(timeout: 20) { reloadsLogged() == 4 }, daemon.output)
+        XCTAssertEqual(reloads(), 3, daemon.output)
         daemon.send(SIGTERM)
         XCTAssertEqual(daemon.waitForExit(timeout: 10), 0, daemon.output)
     }

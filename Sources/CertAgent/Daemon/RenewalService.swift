@@ -226,13 +226,15 @@ public final class RenewalService: Sendable {
         let version = (try? session.store.linkedVersion(certificate.name)).map { ($0.directory as NSString).lastPathComponent }
         do {
             let report = try CertificateInstaller.install(files: files, config: install, name: certificate.name, domains: certificate.domains,
-                                                          versionChanged: version == nil || version != record.deployedVersion)
+                                                          versionChanged: version == nil || version != record.deployedVersion
+                                                              || install.reload?.arguments != record.deployedReload)
             if report.changed || report.reloaded {
                 logger.notice("deployed", metadata: ["written": "\(report.written.count)", "reloaded": "\(report.reloaded)"])
             }
             record.deployError = nil
             record.nextDeployAttempt = nil
             record.deployedVersion = version
+            record.deployedReload = install.reload?.arguments
             return nil
         } catch {
             let message = "\(error)"

@@ -59,6 +59,8 @@ public struct RenewalRecord: Codable, Sendable, Equatable {
     /// The store version (`versions/<id>`) last deployed successfully, reload included: a reload-only `install` runs
     /// again only when the current version differs (not at every daemon start or SIGHUP).
     public var deployedVersion: String?
+    /// The reload command that ran for `deployedVersion`: a changed command runs once for the current version too.
+    public var deployedReload: [String]?
 
     /// A record with no history.
     public init() {}
