@@ -106,8 +106,14 @@ struct InitCommand: ParsableCommand {
             printError(error.description + (existing == nil ? "\nNothing was written." : "\nNothing was changed."))
             throw ExitCode(2)
         }
-        let written = try ConfigFileWrite(path: path, previous: existing)
-        try written.write(text)
+        let written: ConfigFileWrite
+        do {
+            written = try ConfigFileWrite(path: path, previous: existing)
+            try written.write(text)
+        } catch {
+            printError("\(error)\nNothing was \(existing == nil ? "written" : "changed"): pass --config with a path you can write (or run as the user who owns \(path)).")
+            throw ExitCode(1)
+        }
         print(existing == nil ? "Wrote \(path)" : "\(updating ? "Updated" : "Added") the certificate \(name) \(updating ? "in" : "to") \(path)")
         if existing == nil {
             do {
