@@ -24,6 +24,16 @@ struct IssueCommand: ParsableCommand {
 /// Issues the configured certificates that have no usable certificate yet: `certagent issue` and `certagent init`.
 enum IssueRunner {
     static func issueMissing(config: AgentConfig, names: [String], logger: Logger) throws {
+        let (failures, attempted) = try issue(config: config, names: names, logger: logger)
+        if !failures.isEmpty {
+            printError("\(failures.count) of \(attempted) certificate(s) failed")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Issues what `issueMissing` would, printing each result; returns the failures' messages and how many were tried.
+    /// Throws `ExitCode(128 + signal)` when Ctrl-C or SIGTERM cut the work short.
+    static func issue(config: AgentConfig, names: [String], logger: Logger) throws -> (failures: [String], attempted: Int) {
         let context = try RenewalCommandContext(config: config, names: names, logger: logger)
         let session = context.session
         let wanted = session.inspect(context.selected).filter { certificate, state in
@@ -33,13 +43,17 @@ enum IssueRunner {
             }
             return true
         }
-        guard !wanted.isEmpty else { return }
+        guard !wanted.isEmpty else { return ([], 0) }
         print("Using the ACME server \(config.directoryURL)")
         // The same path as the daemon's renewals, so failures, backoff and deployment retries are recorded; forced,
         // because the admin asked for these certificates now.
         let service = context.service
         service.connectIfPossible()
-        var failures = 0
+        var failures: [String] = []
+        func fail(_ message: String) {
+            failures.append(message)
+            printError(message)
+        }
         var cutShort: [String] = []
         var notStarted: [String] = []
         for (certificate, state) in wanted {
@@ -54,34 +68,27 @@ enum IssueRunner {
                 print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
                 if let install = certificate.install {
                     if let deployError {
-                        failures += 1
-                        printError("✗ \(certificate.name): issued and stored, but deployment failed (the daemon retries it): \(deployError)")
+                        fail("✗ \(certificate.name): issued and stored, but deployment failed (the daemon retries it): \(deployError)")
                     } else {
                         print("    deployed      " + install.targets.map(\.path).joined(separator: ", ")
                               + (install.reload.map { "; ran \($0.displayText)" } ?? ""))
                     }
                 }
             case .failed(let error, _):
-                failures += 1
-                printError("✗ \(certificate.name): \(error); nothing was replaced")
+                fail("✗ \(certificate.name): \(error); nothing was replaced")
             case .busy(let busy):
-                failures += 1
-                printError("✗ \(busy)")
+                fail("✗ \(busy)")
             case .obtainedElsewhere(let elsewhere):
                 print("✓ \(elsewhere)")
             case .interrupted:
-                failures += 1
+                failures.append("\(certificate.name): interrupted")
                 cutShort.append(certificate.name)
             case .notDue:
-                failures += 1
-                printError("✗ \(certificate.name): not issued")
+                fail("✗ \(certificate.name): not issued")
             }
         }
         try context.interruption.exitIfInterrupted(cutShort: cutShort, notStarted: notStarted)
-        if failures > 0 {
-            printError("\(failures) of \(wanted.count) certificate(s) failed")
-            throw ExitCode(1)
-        }
+        return (failures, wanted.count)
     }
 }
 

@@ -13,18 +13,18 @@ final class AdminCommandTests: XCTestCase {
         let store = (webroot as NSString).deletingLastPathComponent + "/certagent"
         let initialized = try runCommand(ProjectPaths.certagentBinary, [
             "init", "--config", config, "--domain", "first.test", "--domain", "www.first.test", "--webroot", webroot, "--storage", store,
-            "--email", "admin@example.com", "--directory", testbed.directoryURL, "--ca-file", testbed.caFile, "--accept-terms-of-service",
+            "--email", "admin@example.com", "--directory", testbed.directoryURL, "--ca-file", testbed.caFile, "--accept-terms-of-service", "--no-reload",
         ])
         XCTAssertEqual(initialized.status, 0, initialized.output)
         XCTAssertTrue(initialized.stdout.contains("✓ first.test: issued for first.test, www.first.test"), initialized.stdout)
         XCTAssertTrue(initialized.stdout.contains("systemctl enable --now certagent"), initialized.stdout)
-        XCTAssertTrue(try String(contentsOfFile: config, encoding: .utf8).contains("\"storage\" : \"\(store)\""), "init writes the store out")
+        XCTAssertTrue(try String(contentsOfFile: config, encoding: .utf8).contains("\"storage\": \"\(store)\""), "init writes the store out")
         XCTAssertTrue(FileManager.default.fileExists(atPath: store + "/certificates/first.test/current/fullchain.pem"))
 
-        // init refuses to overwrite a config, and a bad domain leaves no file.
-        let again = try runCommand(ProjectPaths.certagentBinary, ["init", "--config", config, "--domain", "x.test", "--webroot", webroot])
+        // init on an existing config never replaces it (a name already there is an error), and a bad domain leaves no file.
+        let again = try runCommand(ProjectPaths.certagentBinary, ["init", "--config", config, "--domain", "first.test", "--webroot", webroot, "--no-reload"])
         XCTAssertEqual(again.status, 2)
-        XCTAssertTrue(again.stderr.contains("exists"), again.stderr)
+        XCTAssertTrue(again.stderr.contains("the certificate first.test is already in \(config)"), again.stderr)
         let badConfig = testbed.directory + "/etc/bad.json"
         let bad = try runCommand(ProjectPaths.certagentBinary, ["init", "--config", badConfig, "--domain", "bad_name", "--webroot", webroot])
         XCTAssertEqual(bad.status, 2)

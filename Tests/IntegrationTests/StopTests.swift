@@ -53,7 +53,7 @@ final class StopTests: XCTestCase {
         }
     }
 
-    func testInitStopsWithinSecondsOnSIGTERMAndKeepsTheConfigItWrote() throws {
+    func testInitStopsWithinSecondsOnSIGTERMAndLeavesNoConfigBehind() throws {
         let ca = try UnresponsiveCA(.silentAfterHandshake)
         let scratch = try TemporaryDirectory()
         let webroot = try scratch.make("site")
@@ -65,7 +65,8 @@ final class StopTests: XCTestCase {
         XCTAssertLessThan(stopped.seconds, 5, stopped.output)
         XCTAssertTrue(stopped.output.contains("✗ interrupted by SIGTERM: site.test not started"), stopped.output)
         XCTAssertFalse(stopped.output.contains("Next:"), "no 'how to enable the daemon' after an interruption\n\(stopped.output)")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: config), "the config stays: `certagent issue` finishes the job")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: config), "an init that got no certificate leaves no config: running it again just works")
+        XCTAssertTrue(stopped.output.contains("Nothing was kept (\(config) was removed)."), stopped.output)
         XCTAssertEqual(filesBelow(webroot), [])
     }
 

@@ -301,13 +301,18 @@ public final class RenewalService: Sendable {
     /// Copies the new files to their install targets and runs the reload command; a failure is kept for retry.
     private func deploy(_ certificate: CertificateConfig, record: inout RenewalRecord, logger: Logger) -> String? {
         guard let install = certificate.install, let files = session.store.currentFiles(certificate.name) else { return nil }
+        let version = (try? session.store.linkedVersion(certificate.name)).map { ($0.directory as NSString).lastPathComponent }
         do {
-            let report = try CertificateInstaller.install(files: files, config: install, name: certificate.name, domains: certificate.domains)
+            let report = try CertificateInstaller.install(files: files, config: install, name: certificate.name, domains: certificate.domains,
+                                                          versionChanged: version == nil || version != record.deployedVersion
+                                                              || install.reload?.arguments != record.deployedReload)
             if report.changed || report.reloaded {
                 logger.notice("deployed", metadata: ["written": "\(report.written.count)", "reloaded": "\(report.reloaded)"])
             }
             record.deployError = nil
             record.nextDeployAttempt = nil
+            record.deployedVersion = version
+            record.deployedReload = install.reload?.arguments
             return nil
         } catch {
             let message = "\(error)"

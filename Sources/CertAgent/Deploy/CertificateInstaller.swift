@@ -5,15 +5,18 @@ import Glibc
 /// Copies a certificate's files from the store to where servers read them, then runs the reload command.
 public enum CertificateInstaller {
     /// Installs every file `config` names (skipping those whose content is already identical), then runs the reload
-    /// command if some file changed, or if `config` installs no file (a pure deploy hook, run after each issuance).
+    /// command if some file changed, or — when `config` installs no file (a pure deploy hook) — if `versionChanged`
+    /// (the current certificate is not the one last deployed), so a reload-only install runs after each new
+    /// certificate and not at every daemon start or config reload.
     ///
     /// `files` are the store's current files; `name` and `domains` are passed to the reload command as
     /// `CERTAGENT_NAME` and `CERTAGENT_DOMAINS`. A reload failure (`InstallError.isReloadFailure`) leaves every file
     /// installed: retry with `reload(files:config:name:domains:)`.
     @discardableResult
-    public static func install(files: CertificateFiles, config: InstallConfig, name: String, domains: [String]) throws(InstallError) -> InstallReport {
+    public static func install(files: CertificateFiles, config: InstallConfig, name: String, domains: [String],
+                               versionChanged: Bool = true) throws(InstallError) -> InstallReport {
         var report = try copyFiles(files: files, config: config)
-        if config.reload != nil, report.changed || !config.installsFiles {
+        if config.reload != nil, report.changed || (!config.installsFiles && versionChanged) {
             try reload(files: files, config: config, name: name, domains: domains)
             report.reloaded = true
         }

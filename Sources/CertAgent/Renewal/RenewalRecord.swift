@@ -56,6 +56,11 @@ public struct RenewalRecord: Codable, Sendable, Equatable {
     public var deployError: String?
     /// When a failed deployment is retried next.
     public var nextDeployAttempt: Date?
+    /// The store version (`versions/<id>`) last deployed successfully, reload included: a reload-only `install` runs
+    /// again only when the current version differs (not at every daemon start or SIGHUP).
+    public var deployedVersion: String?
+    /// The reload command that ran for `deployedVersion`: a changed command runs once for the current version too.
+    public var deployedReload: [String]?
 
     /// A record with no history.
     public init() {}

@@ -167,6 +167,17 @@ final class CertificateInstallerTests: XCTestCase {
         XCTAssertEqual(try contents(output), line + line)
     }
 
+    func testDeployHookWithoutFilesDoesNotRunAgainForTheSameVersion() throws {
+        let output = temp.path("hook.txt")
+        let config = InstallConfig(reload: shell("echo reloaded >> '\(output)'"))
+        let unchanged = try CertificateInstaller.install(files: store.files, config: config, name: "shop", domains: ["shop.example"], versionChanged: false)
+        XCTAssertFalse(unchanged.reloaded, "the version deployed last is still current: nothing to reload")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+        let changed = try CertificateInstaller.install(files: store.files, config: config, name: "shop", domains: ["shop.example"], versionChanged: true)
+        XCTAssertTrue(changed.reloaded)
+        XCTAssertEqual(try contents(output), "reloaded\n")
+    }
+
     func testReloadTimeoutStopsTheCommandAndItsChildren() throws {
         let config = allFiles(reload: shell("sleep 30; echo finished", timeout: 1))
         let start = ChildProcess.monotonicSeconds()
