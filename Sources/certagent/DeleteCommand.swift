@@ -29,23 +29,29 @@ struct DeleteCommand: ParsableCommand {
     func run() throws {
         let logger = options.logger()
         let config = try options.loadConfig()
-        guard let certificate = config.certificate(named: name) else {
-            printError(UnknownCertificateNames(unknown: [name], known: config.certificates.map(\.name), file: config.sourcePath).description)
-            throw ExitCode(2)
-        }
-        let edit: ConfigEdit
-        do { edit = try ConfigEditor.prepareRemoval(ofCertificate: name, configAt: config.sourcePath) } catch {
-            printError(error.description)
-            throw ExitCode(2)
-        }
         let store: CertificateStore
         do { store = try CertificateStore(config: config, create: false) } catch {
             printError("\(config.sourcePath): storage: \(error)")
             throw ExitCode(2)
         }
+        let certificate = config.certificate(named: name)
         let directory = store.certificateDirectory(name)
         let hasFiles = store.storedCertificateNames().contains(name)
-        var plan = ["certagent delete \(name):", "  removes its entry from \(config.sourcePath) (the rest stays as it is)"]
+        // A certificate removed from the config by hand (`status` lists it) has only its files left to remove.
+        guard certificate != nil || hasFiles else {
+            printError(UnknownCertificateNames(unknown: [name], known: config.certificates.map(\.name), file: config.sourcePath).description
+                       + " and the store \(store.root) holds no files for it")
+            throw ExitCode(2)
+        }
+        var edit: ConfigEdit?
+        if certificate != nil {
+            do { edit = try ConfigEditor.prepareRemoval(ofCertificate: name, configAt: config.sourcePath) } catch {
+                printError(error.description)
+                throw ExitCode(2)
+            }
+        }
+        var plan = ["certagent delete \(name):", certificate == nil ? "  (it is no longer in \(config.sourcePath))"
+                                                                : "  removes its entry from \(config.sourcePath) (the rest stays as it is)"]
         if revoke { plan.append("  first revokes its current certificate at the CA (\(reason.rawValue))") }
         plan.append(hasFiles ? "  removes \(directory) (its keys, certificates, the version kept for rollback, its renewal record)"
                              : "  (the store holds no files for it)")
@@ -97,16 +103,20 @@ struct DeleteCommand: ParsableCommand {
                 }
             }
         }
-        do { try edit.write() } catch {
-            printError("✗ \(name): \(error.description)" + (revoke ? " (its certificate was revoked; its files are kept)" : ""))
-            throw ExitCode(1)
+        if let edit {
+            do { try edit.write() } catch {
+                printError("✗ \(name): \(error.description)" + (revoke ? " (its certificate was revoked; its files are kept)" : ""))
+                throw ExitCode(1)
+            }
+            print("✓ \(name): removed from \(config.sourcePath)")
         }
-        print("✓ \(name): removed from \(config.sourcePath)")
 
         var complete = true
         if storeExists {
             // Challenge files an interrupted run left in the webroots go first: the journal naming them goes with the rest.
-            _ = ChallengeJournal.removeLeftovers(journal: lockedStore.challengeJournal(name), webroots: Array(certificate.webroots.values))
+            if let certificate {
+                _ = ChallengeJournal.removeLeftovers(journal: lockedStore.challengeJournal(name), webroots: Array(certificate.webroots.values))
+            }
             do {
                 let report = try lockedStore.removeCertificateFiles(name)
                 if report.removed {
@@ -121,13 +131,15 @@ struct DeleteCommand: ParsableCommand {
                 printError("✗ \(name): removing \(directory) failed: \(error); `certagent status` lists what is left")
             }
         }
-        if let install = certificate.install, install.installsFiles {
+        if let install = certificate?.install, install.installsFiles {
             print("  still in place, remove them yourself if unused: " + install.targets.map(\.path).joined(separator: ", "))
         }
         if !references.isEmpty {
             printError("warning: \(references.joined(separator: ", ")) still name \(directory): change them before the web server reloads")
         }
-        print("  if the daemon runs, reload it now (systemctl reload certagent): until it re-reads the config it still renews \(name)")
+        if certificate != nil {
+            print("  if the daemon runs, reload it now (systemctl reload certagent): until it re-reads the config it still renews \(name)")
+        }
         if !complete { throw ExitCode(1) }
     }
 
