@@ -75,6 +75,37 @@ final class DeleteRollbackTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: store + "/certificates/two.test/current/fullchain.pem", encoding: .utf8), twoChain)
     }
 
+    /// Runs certagent on a pseudo-terminal (util-linux `script`), typing `answer` at its question.
+    private func certagentOnATerminal(_ arguments: [String], answer: String) throws -> Subprocess.Result {
+        let command = ([ProjectPaths.certagentBinary] + arguments).map { "'" + $0 + "'" }.joined(separator: " ")
+        return try runCommand("script", ["-qec", command, "/dev/null"], input: answer + "\n")
+    }
+
+    func testRevokeAndDeleteAskOnATerminalAndDoNothingUnlessTheAnswerIsYes() throws {
+        let testbed = try Testbed()
+        let store = testbed.directory + "/store"
+        let config = try testbed.writeConfig([try entry("asked.test", testbed), try entry("other.test", testbed)], storage: store)
+        XCTAssertEqual(try certagent(["issue", "--config", config]).status, 0)
+        let original = try String(contentsOfFile: config, encoding: .utf8)
+        let serial = try serial(ofCertificateAt: store + "/certificates/asked.test/current/cert.pem")
+
+        let declined = try certagentOnATerminal(["revoke", "--config", config, "asked.test"], answer: "n")
+        XCTAssertEqual(declined.status, 1, declined.output)
+        XCTAssertTrue(declined.stdout.contains("Revoke the current certificate of asked.test at the CA (unspecified)? This cannot be undone. [y/N]"), declined.stdout)
+        XCTAssertTrue(declined.stdout.contains("not confirmed: nothing was changed"), declined.stdout)
+        XCTAssertEqual(try testbed.pebbleStatus(ofSerial: serial), "Valid")
+
+        let notDeleted = try certagentOnATerminal(["delete", "--config", config, "asked.test"], answer: "")
+        XCTAssertEqual(notDeleted.status, 1, notDeleted.output)
+        XCTAssertTrue(notDeleted.stdout.contains("Delete asked.test? [y/N]"), notDeleted.stdout)
+        XCTAssertEqual(try String(contentsOfFile: config, encoding: .utf8), original)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: store + "/certificates/asked.test/current/cert.pem"))
+
+        let confirmed = try certagentOnATerminal(["revoke", "--config", config, "asked.test"], answer: "y")
+        XCTAssertEqual(confirmed.status, 0, confirmed.output)
+        XCTAssertEqual(try testbed.pebbleStatus(ofSerial: serial), "Revoked")
+    }
+
     func testStatusReportsACertificateRemovedFromTheConfigByHandUntilItIsDeleted() throws {
         let testbed = try Testbed()
         let store = testbed.directory + "/store"
