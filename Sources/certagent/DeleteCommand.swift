@@ -93,6 +93,8 @@ struct DeleteCommand: ParsableCommand {
         if let session {
             if lockedStore.currentFiles(name) == nil {
                 print("  \(name) has no current certificate: nothing to revoke")
+            } else if let note = lockedStore.knownRevocation(name) {
+                print("  \(name): its certificate \(note.serialHex) was already revoked (\(note.reason.rawValue)) on \(DisplayFormat.date(note.revokedAt)): not sent again")
             } else {
                 do {
                     let serial = try session.connect(logger: logger).revokeCurrent(name, reason: reason, now: Date())

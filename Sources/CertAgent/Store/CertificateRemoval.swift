@@ -26,6 +26,16 @@ extension CertificateStore {
         }.sorted()
     }
 
+    /// The revocation noted for certificate `name`'s current certificate (by `certagent revoke`), if that is the one
+    /// noted — read without following links; nil when none is known.
+    public func knownRevocation(_ name: String) -> RevocationNote? {
+        guard let files = try? linkedVersion(name), let leaf = try? StoredCertificateState.readLeaf(files),
+              let bytes = try? read(RevocationNote.path(in: files)),
+              let note = try? AccountManager.decoder.decode(RevocationNote.self, from: Data(bytes)),
+              note.serialHex == leaf.serialHex else { return nil }
+        return note
+    }
+
     /// Removes certificate `name`'s directory: only what CertAgent's layout (`StoreLayout`) puts there — version
     /// directories and their files, the `current`/`previous` links (never followed: removing a link leaves its target
     /// alone), the renewal record and journals, temporaries — walking each directory through a descriptor opened without

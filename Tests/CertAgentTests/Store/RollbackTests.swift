@@ -162,6 +162,18 @@ final class RollbackTests: XCTestCase {
         XCTAssertGreaterThan(at, Date().addingTimeInterval(15 * Self.day))
     }
 
+    func testAKnownRevocationIsTheCurrentCertificatesOnly() throws {
+        let bed = try Bed()
+        try bed.commit(["01"])
+        let current = try XCTUnwrap(try bed.store.linkedVersion("shop"))
+        XCTAssertNil(bed.store.knownRevocation("shop"))
+        try RevocationNote(serialHex: "02", reason: .superseded, revokedAt: Date()).write(in: current)
+        XCTAssertNil(bed.store.knownRevocation("shop"), "a note about another serial")
+        let note = RevocationNote(serialHex: "01", reason: .keyCompromise, revokedAt: Date(timeIntervalSince1970: 1_767_225_600))
+        try note.write(in: current)
+        XCTAssertEqual(bed.store.knownRevocation("shop"), note)
+    }
+
     func testTheInstallBlockDeploysTheRestoredCertificateAndRunsItsReload() throws {
         let temp = try TemporaryDirectory()
         let marker = temp.path("reloaded")
