@@ -9,6 +9,7 @@ public struct RollbackReport: Sendable {
     public let replaced: Certificate?
     /// When the restored certificate falls due for renewal (`RollbackCandidate`).
     public let renewalFrom: Date
+    /// By when it is renewed at the latest without renewal information.
     public let renewalBy: Date
     /// True when it was already inside its renewal period: the daemon may replace it at any moment.
     public let isDue: Bool
@@ -29,6 +30,8 @@ public struct RollbackReport: Sendable {
 /// at once unless it is already due, which `RollbackReport.isDue` says. Its failure history stays, so the backoff still
 /// protects the CA. Then its `install` block deploys it and runs its reload when a file changed.
 public enum CertificateRollback {
+    /// Rolls `certificate` back in `store` at `now`; throws `RollbackRefusal` (nothing changed) when the previous version
+    /// is missing or fails a check, `CertificateBusy` while an issuance holds its lock.
     public static func rollBack(_ certificate: CertificateConfig, in store: CertificateStore, now: Date,
                                 rule: LifetimeRenewalRule = LifetimeRenewalRule()) throws -> RollbackReport {
         let name = certificate.name

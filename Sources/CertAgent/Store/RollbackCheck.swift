@@ -4,16 +4,25 @@ import Foundation
 
 /// Why the version kept as `previous` is not made current again.
 public enum RollbackRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No `previous` link: fewer than two certificates were issued (or the last rollback had no current to keep).
     case noPrevious(name: String)
+    /// Its files cannot be read or parsed (or a link stands where a file belongs).
     case unreadable(reason: String)
+    /// The certificate does not match the private key beside it.
     case keyMismatch
+    /// Configured names it does not cover.
     case missingNames([String])
+    /// Names it covers that the config no longer lists.
     case extraNames([String])
+    /// A certificate of its chain is not signed by the next one.
     case brokenChain(position: Int, subject: String, issuer: String)
+    /// Its validity has not begun.
     case notYetValid(notBefore: Date)
+    /// Its validity has ended.
     case expired(notAfter: Date)
     /// It is still valid, but for less than its safety margin (`LifetimeRenewalRule.latestRenewal`).
     case tooCloseToExpiry(notAfter: Date, latestSafe: Date)
+    /// `certagent revoke` revoked it (its note is beside it).
     case revoked(serial: String, reason: RevocationReason, at: Date)
 
     public var description: String {
@@ -45,7 +54,9 @@ public enum RollbackRefusal: Error, Sendable, Equatable, CustomStringConvertible
 
 /// A previous version that may be made current again.
 public struct RollbackCandidate: Sendable {
+    /// Its leaf certificate.
     public let leaf: Certificate
+    /// Its full chain, leaf first, each signed by the next.
     public let chain: [Certificate]
     /// From when the lifetime rule may renew it (the earliest time `RenewalPolicy` can draw for it).
     public let renewalFrom: Date
@@ -62,6 +73,8 @@ public struct RollbackCandidate: Sendable {
 /// lifetime rule's safety margin (`LifetimeRenewalRule.latestRenewal`: the daemon would replace it at once past that).
 /// Pure: the files' texts, the revocation note and the clock come in.
 public enum RollbackCheck {
+    /// The candidate for the version whose full chain is `chainPEM` and key `keyPEM`, with `revocation` the note found
+    /// beside it, checked against the configured `domains` at `now`; or why it is refused.
     public static func evaluate(chainPEM: String, keyPEM: String, revocation: RevocationNote?, domains: [String], now: Date,
                                 rule: LifetimeRenewalRule = LifetimeRenewalRule()) -> Result<RollbackCandidate, RollbackRefusal> {
         let key: PrivateKey
