@@ -20,7 +20,7 @@ struct StatusCommand: ParsableCommand {
             printError("\(config.sourcePath): storage: \(error)")
             throw ExitCode(2)
         }
-        let reports = config.certificates.map { CertificateStatus(certificate: $0, store: store, now: Date()) }
+        let reports = CertificateStatus.all(config: config, store: store, now: Date())   // and those removed from the config by hand
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

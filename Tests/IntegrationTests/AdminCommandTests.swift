@@ -54,7 +54,7 @@ final class AdminCommandTests: XCTestCase {
         XCTAssertNotEqual(serialBefore, serialAfter)
 
         // revoke: Pebble records it, status shows it, and the next issue replaces it.
-        let revoked = try runCommand(ProjectPaths.certagentBinary, ["revoke", "--reason", "superseded", "--config", config, "first.test"])
+        let revoked = try runCommand(ProjectPaths.certagentBinary, ["revoke", "--yes", "--reason", "superseded", "--config", config, "first.test"])
         XCTAssertEqual(revoked.status, 0, revoked.output)
         XCTAssertTrue(revoked.stdout.contains("revoked (superseded)"), revoked.stdout)
         let afterRevoke = try runCommand(ProjectPaths.certagentBinary, ["status", "--config", config])

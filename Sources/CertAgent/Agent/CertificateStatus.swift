@@ -4,6 +4,8 @@ import Foundation
 /// One certificate as `certagent status` shows it.
 public struct CertificateStatus: Codable, Sendable {
     public var name: String
+    /// False for a certificate the store holds files for but the config no longer lists (`notConfigured`).
+    public var configured: Bool = true
     public var domains: [String]
     public var state: String
     public var healthy: Bool

@@ -184,7 +184,7 @@ public final class CertificateStore: Sendable {
     }
 
     /// Points `link` at `target` atomically (a new link renamed over the old one).
-    private func swapLink(_ link: String, to target: String) throws {
+    func swapLink(_ link: String, to target: String) throws {
         let temporary = link + ".new"
         unlink(temporary)
         guard symlink(target, temporary) == 0 else { throw FileSystemError("create the link", path: temporary) }
