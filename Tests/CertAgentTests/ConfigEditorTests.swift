@@ -83,11 +83,11 @@ final class ConfigEditorTests: XCTestCase {
     func testTheOnlyCertificateAndAnUnknownNameAreRefusedInWords() {
         let single = #"{"certificates": [{"name": "only", "domains": ["only.test"]}]}"#
         XCTAssertThrowsError(try removing("only", from: single)) { error in
-            XCTAssertEqual(error as? ConfigEditError, .onlyCertificate(name: "only", file: "config.json"))
+            XCTAssertEqual(error as? ConfigRemovalError, .onlyCertificate(name: "only", file: "config.json"))
             XCTAssertTrue("\(error)".contains("only is the only certificate in config.json, and a config lists at least one"), "\(error)")
         }
         XCTAssertThrowsError(try removing("nope", from: pretty)) { error in
-            XCTAssertEqual(error as? ConfigEditError, .noSuchCertificate(name: "nope", file: "config.json"))
+            XCTAssertEqual(error as? ConfigRemovalError, .noSuchCertificate(name: "nope", file: "config.json"))
         }
     }
 
@@ -119,7 +119,7 @@ final class ConfigEditorTests: XCTestCase {
         let changed = pretty.replacing("/srv/third", with: "/srv/elsewhere")
         try changed.write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try edit.write()) { error in
-            XCTAssertEqual(error as? ConfigEditError, .changedMeanwhile(file: path))
+            XCTAssertEqual(error as? ConfigRemovalError, .changedMeanwhile(file: path))
         }
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), changed)
     }

@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// Why the config could not be edited.
-public enum ConfigEditError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum ConfigRemovalError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No entry of `certificates` has this name.
     case noSuchCertificate(name: String, file: String)
     /// Removing it would leave `certificates` empty, which no config may be.
@@ -38,7 +38,7 @@ public enum ConfigEditError: Error, Sendable, Equatable, CustomStringConvertible
 public enum ConfigEditor {
     /// The config text `bytes` without the entry of `certificates` named `name` (its `name`, or its first domain when
     /// it has none, as the loader reads it). `file` names the config in messages.
-    public static func removingCertificate(named name: String, from bytes: [UInt8], file: String) throws(ConfigEditError) -> [UInt8] {
+    public static func removingCertificate(named name: String, from bytes: [UInt8], file: String) throws(ConfigRemovalError) -> [UInt8] {
         let original: JSONValue
         do { original = try StrictJSONParser.parse(bytes) } catch {
             throw .unexpectedShape(file: file, reason: "it is not valid JSON (\(error))")
@@ -69,7 +69,7 @@ public enum ConfigEditor {
 
     /// Prepares removing certificate `name` from the config at `path` (read now, symbolic links followed); nothing is
     /// written until `ConfigEdit.write()`.
-    public static func prepareRemoval(ofCertificate name: String, configAt path: String) throws(ConfigEditError) -> ConfigEdit {
+    public static func prepareRemoval(ofCertificate name: String, configAt path: String) throws(ConfigRemovalError) -> ConfigEdit {
         let original: [UInt8]
         do { original = try RegularFileReader.read(path, limit: ConfigFileReader.maximumSize).bytes } catch {
             throw .fileSystem(file: path, reason: "it cannot be read")
@@ -87,7 +87,7 @@ public enum ConfigEditor {
 
     /// Replaces the config at `path` (symbolic links followed: the file they lead to is rewritten, the links stay) with
     /// `bytes`, atomically, keeping its owner, group and mode — provided it still holds exactly `original`.
-    public static func replaceFile(at path: String, with bytes: [UInt8], expecting original: [UInt8]) throws(ConfigEditError) {
+    public static func replaceFile(at path: String, with bytes: [UInt8], expecting original: [UInt8]) throws(ConfigRemovalError) {
         guard let resolved = realpath(path, nil) else {
             throw .fileSystem(file: path, reason: FileErrorWords.reason(errno))
         }
@@ -119,7 +119,7 @@ public struct ConfigEdit: Sendable {
 
     /// Writes the change (`ConfigEditor.replaceFile`): atomically, keeping owner, group and mode, and only if the file
     /// still holds what was read.
-    public func write() throws(ConfigEditError) {
+    public func write() throws(ConfigRemovalError) {
         try ConfigEditor.replaceFile(at: path, with: edited, expecting: original)
     }
 }
