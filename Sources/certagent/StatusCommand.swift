@@ -22,10 +22,7 @@ struct StatusCommand: ParsableCommand {
         }
         let reports = CertificateStatus.all(config: config, store: store, now: Date())   // and those removed from the config by hand
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.dateEncodingStrategy = .iso8601
-            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
+            print(try StatusJSON.encode(reports))
         } else {
             for report in reports { print(report.text) }
         }

@@ -161,7 +161,7 @@ final class DeleteRollbackTests: XCTestCase {
         let status = try certagent(["status", "--json", "--config", config])
         let reports = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]])
         XCTAssertEqual(reports[0]["serial"] as? String, first)
-        XCTAssertEqual(reports[0]["nextAction"] as? String, "renew", "planned from its lifetime, not renewed away at once")
+        XCTAssertEqual(reports[0]["nextAction"] as? String, "renewAt", "planned from its lifetime, not renewed away at once")
 
         let undone = try certagent(["rollback", "--config", config, "roll.test"])
         XCTAssertEqual(undone.status, 0, undone.output)

@@ -37,10 +37,15 @@ public final class RenewalService: Sendable {
     private let random: any RandomSource
     private let policy: RenewalPolicy
     private let busyCertificates: BusyCertificateHandling
+    private let failureLogLevel: Logger.Level
     private let logger: Logger
 
+    /// `failureLogLevel`: the level a failed renewal is logged at — `error` in the daemon, where the log is the report;
+    /// lower in a command, whose own summary reports it (the log line is then for `--verbose`), so it is told once.
     public init(session: AgentSession, clock: StoppableClock, random: any RandomSource = SystemRandomSource(),
-                policy: RenewalPolicy = RenewalPolicy(), busyCertificates: BusyCertificateHandling = .skip, logger: Logger) {
+                policy: RenewalPolicy = RenewalPolicy(), busyCertificates: BusyCertificateHandling = .skip,
+                failureLogLevel: Logger.Level = .error, logger: Logger) {
+        self.failureLogLevel = failureLogLevel
         self.sessionState = Mutex(session)
         self.clock = clock
         self.random = random
@@ -103,7 +108,7 @@ public final class RenewalService: Sendable {
             for file in removed { logger.warning("removed a challenge file left by an interrupted run", metadata: ["file": "\(file)"]) }
             var record = loadRecord(certificate.name, logger: logger)
             if let since = record.inFlightSince {
-                logger.warning("an order was in flight when CertAgent stopped (started \(since)): abandoning it; a new one is placed when due")
+                logger.warning("an order was in flight when CertAgent stopped (started \(TimeText.human(since))): abandoning it; a new one is placed when due")
                 record.inFlightSince = nil
                 save(record, for: certificate.name, logger: logger)
             }
@@ -225,7 +230,7 @@ public final class RenewalService: Sendable {
         }
         session.store.noteIssuanceHolder(certificate.name)
         var record = loadRecord(certificate.name, logger: logger)   // fresh, now that nobody else can change it
-        logger.notice("renewing: \(reason)")
+        logger.notice("\(Self.startLine(reason: reason, state: state))")
         record.inFlightSince = clock.now()
         save(record, for: certificate.name, logger: logger)
         do {
@@ -244,7 +249,8 @@ public final class RenewalService: Sendable {
             return .interrupted
         } catch {
             if error is IssuanceError == false { connection.withLock { $0 = nil } }   // reconnect next time
-            let message = "\(error)"
+            // The certificate's name is already in the log metadata and in the caller's summary.
+            let message = (error as? IssuanceError).map { "\($0.underlying)" } ?? "\(error)"
             record.inFlightSince = nil
             let asked = Self.retryAfter(of: error)
             record.recordFailure(message, retryAfter: asked, at: clock.now())
@@ -254,9 +260,17 @@ public final class RenewalService: Sendable {
                 logger.warning("the CA asked to wait until \(CertificateStatus.format(asked)); waiting until \(CertificateStatus.format(cap.latest)) instead (cap: \(cap.reason))")
             }
             let retryAt = FailureBackoff.nextAttempt(for: record, now: clock.now(), retryAfterCap: cap) ?? clock.now()
-            logger.error("renewal failed (attempt \(record.failures)); next try at \(retryAt)", metadata: ["error": "\(message)"])
+            logger.log(level: failureLogLevel, "\(state.isUsable ? "renewal" : "issuance") failed (attempt \(record.failures)); the daemon retries at \(TimeText.human(retryAt))",
+                       metadata: ["error": "\(message)"])
             return .failed(error: message, retryAt: retryAt)
         }
+    }
+
+    /// The log line that starts an order: a first certificate is issued, not renewed; a forced one says so.
+    static func startLine(reason: RenewalReason, state: StoredCertificateState) -> String {
+        if case .missing = state { return "issuing the first certificate" + (reason == .forced ? " (asked for now)" : "") }
+        if reason == .forced, !state.isUsable { return "getting a new certificate (asked for now): \(state)" }
+        return "renewing: \(reason)"
     }
 
     /// Why no lock was taken: the outcome to report instead.
@@ -340,7 +354,7 @@ public final class RenewalService: Sendable {
         do {
             let info = try connect().issuer.client.renewalInfo(certificateID: certificateID)
             record.recordRenewalInfo(info, certificateID: certificateID, at: clock.now())
-            logger.info("renewal information: window \(info.windowStart) – \(info.windowEnd)")
+            logger.info("renewal information: window \(TimeText.human(info.windowStart)) – \(TimeText.human(info.windowEnd))")
             let latest = policy.lifetimeRule.latestRenewal(notBefore: leaf.notBefore, notAfter: leaf.notAfter)
             if info.windowEnd > latest {
                 logger.warning("the CA's suggested window ends \(CertificateStatus.format(info.windowEnd)), after the certificate's latest safe renewal time: renewing by \(CertificateStatus.format(latest)) instead")

@@ -68,7 +68,7 @@ final class HostileCATests: XCTestCase {
 
         // `status` shows the time used, and what the CA asked.
         let status = CertificateStatus(certificate: bed.certificate, store: bed.session.store, now: Date())
-        XCTAssertEqual(status.nextAction, "retry after failures")
+        XCTAssertEqual(status.nextAction, .retryAt)
         XCTAssertEqual(try XCTUnwrap(status.nextActionAt).timeIntervalSince1970, retryAt.timeIntervalSince1970, accuracy: 1)
         XCTAssertEqual(status.retryAfterRequested, asked)
         XCTAssertTrue(status.text.contains("CA asked      to wait until \(askedYear)-"), status.text)
