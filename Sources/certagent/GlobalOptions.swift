@@ -33,12 +33,23 @@ struct GlobalOptions: ParsableArguments {
     /// Loads and validates the config, printing every problem and exiting with status 2 when it is not usable
     /// (including a config file or directory others could write: see `ConfigPermissions`).
     func loadConfig() throws -> AgentConfig {
+        let path = configPath
+        var info = stat()
+        if lstat(path, &info) != 0, errno == ENOENT {
+            printError(Self.missingConfigMessage(path))
+            throw ExitCode(2)
+        }
         do {
             return try ConfigLoader.load(path: configPath)
         } catch let error as ConfigError {
             printError(error.description)
             throw ExitCode(2)
         }
+    }
+
+    /// What a command says when there is no config file at `path`.
+    static func missingConfigMessage(_ path: String) -> String {
+        "no config at \(path): run `certagent init` or pass --config"
     }
 
     /// Exits with status 2, printing each fix, when others could write the config at `path` or a directory above it

@@ -88,7 +88,7 @@ public final class RenewalService: Sendable {
     public func connectIfPossible() {
         do { _ = try connect() } catch where clock.isStopped {
             // Cut short by a stop: the caller reports the interruption.
-        } catch { logger.warning("cannot reach the ACME server yet: \(error)") }
+        } catch { logger.log(level: min(.warning, failureLogLevel), "cannot reach the ACME server yet: \(error)") }
     }
 
     /// Whether the CA offers ARI, when known (nil before the first connection).
@@ -236,10 +236,10 @@ public final class RenewalService: Sendable {
         do {
             let connection = try connect()
             let replaces = connection.ariSupported ? state.leaf?.ariCertificateIdentifier : nil
-            let issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, logger: logger)
+            var issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, logger: logger)
             record.inFlightSince = nil
             record.recordSuccess(at: clock.now())
-            let deployError = deploy(certificate, record: &record, logger: logger)
+            let deployError = deploy(certificate, record: &record, logger: logger) { issued.deployment = $0 }
             save(record, for: certificate.name, logger: logger)
             return .renewed(issued, deployError: deployError)
         } catch where clock.isStopped {
@@ -313,7 +313,9 @@ public final class RenewalService: Sendable {
     static let lockPollInterval: TimeInterval = 0.2
 
     /// Copies the new files to their install targets and runs the reload command; a failure is kept for retry.
-    private func deploy(_ certificate: CertificateConfig, record: inout RenewalRecord, logger: Logger) -> String? {
+    /// `done` receives what the installation did, when it succeeded.
+    private func deploy(_ certificate: CertificateConfig, record: inout RenewalRecord, logger: Logger,
+                        done: (InstallReport) -> Void = { _ in }) -> String? {
         guard let install = certificate.install, let files = session.store.currentFiles(certificate.name) else { return nil }
         let version = (try? session.store.linkedVersion(certificate.name)).map { ($0.directory as NSString).lastPathComponent }
         do {
@@ -323,6 +325,7 @@ public final class RenewalService: Sendable {
             if report.changed || report.reloaded {
                 logger.notice("deployed", metadata: ["written": "\(report.written.count)", "reloaded": "\(report.reloaded)"])
             }
+            done(report)
             record.deployError = nil
             record.nextDeployAttempt = nil
             record.deployedVersion = version

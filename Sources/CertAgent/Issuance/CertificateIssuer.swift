@@ -17,6 +17,8 @@ public struct IssuedCertificate: Sendable {
     public let chainLength: Int
     /// How many other chains the CA offered (`Link: rel="alternate"`, RFC 8555 §7.4.2).
     public let alternateChains: Int
+    /// What deploying it did (files written, the reload command run), when it has an `install` block and deployed.
+    public internal(set) var deployment: InstallReport? = nil
 }
 
 /// An issuance that failed, with the certificate it was for.
