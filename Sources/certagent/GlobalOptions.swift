@@ -47,6 +47,14 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
+    /// Exits with status 1, saying so in words, when the running user may not use the store as `need` says (a
+    /// non-root command against root's store): nothing it would report without it could be trusted.
+    func requireStoreAccess(_ config: AgentConfig, _ need: StoreAccess.Need) throws {
+        guard let message = StoreAccess.denied(config.storagePath, need: need) else { return }
+        printError(message)
+        throw ExitCode(1)
+    }
+
     /// What a command says when there is no config file at `path`.
     static func missingConfigMessage(_ path: String) -> String {
         "no config at \(path): run `certagent init` or pass --config"

@@ -17,6 +17,7 @@ struct IssueCommand: ParsableCommand {
     func run() throws {
         let logger = options.logger()
         let config = try options.loadConfig()
+        try options.requireStoreAccess(config, .write)
         try IssueRunner.issueMissing(config: config, names: names, logger: logger)
     }
 }

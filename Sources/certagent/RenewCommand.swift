@@ -19,6 +19,7 @@ struct RenewCommand: ParsableCommand {
     func run() throws {
         let logger = options.logger()
         let config = try options.loadConfig()
+        try options.requireStoreAccess(config, .write)
         let context = try RenewalCommandContext(config: config, names: names, logger: logger)
         let service = context.service
         // A forced renewal is about the certificates stored as the command starts: one another process replaces

@@ -19,6 +19,7 @@ struct RollbackCommand: ParsableCommand {
     func run() throws {
         _ = options.logger()
         let config = try options.loadConfig()
+        try options.requireStoreAccess(config, .write)
         guard let certificate = config.certificate(named: name) else {
             printError(UnknownCertificateNames(unknown: [name], known: config.certificates.map(\.name), file: config.sourcePath).description)
             throw ExitCode(2)

@@ -15,6 +15,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         _ = options.logger()
         let config = try options.loadConfig()
+        try options.requireStoreAccess(config, .read)
         let store: CertificateStore
         do { store = try CertificateStore(config: config, create: false) } catch {
             printError("\(config.sourcePath): storage: \(error)")
