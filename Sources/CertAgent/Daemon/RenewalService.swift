@@ -204,6 +204,17 @@ public final class RenewalService: Sendable {
         return .obtainedElsewhere(elsewhere)
     }
 
+    /// What happens next to `name`, in words after its name ("renews at 2026-12-03 10:00 UTC (…)"), for the daemon's
+    /// log: a pending deployment retry when it comes first.
+    public func nextStepText(of name: String) -> String {
+        guard let certificate = session.config.certificate(named: name) else { return NextStep(action: .none, at: nil, reason: nil).text }
+        let (decision, _, record) = decide(certificate, forcing: nil, logger: logger)
+        if let deployRetry = record.nextDeployAttempt, record.deployError != nil, deployRetry < decision.wakeAt {
+            return "retries its deployment at \(TimeText.human(deployRetry))"
+        }
+        return NextStep(decision).text
+    }
+
     /// When `name` should next be looked at.
     public func nextDue(of name: String) -> Date {
         guard let certificate = session.config.certificate(named: name) else { return .distantFuture }
