@@ -73,7 +73,8 @@ enum IssueRunner {
                     print(line)
                 }
             case .failed(let error, _):
-                fail("✗ \(certificate.name): \(error)\n  nothing was replaced")
+                let kept = if case .missing = state { "no certificate was stored" } else { "nothing was replaced" }
+                fail("✗ \(certificate.name): \(error)\n  \(kept)")
             case .busy(let busy):
                 fail("✗ \(busy)")
             case .obtainedElsewhere(let elsewhere):
