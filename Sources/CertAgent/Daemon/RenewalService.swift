@@ -313,7 +313,7 @@ public final class RenewalService: Sendable {
                     return .failure(NotLocked(outcome: .interrupted))
                 }
             } catch {
-                logger.error("cannot lock the certificate for issuance: \(error)")
+                logger.log(level: failureLogLevel, "cannot lock the certificate for issuance: \(error)")
                 return .failure(NotLocked(outcome: .failed(error: "\(error)",
                                                            retryAt: clock.now().addingTimeInterval(FailureBackoff.delay(afterFailures: 1)))))
             }
@@ -346,7 +346,7 @@ public final class RenewalService: Sendable {
             let message = "\(error)"
             record.deployError = message
             record.nextDeployAttempt = clock.now().addingTimeInterval(Self.deployRetryDelay)
-            logger.error("deployment failed; the stored certificate stays and deployment is retried in \(Int(Self.deployRetryDelay / 60)) min",
+            logger.log(level: failureLogLevel, "deployment failed; the stored certificate stays and the daemon retries the deployment in \(Int(Self.deployRetryDelay / 60)) min",
                          metadata: ["error": "\(message)"])
             return message
         }

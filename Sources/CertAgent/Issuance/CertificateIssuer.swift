@@ -105,6 +105,6 @@ public struct CertificateIssuer: Sendable {
         guard case ACMEError.authorizationFailed(let identifier, let problem) = error, identifier.type == "dns" else { return error }
         guard let domain = certificate.domains.first(where: { $0.lowercased() == identifier.value.lowercased() }) else { return error }
         return HTTP01ValidationFailure(domain: domain, webroot: certificate.webroots[domain],
-                                       tokenFile: solver?.lastWrittenFile(for: identifier.value), problem: problem)
+                                       tokenFile: solver?.lastWrittenFile(for: identifier.value) ?? solver?.lastWrittenFile(for: domain), problem: problem)
     }
 }
