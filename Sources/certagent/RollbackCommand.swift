@@ -47,7 +47,7 @@ struct RollbackCommand: ParsableCommand {
         }
         print(Self.summary(name: name, report: report, fullChain: store.currentFiles(name)?.fullChain))
         if let deployError = report.deployError {
-            printError("✗ \(name): rolled back, but deployment failed (retried by the daemon): \(deployError)")
+            printError("✗ \(name): rolled back, but deployment failed (the daemon retries it if it runs): \(deployError)")
             throw ExitCode(1)
         }
     }
