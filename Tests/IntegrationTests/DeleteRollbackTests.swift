@@ -186,8 +186,6 @@ final class DeleteRollbackTests: XCTestCase {
         let first = try Certificate(pem: String(contentsOfFile: current, encoding: .utf8))
         let renewed = try certagent(["renew", "--force", "--config", config, "brief.test"])
         XCTAssertEqual(renewed.status, 0, renewed.output)
-        XCTAssertTrue(renewed.stdout.contains("    deployed      \(deployed)/"), "renew --force says what it deployed: \(renewed.stdout)")
-        XCTAssertTrue(renewed.stdout.contains("; ran /bin/sh -c echo"), "and the reload it ran: \(renewed.stdout)")
         let second = try serial(ofCertificateAt: current)
         let wait = first.notAfter.timeIntervalSinceNow + 1.5
         if wait > 0 { Thread.sleep(forTimeInterval: wait) }
