@@ -66,6 +66,10 @@ final class DaemonTests: XCTestCase {
         let daemon = try startDaemon(testbed, config: config, log: "daemon.log")
         // The first issuance runs after start-up; its job ends with the line saying when the certificate is looked at next.
         XCTAssertTrue(eventually(timeout: 90) { daemon.output.contains("next: one renews at ") }, daemon.output)
+        // At start it said what it would do first, in words (not only in systemd's STATUS), and the time in one format.
+        XCTAssertTrue(daemon.output.contains("NOTICE next: one gets its first certificate now"), daemon.output)
+        XCTAssertTrue(daemon.output.contains("NOTICE [one] issuing the first certificate"), daemon.output)
+        XCTAssertFalse(daemon.output.contains("+0000"), daemon.output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: storage + "/certificates/one/current/cert.pem"), daemon.output)
 
         // Idle: the certificate is good for years; one timer is armed far ahead and nothing of CertAgent's runs. Counted:
