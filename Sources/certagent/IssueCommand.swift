@@ -27,7 +27,7 @@ enum IssueRunner {
     static func issueMissing(config: AgentConfig, names: [String], logger: Logger) throws {
         let (failures, attempted) = try issue(config: config, names: names, logger: logger)
         if !failures.isEmpty {
-            printError("\(failures.count) of \(attempted) certificate(s) failed")
+            printError("\(failures.count) of \(attempted) certificate\(attempted == 1 ? "" : "s") failed")
             throw ExitCode(1)
         }
     }

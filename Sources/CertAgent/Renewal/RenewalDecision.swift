@@ -88,6 +88,6 @@ public struct RenewalDecision: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        heldBackByFailures ? "\(action) (held back by \(record.failures) failure(s))" : action.description
+        heldBackByFailures ? "\(action) (held back by \(record.failures) failure\(record.failures == 1 ? "" : "s"))" : action.description
     }
 }
