@@ -35,7 +35,7 @@ public enum ACMEError: Error, Sendable, CustomStringConvertible {
         switch self {
         case let .problem(problem, url, retryAfter):
             var text = "ACME server error at \(Self.shown(url: url)): \(problem)"
-            if let retryAfter { text += " (retry after \(retryAfter.formatted(.iso8601)))" }
+            if let retryAfter { text += " (retry after \(TimeText.human(retryAfter)))" }
             return text
         case let .unexpectedResponse(url, status, detail):
             return "unexpected response from \(Self.shown(url: url)): HTTP \(status): \(detail)"

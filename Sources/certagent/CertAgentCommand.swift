@@ -1,5 +1,9 @@
 import ArgumentParser
 import CertAgent
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct CertAgentCommand: ParsableCommand {
@@ -12,8 +16,29 @@ struct CertAgentCommand: ParsableCommand {
             RevokeCommand.self, DeleteCommand.self, RollbackCommand.self, CheckCommand.self, SecretCommand.self, RotateMasterKeyCommand.self,
         ])
 
+    /// A usage error (unknown option, missing argument, a value that does not parse): status 2, as for a bad config.
+    static let usageExitStatus: Int32 = 2
+
     static func main() {
         ProcessHardening.apply()
-        main(nil)
+        // Line-buffered even into a pipe or file, so our lines and standard error's (unbuffered) keep their order.
+        GlibcExtensions.lineBufferStandardOutput()
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        guard !arguments.isEmpty else {
+            // No command is a usage error too: the help says which there are.
+            FileHandle.standardError.write(Data((helpMessage() + "\n").utf8))
+            Glibc.exit(usageExitStatus)
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            // ArgumentParser exits 64 (EX_USAGE) for these; the README promises 2.
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Glibc.exit(usageExitStatus)
+            }
+            exit(withError: error)
+        }
     }
 }

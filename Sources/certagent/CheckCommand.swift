@@ -13,6 +13,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         _ = options.logger()
         let config = try options.loadConfig()
+        try options.requireStoreAccess(config, .read)
         let store: CertificateStore
         do {
             store = try CertificateStore(config: config, create: false)

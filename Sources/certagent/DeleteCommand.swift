@@ -29,6 +29,7 @@ struct DeleteCommand: ParsableCommand {
     func run() throws {
         let logger = options.logger()
         let config = try options.loadConfig()
+        try options.requireStoreAccess(config, .write)
         let store: CertificateStore
         do { store = try CertificateStore(config: config, create: false) } catch {
             printError("\(config.sourcePath): storage: \(error)")

@@ -33,12 +33,31 @@ struct GlobalOptions: ParsableArguments {
     /// Loads and validates the config, printing every problem and exiting with status 2 when it is not usable
     /// (including a config file or directory others could write: see `ConfigPermissions`).
     func loadConfig() throws -> AgentConfig {
+        let path = configPath
+        var info = stat()
+        if lstat(path, &info) != 0, errno == ENOENT {
+            printError(Self.missingConfigMessage(path))
+            throw ExitCode(2)
+        }
         do {
             return try ConfigLoader.load(path: configPath)
         } catch let error as ConfigError {
             printError(error.description)
             throw ExitCode(2)
         }
+    }
+
+    /// Exits with status 1, saying so in words, when the running user may not use the store as `need` says (a
+    /// non-root command against root's store): nothing it would report without it could be trusted.
+    func requireStoreAccess(_ config: AgentConfig, _ need: StoreAccess.Need) throws {
+        guard let message = StoreAccess.denied(config.storagePath, need: need) else { return }
+        printError(message)
+        throw ExitCode(1)
+    }
+
+    /// What a command says when there is no config file at `path`.
+    static func missingConfigMessage(_ path: String) -> String {
+        "no config at \(path): run `certagent init` or pass --config"
     }
 
     /// Exits with status 2, printing each fix, when others could write the config at `path` or a directory above it

@@ -79,6 +79,11 @@ struct InitCommand: ParsableCommand {
             printError("--reload and --no-reload contradict each other: give one")
             throw ExitCode(2)
         }
+        let problems = domains.compactMap(InitArguments.domainProblem) + (self.name.flatMap(InitArguments.nameProblem).map { [$0] } ?? [])
+        guard problems.isEmpty else {
+            printError(problems.joined(separator: "\n") + "\nNothing was written.")
+            throw ExitCode(2)
+        }
         let name = self.name ?? domains[0].lowercased()
         let existing: ExistingConfigFile?
         do { existing = try ExistingConfigFile.read(path) } catch {

@@ -17,6 +17,7 @@ struct IssueCommand: ParsableCommand {
     func run() throws {
         let logger = options.logger()
         let config = try options.loadConfig()
+        try options.requireStoreAccess(config, .write)
         try IssueRunner.issueMissing(config: config, names: names, logger: logger)
     }
 }
@@ -26,7 +27,7 @@ enum IssueRunner {
     static func issueMissing(config: AgentConfig, names: [String], logger: Logger) throws {
         let (failures, attempted) = try issue(config: config, names: names, logger: logger)
         if !failures.isEmpty {
-            printError("\(failures.count) of \(attempted) certificate(s) failed")
+            printError("\(failures.count) of \(attempted) certificate\(attempted == 1 ? "" : "s") failed")
             throw ExitCode(1)
         }
     }
@@ -66,16 +67,14 @@ enum IssueRunner {
             switch service.process(certificate.name, forcing: ForcedRenewal(replacing: state)) {
             case .renewed(let issued, let deployError):
                 print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
-                if let install = certificate.install {
-                    if let deployError {
-                        fail("✗ \(certificate.name): issued and stored, but deployment failed (the daemon retries it): \(deployError)")
-                    } else {
-                        print("    deployed      " + install.targets.map(\.path).joined(separator: ", ")
-                              + (install.reload.map { "; ran \($0.displayText)" } ?? ""))
-                    }
+                if let deployError {
+                    fail("✗ \(certificate.name): issued and stored, but deployment failed (the daemon retries it if it runs): \(deployError)")
+                } else if let line = DisplayFormat.deployed(issued, install: certificate.install) {
+                    print(line)
                 }
             case .failed(let error, _):
-                fail("✗ \(certificate.name): \(error); nothing was replaced")
+                let kept = if case .missing = state { "no certificate was stored" } else { "nothing was replaced" }
+                fail("✗ \(certificate.name): \(error)\n  \(kept)")
             case .busy(let busy):
                 fail("✗ \(busy)")
             case .obtainedElsewhere(let elsewhere):
@@ -94,6 +93,19 @@ enum IssueRunner {
 
 /// How the command line shows dates and results.
 enum DisplayFormat {
+    /// What deploying `issued` did, as a line under `issued(_:seconds:)`: the files written and the reload command run
+    /// (each only when it happened); nil when there is no install block or it did nothing.
+    static func deployed(_ issued: IssuedCertificate, install: InstallConfig?) -> String? {
+        guard let install, let report = issued.deployment else { return nil }
+        let ran = install.reload.map { "ran \($0.displayText)" }
+        switch (report.written.isEmpty, report.reloaded) {
+        case (false, true): return "    deployed      \(report.written.joined(separator: ", ")); \(ran ?? "reloaded")"
+        case (false, false): return "    deployed      \(report.written.joined(separator: ", "))"
+        case (true, true): return "    reloaded      \(ran ?? "reloaded")"
+        case (true, false): return nil
+        }
+    }
+
     static func date(_ date: Date) -> String { CertificateStatus.format(date) }
 
     static func issued(_ issued: IssuedCertificate, seconds: Double) -> String {

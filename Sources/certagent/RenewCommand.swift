@@ -19,6 +19,7 @@ struct RenewCommand: ParsableCommand {
     func run() throws {
         let logger = options.logger()
         let config = try options.loadConfig()
+        try options.requireStoreAccess(config, .write)
         let context = try RenewalCommandContext(config: config, names: names, logger: logger)
         let service = context.service
         // A forced renewal is about the certificates stored as the command starts: one another process replaces
@@ -39,10 +40,19 @@ struct RenewCommand: ParsableCommand {
                 print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
                 if let deployError {
                     failures += 1
-                    printError("✗ \(certificate.name): renewed, but deployment failed (retried by the daemon): \(deployError)")
+                    printError("✗ \(certificate.name): renewed and stored, but deployment failed (the daemon retries it if it runs): \(deployError)")
+                } else if let line = DisplayFormat.deployed(issued, install: certificate.install) {
+                    print(line)
                 }
             case .notDue(let decision):
-                print("✓ \(certificate.name): not due; next: \(decision.action)")
+                let step = NextStep(decision)
+                if let heldBack = step.heldBack {
+                    // Due, but not renewed: the command did not do what it was asked.
+                    failures += 1
+                    printError(Self.heldBackMessage(certificate.name, heldBack: heldBack, decision: decision))
+                } else {
+                    print("✓ \(certificate.name): not due; next: \(step.text)")
+                }
             case .interrupted:
                 failures += 1
                 cutShort.append(certificate.name)
@@ -53,10 +63,18 @@ struct RenewCommand: ParsableCommand {
                 print("✓ \(elsewhere)")
             case .failed(let error, let retryAt):
                 failures += 1
-                printError("✗ \(certificate.name): \(error)\n  the daemon retries at \(DisplayFormat.date(retryAt)); `certagent renew --force \(certificate.name)` retries now")
+                printError("✗ \(certificate.name): \(error)\n  the daemon retries at \(DisplayFormat.date(retryAt)) if it runs; `certagent renew --force \(certificate.name)` retries now")
             }
         }
         try context.interruption.exitIfInterrupted(cutShort: cutShort, notStarted: notStarted)
         if failures > 0 { throw ExitCode(1) }
+    }
+
+    /// A renewal that is due but held back by failures: what the admin reads, and how to retry now.
+    static func heldBackMessage(_ name: String, heldBack: String, decision: RenewalDecision) -> String {
+        let what = if case .renewAt(_, let reason) = decision.action, reason == .missing { "not issued" } else { "not renewed" }
+        var message = "✗ \(name): \(what): \(heldBack); `certagent renew --force \(name)` retries now"
+        if let lastError = decision.record.lastError { message += "\n  last error: \(lastError)" }
+        return message
     }
 }

@@ -34,7 +34,8 @@ struct RenewalCommandContext {
             print("… \(busy.name): another certagent process\(busy.holderPID.map { " (pid \($0))" } ?? "") is getting it right now: waiting for it")
             fflush(nil)   // every output stream: the line shows now, even when stdout is a file
         }
-        service = RenewalService(session: session, clock: clock, busyCertificates: waiting, logger: logger)
+        // A failure is told once, in the command's own summary; its log line is for --verbose.
+        service = RenewalService(session: session, clock: clock, busyCertificates: waiting, failureLogLevel: .info, logger: logger)
         // As the daemon does at start: challenge files and directories a killed run left, and its in-flight marks.
         service.recoverInterruptedWork()
     }

@@ -24,6 +24,7 @@ struct RevokeCommand: ParsableCommand {
     func run() throws {
         let logger = options.logger()
         let config = try options.loadConfig()
+        try options.requireStoreAccess(config, .write)
         guard case .success = config.select([name]) else {
             printError(UnknownCertificateNames(unknown: [name], known: config.certificates.map(\.name), file: config.sourcePath).description)
             throw ExitCode(2)

@@ -19,6 +19,7 @@ struct RollbackCommand: ParsableCommand {
     func run() throws {
         _ = options.logger()
         let config = try options.loadConfig()
+        try options.requireStoreAccess(config, .write)
         guard let certificate = config.certificate(named: name) else {
             printError(UnknownCertificateNames(unknown: [name], known: config.certificates.map(\.name), file: config.sourcePath).description)
             throw ExitCode(2)
@@ -46,7 +47,7 @@ struct RollbackCommand: ParsableCommand {
         }
         print(Self.summary(name: name, report: report, fullChain: store.currentFiles(name)?.fullChain))
         if let deployError = report.deployError {
-            printError("✗ \(name): rolled back, but deployment failed (retried by the daemon): \(deployError)")
+            printError("✗ \(name): rolled back, but deployment failed (the daemon retries it if it runs): \(deployError)")
             throw ExitCode(1)
         }
     }

@@ -13,6 +13,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let logger = options.logger(defaultLevel: .info)
         let config = try options.loadConfig()
+        try options.requireStoreAccess(config, .write)
         let clock = StoppableClock()
         let session: AgentSession
         do {

@@ -15,6 +15,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         _ = options.logger()
         let config = try options.loadConfig()
+        try options.requireStoreAccess(config, .read)
         let store: CertificateStore
         do { store = try CertificateStore(config: config, create: false) } catch {
             printError("\(config.sourcePath): storage: \(error)")
@@ -22,10 +23,7 @@ struct StatusCommand: ParsableCommand {
         }
         let reports = CertificateStatus.all(config: config, store: store, now: Date())   // and those removed from the config by hand
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.dateEncodingStrategy = .iso8601
-            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
+            print(try StatusJSON.encode(reports))
         } else {
             for report in reports { print(report.text) }
         }

@@ -28,7 +28,7 @@ final class AdminCommandTests: XCTestCase {
         let badConfig = testbed.directory + "/etc/bad.json"
         let bad = try runCommand(ProjectPaths.certagentBinary, ["init", "--config", badConfig, "--domain", "bad_name", "--webroot", webroot])
         XCTAssertEqual(bad.status, 2)
-        XCTAssertTrue(bad.stderr.contains("certificates[0].domains[0] = \"bad_name\""), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--domain bad_name: is not a fully qualified name"), "init names its flag: \(bad.stderr)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: badConfig))
 
         // status --json: healthy, with the next action planned from the certificate's lifetime.
@@ -38,7 +38,7 @@ final class AdminCommandTests: XCTestCase {
         XCTAssertEqual(reports.count, 1)
         XCTAssertEqual(reports[0]["healthy"] as? Bool, true)
         XCTAssertEqual(reports[0]["domains"] as? [String], ["first.test", "www.first.test"])
-        XCTAssertEqual(reports[0]["nextAction"] as? String, "renew")
+        XCTAssertEqual(reports[0]["nextAction"] as? String, "renewAt")
         XCTAssertEqual(reports[0]["nextActionReason"] as? String, "lifetimeThreshold")
         XCTAssertNotNil(reports[0]["nextActionAt"] as? String)
 
@@ -59,7 +59,7 @@ final class AdminCommandTests: XCTestCase {
         XCTAssertTrue(revoked.stdout.contains("revoked (superseded)"), revoked.stdout)
         let afterRevoke = try runCommand(ProjectPaths.certagentBinary, ["status", "--config", config])
         XCTAssertTrue(afterRevoke.stdout.contains("revoked (superseded)"), afterRevoke.stdout)
-        XCTAssertTrue(afterRevoke.stdout.contains("renew now"), afterRevoke.stdout)
+        XCTAssertTrue(afterRevoke.stdout.contains("next          renews now: the certificate was revoked"), afterRevoke.stdout)
         let reissued = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
         XCTAssertEqual(reissued.status, 0, reissued.output)
         XCTAssertNotEqual(try Certificate(pem: String(contentsOfFile: current, encoding: .utf8)).serialHex, serialAfter)

@@ -65,7 +65,11 @@ final class DaemonTests: XCTestCase {
         let config = try testbed.writeConfig([one], storage: storage)
         let daemon = try startDaemon(testbed, config: config, log: "daemon.log")
         // The first issuance runs after start-up; its job ends with the line saying when the certificate is looked at next.
-        XCTAssertTrue(eventually(timeout: 90) { daemon.output.contains("[one] next look at") }, daemon.output)
+        XCTAssertTrue(eventually(timeout: 90) { daemon.output.contains("next: one renews at ") }, daemon.output)
+        // At start it said what it would do first, in words (not only in systemd's STATUS), and the time in one format.
+        XCTAssertTrue(daemon.output.contains("NOTICE next: one gets its first certificate now"), daemon.output)
+        XCTAssertTrue(daemon.output.contains("NOTICE [one] issuing the first certificate"), daemon.output)
+        XCTAssertFalse(daemon.output.contains("+0000"), daemon.output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: storage + "/certificates/one/current/cert.pem"), daemon.output)
 
         // Idle: the certificate is good for years; one timer is armed far ahead and nothing of CertAgent's runs. Counted:
@@ -92,7 +96,7 @@ final class DaemonTests: XCTestCase {
         ])
         try updated.write(to: URL(fileURLWithPath: config))
         daemon.send(SIGHUP)
-        XCTAssertTrue(eventually(timeout: 90) { daemon.output.contains("[two] next look at") }, daemon.output)
+        XCTAssertTrue(eventually(timeout: 90) { daemon.output.contains("next: two renews at ") }, daemon.output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: storage + "/certificates/two/current/cert.pem"), daemon.output)
 
         // SIGHUP with a broken config: every problem logged, the running config kept, the daemon alive.

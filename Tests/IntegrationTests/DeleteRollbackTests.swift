@@ -147,6 +147,8 @@ final class DeleteRollbackTests: XCTestCase {
         let first = try serial(ofCertificateAt: current)
         let renewed = try certagent(["renew", "--force", "--config", config, "roll.test"])
         XCTAssertEqual(renewed.status, 0, renewed.output)
+        XCTAssertTrue(renewed.stdout.contains("    deployed      \(deployed)/"), "renew --force says what it deployed: \(renewed.stdout)")
+        XCTAssertTrue(renewed.stdout.contains("; ran /bin/sh -c echo"), "and the reload it ran: \(renewed.stdout)")
         let second = try serial(ofCertificateAt: current)
         XCTAssertNotEqual(first, second)
 
@@ -161,7 +163,7 @@ final class DeleteRollbackTests: XCTestCase {
         let status = try certagent(["status", "--json", "--config", config])
         let reports = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]])
         XCTAssertEqual(reports[0]["serial"] as? String, first)
-        XCTAssertEqual(reports[0]["nextAction"] as? String, "renew", "planned from its lifetime, not renewed away at once")
+        XCTAssertEqual(reports[0]["nextAction"] as? String, "renewAt", "planned from its lifetime, not renewed away at once")
 
         let undone = try certagent(["rollback", "--config", config, "roll.test"])
         XCTAssertEqual(undone.status, 0, undone.output)

@@ -177,7 +177,7 @@ final class HostileConfigTests: XCTestCase {
         for (path, words) in [(loop, "the config path is a loop of symbolic links"),
                               (directory, "the config path is a directory, not a config file"),
                               (fifo, "the config path is a FIFO (named pipe), not a config file"),
-                              (temp.path("etc/missing.json"), "the config file does not exist"),
+                              (temp.path("etc/missing.json"), "no config at \(temp.path("etc/missing.json")): run `certagent init` or pass --config"),
                               (notUTF8, "line 1, column 15: is not UTF-8 text: the byte 0xE9"),
                               (try temp.write("etc/empty.json", ""), "the config file is empty")] {
             let result = try certagent(["check", "--config", path])

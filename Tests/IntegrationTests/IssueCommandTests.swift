@@ -72,6 +72,19 @@ final class IssueCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("mixed"), result.stderr)
         XCTAssertTrue(result.stderr.contains("lost.test"), result.stderr)
         XCTAssertTrue(result.stderr.contains("404") || result.stderr.contains("unauthorized"), result.stderr)
+        // Told once, with what an admin needs: where the token was, which URL the CA fetched, what it got, the usual causes.
+        XCTAssertEqual(result.output.components(separatedBy: "did not pass the CA's HTTP-01 check").count - 1, 1, result.output)
+        XCTAssertTrue(result.stderr.contains("✗ mixed: lost.test did not pass the CA's HTTP-01 check\n  the token was written to \(unserved)/.well-known/acme-challenge/"),
+                      result.stderr)
+        XCTAssertTrue(result.stderr.contains("  the CA fetched http://lost.test/.well-known/acme-challenge/"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("  and got: unauthorized"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("usual causes: the web server's site for lost.test does not serve \(unserved) at /.well-known/acme-challenge/"),
+                      result.stderr)
+        for cause in ["a redirect to another host, or to https", "an AAAA record", "IPv6", "a firewall closing port 80"] {
+            XCTAssertTrue(result.stderr.contains(cause), "\(cause): \(result.stderr)")
+        }
+        XCTAssertFalse(result.output.contains("ERROR"), "no log line repeats it at the default level: \(result.output)")
+        XCTAssertFalse(result.output.contains("next try"), "a command announces no retry it will not make: \(result.output)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: storage + "/certificates/mixed/current"), "nothing became current")
         XCTAssertEqual(filesBelow(served), [])
         XCTAssertEqual(filesBelow(unserved), [])

@@ -1,23 +1,62 @@
 import ACME
 import Foundation
 
-/// One certificate as `certagent status` shows it.
+/// The state of a certificate, as a stable value for machines (`status --json`'s `state`).
+public enum CertificateState: String, Codable, Sendable, CaseIterable {
+    /// A certificate that covers every configured name, matches its key and has not expired nor been revoked.
+    case valid
+    /// None issued yet.
+    case missing
+    /// The stored certificate or key cannot be read.
+    case unreadable
+    /// The certificate does not match its private key.
+    case keyMismatch
+    /// The certificate does not cover every configured name.
+    case namesMissing
+    case expired
+    /// Revoked with `certagent revoke`.
+    case revoked
+    /// In the store, but no longer in the config: never renewed (`certagent delete NAME` removes its files).
+    case notConfigured
+
+    public init(_ state: StoredCertificateState) {
+        switch state {
+        case .missing: self = .missing
+        case .unreadable: self = .unreadable
+        case .keyMismatch: self = .keyMismatch
+        case .namesMissing: self = .namesMissing
+        case .expired: self = .expired
+        case .revoked: self = .revoked
+        case .valid: self = .valid
+        }
+    }
+}
+
+/// One certificate as `certagent status` shows it: machine values (`state`, `nextAction`, `nextActionReason`, times)
+/// and, apart from them, the words for people (`summary`, `next`). `status --json` prints these fields; see
+/// `StatusJSON` for the encoding.
 public struct CertificateStatus: Codable, Sendable {
     public var name: String
     /// False for a certificate the store holds files for but the config no longer lists (`notConfigured`).
     public var configured: Bool = true
     public var domains: [String]
-    public var state: String
+    public var state: CertificateState
+    /// The state in words: "valid until 2026-12-01 13:39 UTC".
+    public var summary: String
     public var healthy: Bool
     public var issuer: String?
     public var serial: String?
     public var notBefore: Date?
     public var notAfter: Date?
     public var fullChain: String?
-    public var nextAction: String?
+    public var nextAction: NextAction
+    /// When `nextAction` happens (absent for `renewNow` and `none`).
     public var nextActionAt: Date?
-    /// Why (a `RenewalReason` raw value, e.g. `lifetimeThreshold`, `inWindow`, `expired`).
-    public var nextActionReason: String?
+    /// Why (a `RenewalReason` raw value: `missing`, `unreadable`, `keyMismatch`, `namesMissing`, `expired`, `revoked`,
+    /// `inWindow`, `lifetimeThreshold`, `forced`); absent for `checkRenewalInfo` and `none`.
+    public var nextActionReason: RenewalReason?
+    /// What happens next in words: "renews at 2026-12-03 10:00 UTC (its renewal point: …)".
+    public var next: String
     public var lastError: String?
     public var failures: Int?
     /// When the CA asked for a later retry than is used (`RetryAfterCap`): what it asked. `nextActionAt` is what is used.
@@ -27,7 +66,8 @@ public struct CertificateStatus: Codable, Sendable {
         let state = StoredCertificateState.inspect(certificate, in: store, now: now)
         name = certificate.name
         domains = certificate.domains
-        self.state = state.description
+        self.state = CertificateState(state)
+        summary = state.description
         healthy = state.isUsable
         issuer = state.leaf.map { UntrustedText.display($0.issuer, limit: 300) }   // the CA wrote it
         serial = state.leaf?.serialHex
@@ -40,50 +80,53 @@ public struct CertificateStatus: Codable, Sendable {
         // random draw that would differ at every call).
         let decision = RenewalPolicy().decide(state: state, record: record, ariSupported: record.ariWindow != nil,
                                               now: now, random: MidpointRandomSource())
-        switch decision.action {
-        case .renewNow(let reason):
-            nextAction = "renew now: \(reason)"
-            nextActionAt = now
-            nextActionReason = reason.rawValue
-        case .renewAt(let date, let reason):
-            nextAction = decision.heldBackByFailures ? "retry after failures" : "renew"
-            nextActionAt = date
-            nextActionReason = reason.rawValue
-            if decision.heldBackByFailures, let asked = record.retryAfter, asked > date { retryAfterRequested = asked }
-        case .checkRenewalInfo(let date):
-            nextAction = "check the CA's renewal information (ARI)"
-            nextActionAt = date
-        }
+        let step = NextStep(decision)
+        nextAction = step.action
+        nextActionAt = step.at
+        nextActionReason = step.reason
+        next = step.text
+        if step.action == .retryAt, let asked = record.retryAfter, let at = step.at, asked > at { retryAfterRequested = asked }
         if record.failures > 0 {
             lastError = record.lastError
             failures = record.failures
         } else if let deployError = record.deployError {
             lastError = "deployment: " + deployError
         }
+        if step.action == .retryAt { next += "; `certagent renew --force \(certificate.name)` retries now" }
     }
 
     /// A few lines of text for a terminal.
     public var text: String {
-        var lines = ["\(healthy ? "✓" : "✗") \(name): \(domains.joined(separator: ", "))", "    state         \(state)"]
+        var lines = ["\(healthy ? "✓" : "✗") \(name): \(domains.joined(separator: ", "))", "    state         \(summary)"]
         if let issuer { lines.append("    issuer        \(issuer)") }
         if let notAfter {
             let days = Int(notAfter.timeIntervalSinceNow / 86_400)
             lines.append("    expires       \(Self.format(notAfter)) (\(days) days)")
         }
-        if let nextAction {
-            lines.append("    next          \(nextAction)" + (nextActionAt.map { " at \(Self.format($0))" } ?? "")
-                         + (nextActionReason.map { " (\($0))" } ?? ""))
-        }
+        lines.append("    next          \(next)")
         if let retryAfterRequested {
             lines.append("    CA asked      to wait until \(Self.format(retryAfterRequested)): capped, see next")
         }
-        if let lastError { lines.append("    last error    \(lastError)" + (failures.map { " (\($0) failures in a row)" } ?? "")) }
+        if let lastError { lines.append("    last error    \(lastError)" + (failures.map { " (\($0) failure\($0 == 1 ? "" : "s") in a row)" } ?? "")) }
         if let fullChain { lines.append("    full chain    \(fullChain)") }
         return lines.joined(separator: "\n")
     }
 
-    public static func format(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateTimeSeparator(.space).time(includingFractionalSeconds: false)) + " UTC"
+    /// A moment for people: `2026-12-01 13:39 UTC` (`TimeText.human`).
+    public static func format(_ date: Date) -> String { TimeText.human(date) }
+}
+
+/// `status --json`: the one JSON encoding of reports for machines — times as RFC 3339 in UTC (`TimeText.rfc3339`),
+/// sorted keys, slashes not escaped.
+public enum StatusJSON {
+    public static func encode(_ reports: [CertificateStatus]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(TimeText.rfc3339(date))
+        }
+        return String(decoding: try encoder.encode(reports), as: UTF8.self)
     }
 }
 

@@ -11,12 +11,14 @@ extension CertificateStatus {
         healthy = false
         let leaf = (try? store.linkedVersion(name)).flatMap { $0 }.flatMap { try? StoredCertificateState.readLeaf($0) }
         domains = (leaf?.subjectAlternativeNames ?? []).map { UntrustedText.display($0, limit: 300) }   // the CA wrote them
-        state = Self.notConfiguredState(name)
+        state = .notConfigured
+        summary = Self.notConfiguredState(name)
         issuer = leaf.map { UntrustedText.display($0.issuer, limit: 300) }
         serial = leaf?.serialHex
         notBefore = leaf?.notBefore
         notAfter = leaf?.notAfter
-        nextAction = "none: not in the config, so never renewed"
+        nextAction = NextAction.none
+        next = NextStep(action: .none, at: nil, reason: nil).text
     }
 
     /// The words `status` shows for a certificate in the store but not in the config.

@@ -11,6 +11,7 @@ public enum DomainName {
         if name != name.lowercased() { return "must be lowercase" }
         if name.utf8.count > 253 { return "is longer than 253 characters" }
         if name.hasSuffix(".") { return "must not end with a dot" }
+        if let host = host(inURL: name) { return "is a URL, not a name: write \(host)" }
         if name.allSatisfy({ $0.isNumber || $0 == "." }) || name.contains(":") {
             return "is an IP address: CertAgent issues for DNS names only"
         }
@@ -28,5 +29,16 @@ public enum DomainName {
             }
         }
         return nil
+    }
+
+    /// The host name in `text` when it is a URL or has a path (`https://example.com/`, `example.com/shop`,
+    /// `example.com:8080`): what the admin most likely meant. Nil for anything else, an IPv6 address included.
+    public static func host(inURL text: String) -> String? {
+        var rest = Substring(text)
+        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        else if !rest.contains("/") && !(rest.split(separator: ":").count == 2 && rest.split(separator: ":")[1].allSatisfy(\.isNumber)) { return nil }
+        if let at = rest.firstIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        let host = rest.prefix { $0 != "/" && $0 != ":" && $0 != "?" && $0 != "#" }
+        return host.isEmpty ? nil : host.lowercased()
     }
 }

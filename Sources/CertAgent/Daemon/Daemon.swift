@@ -47,8 +47,8 @@ public final class Daemon: Sendable {
             service.process(run.name, forced: run.forced)
             let next = service.nextDue(of: run.name)
             self?.publishStatus()
-            // The job's last line: until the next look the certificate costs nothing.
-            self?.logger.info("next look at \(CertificateStatus.format(next))", metadata: ["certificate": "\(run.name)"])
+            // The job's last line: what comes next (until then the certificate costs nothing).
+            self?.logger.info("next: \(run.name) \(service.nextStepText(of: run.name))")
             return next
         }
         scheduler.withLock { $0 = made }
@@ -60,6 +60,9 @@ public final class Daemon: Sendable {
         let plan = service.plan()
         notifier.status(statusLine(next: plan.min { ($0.value, $0.key) < ($1.value, $1.key) }.map { (name: $0.key, date: $0.value) }))
         logger.notice("started", metadata: ["certificates": "\(config.certificates.count)", "config": "\(configPath)"])
+        if let first = plan.min(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
+            logger.notice("next: \(first.key) \(service.nextStepText(of: first.key))")
+        }
         notifier.ready()
         made.update(certificates: plan)
     }

@@ -37,10 +37,15 @@ public final class RenewalService: Sendable {
     private let random: any RandomSource
     private let policy: RenewalPolicy
     private let busyCertificates: BusyCertificateHandling
+    private let failureLogLevel: Logger.Level
     private let logger: Logger
 
+    /// `failureLogLevel`: the level a failed renewal is logged at — `error` in the daemon, where the log is the report;
+    /// lower in a command, whose own summary reports it (the log line is then for `--verbose`), so it is told once.
     public init(session: AgentSession, clock: StoppableClock, random: any RandomSource = SystemRandomSource(),
-                policy: RenewalPolicy = RenewalPolicy(), busyCertificates: BusyCertificateHandling = .skip, logger: Logger) {
+                policy: RenewalPolicy = RenewalPolicy(), busyCertificates: BusyCertificateHandling = .skip,
+                failureLogLevel: Logger.Level = .error, logger: Logger) {
+        self.failureLogLevel = failureLogLevel
         self.sessionState = Mutex(session)
         self.clock = clock
         self.random = random
@@ -83,7 +88,7 @@ public final class RenewalService: Sendable {
     public func connectIfPossible() {
         do { _ = try connect() } catch where clock.isStopped {
             // Cut short by a stop: the caller reports the interruption.
-        } catch { logger.warning("cannot reach the ACME server yet: \(error)") }
+        } catch { logger.log(level: min(.warning, failureLogLevel), "cannot reach the ACME server yet: \(error)") }
     }
 
     /// Whether the CA offers ARI, when known (nil before the first connection).
@@ -103,7 +108,7 @@ public final class RenewalService: Sendable {
             for file in removed { logger.warning("removed a challenge file left by an interrupted run", metadata: ["file": "\(file)"]) }
             var record = loadRecord(certificate.name, logger: logger)
             if let since = record.inFlightSince {
-                logger.warning("an order was in flight when CertAgent stopped (started \(since)): abandoning it; a new one is placed when due")
+                logger.warning("an order was in flight when CertAgent stopped (started \(TimeText.human(since))): abandoning it; a new one is placed when due")
                 record.inFlightSince = nil
                 save(record, for: certificate.name, logger: logger)
             }
@@ -199,6 +204,17 @@ public final class RenewalService: Sendable {
         return .obtainedElsewhere(elsewhere)
     }
 
+    /// What happens next to `name`, in words after its name ("renews at 2026-12-03 10:00 UTC (…)"), for the daemon's
+    /// log: a pending deployment retry when it comes first.
+    public func nextStepText(of name: String) -> String {
+        guard let certificate = session.config.certificate(named: name) else { return NextStep(action: .none, at: nil, reason: nil).text }
+        let (decision, _, record) = decide(certificate, forcing: nil, logger: logger)
+        if let deployRetry = record.nextDeployAttempt, record.deployError != nil, deployRetry < decision.wakeAt {
+            return "retries its deployment at \(TimeText.human(deployRetry))"
+        }
+        return NextStep(decision).text
+    }
+
     /// When `name` should next be looked at.
     public func nextDue(of name: String) -> Date {
         guard let certificate = session.config.certificate(named: name) else { return .distantFuture }
@@ -225,16 +241,16 @@ public final class RenewalService: Sendable {
         }
         session.store.noteIssuanceHolder(certificate.name)
         var record = loadRecord(certificate.name, logger: logger)   // fresh, now that nobody else can change it
-        logger.notice("renewing: \(reason)")
+        logger.notice("\(Self.startLine(reason: reason, state: state))")
         record.inFlightSince = clock.now()
         save(record, for: certificate.name, logger: logger)
         do {
             let connection = try connect()
             let replaces = connection.ariSupported ? state.leaf?.ariCertificateIdentifier : nil
-            let issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, logger: logger)
+            var issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, logger: logger)
             record.inFlightSince = nil
             record.recordSuccess(at: clock.now())
-            let deployError = deploy(certificate, record: &record, logger: logger)
+            let deployError = deploy(certificate, record: &record, logger: logger) { issued.deployment = $0 }
             save(record, for: certificate.name, logger: logger)
             return .renewed(issued, deployError: deployError)
         } catch where clock.isStopped {
@@ -244,7 +260,8 @@ public final class RenewalService: Sendable {
             return .interrupted
         } catch {
             if error is IssuanceError == false { connection.withLock { $0 = nil } }   // reconnect next time
-            let message = "\(error)"
+            // The certificate's name is already in the log metadata and in the caller's summary.
+            let message = (error as? IssuanceError).map { "\($0.underlying)" } ?? "\(error)"
             record.inFlightSince = nil
             let asked = Self.retryAfter(of: error)
             record.recordFailure(message, retryAfter: asked, at: clock.now())
@@ -254,9 +271,17 @@ public final class RenewalService: Sendable {
                 logger.warning("the CA asked to wait until \(CertificateStatus.format(asked)); waiting until \(CertificateStatus.format(cap.latest)) instead (cap: \(cap.reason))")
             }
             let retryAt = FailureBackoff.nextAttempt(for: record, now: clock.now(), retryAfterCap: cap) ?? clock.now()
-            logger.error("renewal failed (attempt \(record.failures)); next try at \(retryAt)", metadata: ["error": "\(message)"])
+            logger.log(level: failureLogLevel, "\(state.isUsable ? "renewal" : "issuance") failed (attempt \(record.failures)); the daemon retries at \(TimeText.human(retryAt))",
+                       metadata: ["error": "\(message)"])
             return .failed(error: message, retryAt: retryAt)
         }
+    }
+
+    /// The log line that starts an order: a first certificate is issued, not renewed; a forced one says so.
+    static func startLine(reason: RenewalReason, state: StoredCertificateState) -> String {
+        if case .missing = state { return "issuing the first certificate" + (reason == .forced ? " (asked for now)" : "") }
+        if reason == .forced, !state.isUsable { return "getting a new certificate (asked for now): \(state)" }
+        return "renewing: \(reason)"
     }
 
     /// Why no lock was taken: the outcome to report instead.
@@ -288,7 +313,7 @@ public final class RenewalService: Sendable {
                     return .failure(NotLocked(outcome: .interrupted))
                 }
             } catch {
-                logger.error("cannot lock the certificate for issuance: \(error)")
+                logger.log(level: failureLogLevel, "cannot lock the certificate for issuance: \(error)")
                 return .failure(NotLocked(outcome: .failed(error: "\(error)",
                                                            retryAt: clock.now().addingTimeInterval(FailureBackoff.delay(afterFailures: 1)))))
             }
@@ -299,7 +324,9 @@ public final class RenewalService: Sendable {
     static let lockPollInterval: TimeInterval = 0.2
 
     /// Copies the new files to their install targets and runs the reload command; a failure is kept for retry.
-    private func deploy(_ certificate: CertificateConfig, record: inout RenewalRecord, logger: Logger) -> String? {
+    /// `done` receives what the installation did, when it succeeded.
+    private func deploy(_ certificate: CertificateConfig, record: inout RenewalRecord, logger: Logger,
+                        done: (InstallReport) -> Void = { _ in }) -> String? {
         guard let install = certificate.install, let files = session.store.currentFiles(certificate.name) else { return nil }
         let version = (try? session.store.linkedVersion(certificate.name)).map { ($0.directory as NSString).lastPathComponent }
         do {
@@ -309,6 +336,7 @@ public final class RenewalService: Sendable {
             if report.changed || report.reloaded {
                 logger.notice("deployed", metadata: ["written": "\(report.written.count)", "reloaded": "\(report.reloaded)"])
             }
+            done(report)
             record.deployError = nil
             record.nextDeployAttempt = nil
             record.deployedVersion = version
@@ -318,7 +346,7 @@ public final class RenewalService: Sendable {
             let message = "\(error)"
             record.deployError = message
             record.nextDeployAttempt = clock.now().addingTimeInterval(Self.deployRetryDelay)
-            logger.error("deployment failed; the stored certificate stays and deployment is retried in \(Int(Self.deployRetryDelay / 60)) min",
+            logger.log(level: failureLogLevel, "deployment failed; the stored certificate stays and the daemon retries the deployment in \(Int(Self.deployRetryDelay / 60)) min",
                          metadata: ["error": "\(message)"])
             return message
         }
@@ -340,7 +368,7 @@ public final class RenewalService: Sendable {
         do {
             let info = try connect().issuer.client.renewalInfo(certificateID: certificateID)
             record.recordRenewalInfo(info, certificateID: certificateID, at: clock.now())
-            logger.info("renewal information: window \(info.windowStart) – \(info.windowEnd)")
+            logger.info("renewal information: window \(TimeText.human(info.windowStart)) – \(TimeText.human(info.windowEnd))")
             let latest = policy.lifetimeRule.latestRenewal(notBefore: leaf.notBefore, notAfter: leaf.notAfter)
             if info.windowEnd > latest {
                 logger.warning("the CA's suggested window ends \(CertificateStatus.format(info.windowEnd)), after the certificate's latest safe renewal time: renewing by \(CertificateStatus.format(latest)) instead")

@@ -17,6 +17,8 @@ public struct IssuedCertificate: Sendable {
     public let chainLength: Int
     /// How many other chains the CA offered (`Link: rel="alternate"`, RFC 8555 §7.4.2).
     public let alternateChains: Int
+    /// What deploying it did (files written, the reload command run), when it has an `install` block and deployed.
+    public internal(set) var deployment: InstallReport? = nil
 }
 
 /// An issuance that failed, with the certificate it was for.
@@ -60,6 +62,7 @@ public struct CertificateIssuer: Sendable {
     public func issue(_ certificate: CertificateConfig, replaces: String? = nil, lock: FileLock? = nil, logger: Logger) throws -> IssuedCertificate {
         var logger = logger
         logger[metadataKey: "certificate"] = "\(certificate.name)"
+        var usedSolver: WebrootSolver?
         do {
             let held = try lock ?? store.lockForIssuance(certificate.name)
             defer { withExtendedLifetime(held) {} }
@@ -72,6 +75,7 @@ public struct CertificateIssuer: Sendable {
             let csr = try CertificateSigningRequest.make(key: key, domains: certificate.domains)
             logger.info("ordering", metadata: ["domains": "\(certificate.domains.joined(separator: ","))", "keyType": "\(certificate.keyType.rawValue)"])
             let solver = WebrootSolver(webroots: certificate.webroots, journal: ChallengeJournal(path: journal))
+            usedSolver = solver
             let (_, downloaded) = try HTTP01Issuance.issue(client: client, domains: certificate.domains, csrDER: csr.der, solver: solver, replaces: replaces)
             let chosenPEM = ChainPreference.choose(downloaded, preferredIssuer: preferredChain, client: client, logger: logger)
             let chain = try ChainVerifier.verify(chainPEM: chosenPEM, key: key, domains: certificate.domains, now: clock.now())
@@ -83,17 +87,24 @@ public struct CertificateIssuer: Sendable {
             let staged = try store.stage(material, for: certificate.name, now: clock.now())
             let files = try store.commit(staged, for: certificate.name)
             let leaf = chain[0]
-            logger.notice("issued", metadata: ["serial": "\(leaf.serialHex)", "notAfter": "\(leaf.notAfter)", "fullchain": "\(files.fullChain)"])
+            logger.notice("issued", metadata: ["serial": "\(leaf.serialHex)", "notAfter": "\(TimeText.human(leaf.notAfter))", "fullchain": "\(files.fullChain)"])
             return IssuedCertificate(name: certificate.name, domains: certificate.domains, files: files, serialHex: leaf.serialHex,
                                      issuer: UntrustedText.display(leaf.issuer, limit: 300), notBefore: leaf.notBefore, notAfter: leaf.notAfter, chainLength: chain.count,
                                      alternateChains: downloaded.alternateURLs.count)
         } catch {
-            // A stop (CancellationError) is reported by the caller as an interruption, not as a failure.
-            if !(error is CancellationError) {
-                logger.error("issuance failed: \(error)")
-                if let detail = LowLevelDetail.of(error) { logger.debug("issuance failed, low-level detail: \(detail)") }
-            }
-            throw IssuanceError(name: certificate.name, underlying: error)
+            // The failure is reported once, by whoever called (the daemon's log line, a command's summary); here only
+            // its low-level detail, for --debug.
+            if let detail = LowLevelDetail.of(error) { logger.debug("issuance failed, low-level detail: \(detail)") }
+            throw IssuanceError(name: certificate.name, underlying: Self.explained(error, certificate: certificate, solver: usedSolver))
         }
+    }
+
+    /// A failed HTTP-01 check told with what the admin needs to fix it (`HTTP01ValidationFailure`); other errors as
+    /// they are.
+    static func explained(_ error: any Error, certificate: CertificateConfig, solver: WebrootSolver?) -> any Error {
+        guard case ACMEError.authorizationFailed(let identifier, let problem) = error, identifier.type == "dns" else { return error }
+        guard let domain = certificate.domains.first(where: { $0.lowercased() == identifier.value.lowercased() }) else { return error }
+        return HTTP01ValidationFailure(domain: domain, webroot: certificate.webroots[domain],
+                                       tokenFile: solver?.lastWrittenFile(for: identifier.value) ?? solver?.lastWrittenFile(for: domain), problem: problem)
     }
 }

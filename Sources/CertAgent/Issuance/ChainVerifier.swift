@@ -30,7 +30,7 @@ public enum ChainVerificationError: Error, Sendable, CustomStringConvertible, Cu
         case .brokenChain(let position, let subject, let issuer):
             "the chain is broken at position \(position): \(Self.shown(subject)) is not signed by the next certificate, \(Self.shown(issuer))"
         case .notCurrentlyValid(let notBefore, let notAfter):
-            "the certificate is not valid now (valid from \(notBefore) to \(notAfter))"
+            "the certificate is not valid now (valid from \(TimeText.human(notBefore)) to \(TimeText.human(notAfter)))"
         }
     }
 

@@ -1,3 +1,4 @@
+import ACME
 import Foundation
 
 /// Why a certificate is (or will be) renewed.
@@ -31,10 +32,22 @@ public enum RenewalReason: String, Sendable, Equatable, Codable, CustomStringCon
         case .expired: "the certificate has expired"
         case .revoked: "the certificate was revoked"
         case .inWindow: "inside the CA's suggested renewal window"
-        case .lifetimeThreshold: "the renewal point of its lifetime has been reached"
-        case .forced: "renewal forced by the admin"
+        case .lifetimeThreshold: "it has reached its renewal point (\(Self.renewalPoint))"
+        case .forced: "the admin asked for a renewal now"
         }
     }
+
+    /// The reason for a renewal still to come (`renew at …`): true before the moment, unlike `description`.
+    public var upcoming: String {
+        switch self {
+        case .lifetimeThreshold: "its renewal point: \(Self.renewalPoint)"
+        case .inWindow: "a time inside the CA's suggested renewal window (ARI)"
+        default: description
+        }
+    }
+
+    /// What the renewal point of a certificate without renewal information is (`LifetimeRenewalRule`).
+    static let renewalPoint = "a third of its lifetime left, half for lifetimes of 10 days or less"
 }
 
 /// What to do next for one certificate.
@@ -49,8 +62,8 @@ public enum RenewalAction: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .renewNow(let reason): "renew now: \(reason)"
-        case .renewAt(let date, let reason): "renew at \(date): \(reason)"
-        case .checkRenewalInfo(let date): "check renewal information at \(date)"
+        case .renewAt(let date, let reason): "renew at \(TimeText.human(date)): \(reason.upcoming)"
+        case .checkRenewalInfo(let date): "check renewal information at \(TimeText.human(date))"
         }
     }
 }
@@ -75,6 +88,6 @@ public struct RenewalDecision: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        heldBackByFailures ? "\(action) (held back by \(record.failures) failure(s))" : action.description
+        heldBackByFailures ? "\(action) (held back by \(record.failures) failure\(record.failures == 1 ? "" : "s"))" : action.description
     }
 }

@@ -1,3 +1,4 @@
+import ACME
 import Foundation
 
 /// A span of time in which to renew: the CA's suggested window (RFC 9773 §4.2 `suggestedWindow`).
@@ -10,5 +11,5 @@ public struct RenewalWindow: Codable, Sendable, Equatable, CustomStringConvertib
         self.end = max(start, end)
     }
 
-    public var description: String { "\(start) – \(end)" }
+    public var description: String { "\(TimeText.human(start)) – \(TimeText.human(end))" }
 }

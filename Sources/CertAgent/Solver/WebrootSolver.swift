@@ -35,6 +35,7 @@ public final class WebrootSolver: HTTP01Solver {
     private struct State {
         var published: [String: String] = [:]      // "domain token" -> file path
         var createdDirectories: [String] = []     // deepest last
+        var lastWritten: [String: String] = [:]   // domain -> the last file published for it (kept after clean-up)
     }
 
     /// `webroots` maps each domain to the directory its web server serves; `journal` records published files on
@@ -43,6 +44,10 @@ public final class WebrootSolver: HTTP01Solver {
         self.webroots = webroots
         self.journal = journal
     }
+
+    /// The last file published for `domain` (kept after it was removed), so a failed validation can say where the
+    /// token was: nil when none was.
+    public func lastWrittenFile(for domain: String) -> String? { state.withLock { $0.lastWritten[domain] } }
 
     /// Files currently published and not yet cleaned up.
     public var publishedFiles: [String] { state.withLock { Array($0.published.values) } }
@@ -79,7 +84,10 @@ public final class WebrootSolver: HTTP01Solver {
             removeCreatedDirectoriesWhenIdle()
             throw WebrootSolverError.cannotWrite(domain: domain, path: path, reason: error.description)
         }
-        state.withLock { $0.published["\(domain) \(token)"] = path }
+        state.withLock {
+            $0.published["\(domain) \(token)"] = path
+            $0.lastWritten[domain] = path
+        }
     }
 
     /// Removes the directories this solver created (deepest first; `rmdir` removes only empty ones, so anything the

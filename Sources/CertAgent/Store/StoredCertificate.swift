@@ -1,3 +1,4 @@
+import ACME
 import CertCrypto
 import Foundation
 
@@ -28,9 +29,9 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
         case .unreadable(let reason): "unreadable: \(reason)"
         case .keyMismatch: "the certificate does not match its private key"
         case .namesMissing(let names, _): "does not cover \(names.joined(separator: ", "))"
-        case .expired(let leaf): "expired on \(leaf.notAfter)"
-        case .revoked(_, let note): "revoked (\(note.reason.rawValue)) on \(note.revokedAt)"
-        case .valid(let leaf, _): "valid until \(leaf.notAfter)"
+        case .expired(let leaf): "expired on \(TimeText.human(leaf.notAfter))"
+        case .revoked(_, let note): "revoked (\(note.reason.rawValue)) on \(TimeText.human(note.revokedAt))"
+        case .valid(let leaf, _): "valid until \(TimeText.human(leaf.notAfter))"
         }
     }
 

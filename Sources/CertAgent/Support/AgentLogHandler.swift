@@ -71,7 +71,7 @@ public struct AgentLogHandler: LogHandler {
     }
 
     static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
+        TimeText.human(Date(), seconds: true)
     }
 
     private static let lock = Mutex(())

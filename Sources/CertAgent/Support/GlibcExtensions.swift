@@ -4,7 +4,7 @@ import Glibc
 
 /// GNU extensions of glibc that Swift's Glibc module does not import (it is built without `_GNU_SOURCE`),
 /// looked up once with `dlsym`. Each has a portable fallback for a libc that lacks it.
-enum GlibcExtensions {
+public enum GlibcExtensions {
     private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
     private typealias MakeTemporary = @convention(c) (UnsafeMutablePointer<CChar>?, Int32) -> Int32
     private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
@@ -24,6 +24,15 @@ enum GlibcExtensions {
     private static func symbol<Function>(_ name: String) -> Function? {
         guard let address = dlsym(nil, name) else { return nil }
         return unsafeBitCast(address, to: Function.self)
+    }
+
+    /// Makes C's standard output line-buffered (`setvbuf(stdout, NULL, _IOLBF, 0)`), even into a pipe or a file, so
+    /// each printed line goes out at once and keeps its order with standard error's. The `stdout` variable is found
+    /// with `dlsym`: Swift 6 refuses a reference to C's mutable global.
+    public static func lineBufferStandardOutput() {
+        guard let address = dlsym(nil, "stdout"),
+              let file = address.assumingMemoryBound(to: UnsafeMutablePointer<FILE>?.self).pointee else { return }
+        setvbuf(file, nil, _IOLBF, 0)
     }
 
     /// Sets whether this process may be core-dumped or ptrace-attached by its user (`prctl(PR_SET_DUMPABLE)`).

@@ -68,7 +68,7 @@ final class HostileCATests: XCTestCase {
 
         // `status` shows the time used, and what the CA asked.
         let status = CertificateStatus(certificate: bed.certificate, store: bed.session.store, now: Date())
-        XCTAssertEqual(status.nextAction, "retry after failures")
+        XCTAssertEqual(status.nextAction, .retryAt)
         XCTAssertEqual(try XCTUnwrap(status.nextActionAt).timeIntervalSince1970, retryAt.timeIntervalSince1970, accuracy: 1)
         XCTAssertEqual(status.retryAfterRequested, asked)
         XCTAssertTrue(status.text.contains("CA asked      to wait until \(askedYear)-"), status.text)
@@ -97,7 +97,9 @@ final class HostileCATests: XCTestCase {
         let nextCheck = try XCTUnwrap(record.nextARICheck)
         XCTAssertEqual(nextCheck.timeIntervalSince(try XCTUnwrap(record.ariFetched)), RenewalInfoPolling.maximumInterval, accuracy: 0.01)
         XCTAssertTrue(bed.log.contains("after the certificate's latest safe renewal time: renewing by \(CertificateStatus.format(latest)) instead"), bed.log)
-        XCTAssertTrue(bed.log.contains("the CA asked to check renewal information again in 999999999 s; checking in 86400 s instead (cap: one day"), bed.log)
+        // 999999999 s from when the CA answered: a second boundary may pass before it is logged (seen under load).
+        XCTAssertTrue(["999999999", "999999998"].contains { bed.log.contains("the CA asked to check renewal information again in \($0) s; checking in 86400 s instead (cap: one day") },
+                      bed.log)
         let status = CertificateStatus(certificate: bed.certificate, store: bed.session.store, now: Date())
         XCTAssertLessThanOrEqual(try XCTUnwrap(status.nextActionAt), latest, "status shows the time used")
     }

@@ -80,9 +80,11 @@ final class CertificateRemovalTests: XCTestCase {
         XCTAssertEqual(reports.map(\.name), ["new", "old"])
         XCTAssertEqual(reports.map(\.configured), [true, false])
         let orphan = reports[1]
-        XCTAssertEqual(orphan.state, "in the store, not in the config: `certagent delete old` removes its files")
+        XCTAssertEqual(orphan.state, .notConfigured)
+        XCTAssertEqual(orphan.summary, "in the store, not in the config: `certagent delete old` removes its files")
         XCTAssertFalse(orphan.healthy)
-        XCTAssertEqual(orphan.nextAction, "none: not in the config, so never renewed")
+        XCTAssertEqual(orphan.nextAction, NextAction.none)
+        XCTAssertEqual(orphan.next, "nothing: not in the config, so never renewed")
         XCTAssertTrue(orphan.text.hasPrefix("✗ old: \n    state         in the store, not in the config: `certagent delete old` removes its files"), orphan.text)
         let json = String(decoding: try JSONEncoder().encode(orphan), as: UTF8.self)
         XCTAssertTrue(json.contains(#""configured":false"#), json)

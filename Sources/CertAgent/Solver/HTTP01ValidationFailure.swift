@@ -1,0 +1,61 @@
+import ACME
+import Foundation
+
+/// A domain that did not pass the CA's HTTP-01 check (RFC 8555 §8.3), told as an admin needs it: where the token was
+/// written, which URL the CA fetched, what it got (the CA's problem document, escaped), and the usual causes.
+public struct HTTP01ValidationFailure: Error, Sendable, CustomStringConvertible {
+    /// The configured domain.
+    public let domain: String
+    /// The webroot configured for it, if any.
+    public let webroot: String?
+    /// The file the token was written to, when one was.
+    public let tokenFile: String?
+    /// What the CA said, when it said anything.
+    public let problem: ACMEProblem?
+
+    public init(domain: String, webroot: String?, tokenFile: String?, problem: ACMEProblem?) {
+        self.domain = domain
+        self.webroot = webroot
+        self.tokenFile = tokenFile
+        self.problem = problem
+    }
+
+    /// The URL the CA fetches for the token (§8.3: `http://DOMAIN/.well-known/acme-challenge/TOKEN`, port 80).
+    public var url: String? {
+        tokenFile.map { "http://\(domain)/.well-known/acme-challenge/" + ($0 as NSString).lastPathComponent }
+    }
+
+    /// Whether the problem is about reaching or reading the token (where the usual causes apply) rather than about
+    /// the CA's policy (CAA, a rejected name, a rate limit).
+    private var isAboutTheToken: Bool {
+        switch problem?.kind {
+        case nil, .unauthorized?, .connection?, .dns?, .incorrectResponse?, .tls?, .other?: true
+        default: false
+        }
+    }
+
+    public var description: String {
+        var lines = ["\(domain) did not pass the CA's HTTP-01 check"]
+        if let tokenFile, let url {
+            lines.append("  the token was written to \(tokenFile)")
+            lines.append("  the CA fetched \(url)")
+        }
+        lines.append("  and got: " + (problem.map { "\($0)" } ?? "no reason given"))
+        guard isAboutTheToken else { return lines.joined(separator: "\n") }
+        let root = webroot.map { " \($0)" } ?? " the configured webroot"
+        if problem?.kind == .dns {
+            lines.append("  usual causes: \(domain) has no A/AAAA record in public DNS, or it points at another machine")
+        } else {
+            lines.append("  usual causes: the web server's site for \(domain) does not serve\(root) at /.well-known/acme-challenge/ "
+                + "(check its root or an alias); a redirect to another host, or to https with a certificate that does not load; "
+                + "an AAAA record sending the CA over IPv6 to a machine or port that does not serve it (the CA prefers IPv6); "
+                + "a firewall closing port 80")
+        }
+        if let webroot {
+            lines.append("  to check: mkdir -p \(webroot)/.well-known/acme-challenge; echo ok > \(webroot)/.well-known/acme-challenge/check; "
+                + "curl -4 http://\(domain)/.well-known/acme-challenge/check; curl -6 http://\(domain)/.well-known/acme-challenge/check "
+                + "(from another network: both must print ok; then remove the file)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
