@@ -17,6 +17,9 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
+        // glibc's _GNU_SOURCE functions, the variadic prctl and C's stdout, behind plain C functions (no dlsym).
+        .target(name: "CGlibcShim"),
+
         // The only importer of COpenSSL.
         .target(name: "CertCrypto", dependencies: ["COpenSSL"]),
         // The only importer of CCurl.
@@ -25,7 +28,7 @@ let package = Package(
         .target(name: "ACME"),
         // The agent: config, store, solver, policy, scheduler.
         .target(name: "CertAgent", dependencies: [
-            "ACME", "CertCrypto", "CurlHTTP",
+            "ACME", "CertCrypto", "CurlHTTP", "CGlibcShim",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "certagent", dependencies: [
