@@ -117,28 +117,15 @@ public struct ConfigFileWrite: Sendable {
     }
 
     private func replace(with bytes: [UInt8]) throws(ConfigEditError) {
-        // The owner stays (only root can give a file away: anyone else edits their own file); the group stays where the
-        // user may set it (root, or a group the user is in).
-        var owner: uid_t?
-        var group: gid_t?
-        if let previous {
-            if previous.owner != geteuid() && geteuid() == 0 { owner = previous.owner }
-            if previous.group != getegid() && (geteuid() == 0 || Self.isMember(of: previous.group)) { group = previous.group }
-        }
+        // Owner and group stay as they were, or the write fails with nothing changed: only root can give a file away,
+        // and anyone else may only pick a group they are in. A new file is the running user's.
+        let owner = previous.flatMap { $0.owner == geteuid() ? nil : $0.owner }
+        let group = previous.flatMap { $0.group == getegid() ? nil : $0.group }
         do {
             try AtomicFile.write(bytes, to: path, mode: mode, owner: owner, group: group)
         } catch {
             throw .fileSystem(file: previous?.path ?? path, reason: "\(error)")
         }
-    }
-
-    /// True when the user running the command is in group `group` (a supplementary group: `getegid()` is checked apart).
-    private static func isMember(of group: gid_t) -> Bool {
-        let count = getgroups(0, nil)
-        guard count > 0 else { return false }
-        var groups = [gid_t](repeating: 0, count: Int(count))
-        let filled = getgroups(count, &groups)
-        return filled > 0 && groups.prefix(Int(filled)).contains(group)
     }
 
     /// The name of the user running the command (for the steps printed to them).
