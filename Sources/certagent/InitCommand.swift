@@ -98,7 +98,7 @@ struct InitCommand: ParsableCommand {
         // The whole new text is validated before anything is written: a bad domain or webroot leaves no file behind.
         let text: String
         let config: AgentConfig
-        let updating = existing.map { ConfigFileEditor.names(in: $0.bytes).contains(name) } ?? false
+        let updating = existing.map { ConfigEditor.names(in: $0.bytes).contains(name) } ?? false
         do {
             if let existing {
                 text = try plannedAddition(to: existing, name: name, reload: reloadCommand)
@@ -115,6 +115,9 @@ struct InitCommand: ParsableCommand {
         do {
             written = try ConfigFileWrite(path: path, previous: existing)
             try written.write(text)
+        } catch ConfigEditError.changedMeanwhile(let file) {
+            printError(ConfigEditError.changedMeanwhile(file: file).description)
+            throw ExitCode(1)
         } catch {
             printError("\(error)\nNothing was \(existing == nil ? "written" : "changed"): pass --config with a path you can write (or run as the user who owns \(path)).")
             throw ExitCode(1)
@@ -207,7 +210,7 @@ struct InitCommand: ParsableCommand {
         if let storage { settings.append(.init("storage", .string(storage))) }
         settings.append(.init("keyType", .string(keyType ?? ConfigLoader.defaultKeyType.rawValue)))
         let entry = CertificateEntry(name: name, domains: domains, webroot: webroot, reload: reload)
-        return ConfigFileEditor.newConfig(settings: settings, certificate: entry)
+        return ConfigEditor.newConfig(settings: settings, certificate: entry)
     }
 
     /// The existing config with this certificate added (or, with --force, updated after confirmation). Settings every
@@ -252,10 +255,10 @@ struct InitCommand: ParsableCommand {
         let keyTypeField = keyType.flatMap { $0 == (existing.keyType ?? ConfigLoader.defaultKeyType.rawValue) ? nil : $0 }
         guard let index = current.certificates.firstIndex(where: { $0.name == name }) else {
             do {
-                return try ConfigFileEditor.adding(CertificateEntry(name: name, domains: domains, webroot: webroot, keyType: keyTypeField, reload: reload),
-                                                   to: existing.text)
+                return try ConfigEditor.adding(CertificateEntry(name: name, domains: domains, webroot: webroot, keyType: keyTypeField, reload: reload),
+                                               to: existing.text, file: existing.path)
             } catch {
-                printError("cannot add to \(existing.path): it \(error)")
+                printError(error.description)
                 throw ExitCode(2)
             }
         }
@@ -291,9 +294,9 @@ struct InitCommand: ParsableCommand {
         for line in listed { print("  " + line) }
         try confirm("Update \(name)?")
         do {
-            return try ConfigFileEditor.updating(certificateAt: index, setting: changes, in: existing.text)
+            return try ConfigEditor.updating(certificateAt: index, setting: changes, in: existing.text, file: existing.path)
         } catch {
-            printError("cannot update \(existing.path): it \(error)")
+            printError(error.description)
             throw ExitCode(2)
         }
     }

@@ -1,56 +1,63 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Why the config could not be edited.
-public enum ConfigRemovalError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// No entry of `certificates` has this name.
-    case noSuchCertificate(name: String, file: String)
-    /// Removing it would leave `certificates` empty, which no config may be.
-    case onlyCertificate(name: String, file: String)
-    /// The text is not a config object with a `certificates` array (it was valid when loaded: it changed since).
-    case unexpectedShape(file: String, reason: String)
-    /// The file changed between reading and rewriting it.
-    case changedMeanwhile(file: String)
-    /// The rewrite could not be done (nothing was changed).
-    case fileSystem(file: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .noSuchCertificate(let name, let file): "\(file) has no certificate named \(name)"
-        case .onlyCertificate(let name, let file):
-            "\(name) is the only certificate in \(file), and a config lists at least one: add the next site first, "
-                + "or stop the daemon and remove the config and the store yourself"
-        case .unexpectedShape(let file, let reason): "cannot edit \(file): \(reason); it was not changed"
-        case .changedMeanwhile(let file): "\(file) was changed by someone else while it was being edited: it was left as it is, try again"
-        case .fileSystem(let file, let reason): "cannot rewrite \(file): \(reason); it was not changed"
-        }
-    }
-}
-
-/// Edits the config file as text, so everything the admin wrote stays as written — member order, indentation, line
-/// breaks, escapes — except the one change asked for.
+/// Writes and edits config text the way a person would, so everything the admin wrote stays as written — member
+/// order, indentation, line breaks, escapes — except the one change asked for: a new config has its keys in a readable
+/// order; an added certificate goes after the last one, laid out like it; a changed field replaces only its value; a
+/// removed certificate is cut out with its separator. No edit re-serialises the whole file.
 ///
-/// `removingCertificate` cuts one element of the top-level `certificates` array out of the text, with the separator
-/// that went with it, at byte positions found by `JSONTextSpans` (on text `StrictJSONParser` accepts). The result is
-/// checked by parsing it again: it must equal the original document with that one element removed, or nothing is
-/// written. `replaceFile` writes it atomically (`AtomicFile`), keeping the file's owner, group and mode.
+/// Every edit works at byte positions found by `JSONTextLayout` in text `StrictJSONParser` accepted, and is checked by
+/// parsing its result again: it must equal the original document with exactly the change applied, or it throws
+/// `ConfigEditError` and nothing is written. `ConfigFileWrite` writes the result.
 public enum ConfigEditor {
+    /// The text of a new config: `settings` in the order given, then `certificates` with the one entry; two-space
+    /// indentation, as in `config.example.json`.
+    public static func newConfig(settings: [OrderedJSON.Member], certificate: CertificateEntry) -> String {
+        let style = OrderedJSON.Style(unit: "  ", separator: ": ")
+        return OrderedJSON.object(settings + [.init("certificates", .array([certificate.json]))]).rendered(indent: "", style: style) + "\n"
+    }
+
+    /// `text` with `certificate` appended to its `certificates` array, laid out like the entries already there.
+    /// `file` names the config in errors.
+    public static func adding(_ certificate: CertificateEntry, to text: String, file: String) throws(ConfigEditError) -> String {
+        let document = try Document(Array(text.utf8), file: file)
+        let array = try document.certificates()
+        var expected = document.certificatesParsed
+        expected.append(certificate.json.parsed)
+        let edited = document.appending(certificate.json, toArrayAt: array)
+        return try document.checked(edited, certificates: expected, change: "with \(certificate.name) added")
+    }
+
+    /// `text` with fields of `certificates[index]` set: each change names a key path inside the entry (`["domains"]`,
+    /// `["install", "reload"]`) and its value is replaced where present, else added at the end of its object (a missing
+    /// object on the way is added holding it); the entry's other members stay as written. `file` names the config in
+    /// errors.
+    public static func updating(certificateAt index: Int, setting changes: [(path: [String], value: OrderedJSON)], in text: String,
+                                file: String) throws(ConfigEditError) -> String {
+        var text = text
+        for change in changes {
+            let document = try Document(Array(text.utf8), file: file)
+            let entries = document.layout.elements(ofArrayAt: try document.certificates().lowerBound)
+            guard index < entries.count, document.layout.bytes[entries[index].lowerBound] == UInt8(ascii: "{") else {
+                throw .unexpectedShape(file: file, reason: "it has no object at certificates[\(index)]")
+            }
+            var expected = document.certificatesParsed
+            expected[index] = setting(change.path, to: change.value.parsed, in: expected[index])
+            let edited = document.setting(change.path, to: change.value, inObjectAt: entries[index])
+            text = try document.checked(edited, certificates: expected, change: "with \(change.path.joined(separator: ".")) of certificates[\(index)] set")
+        }
+        return text
+    }
+
     /// The config text `bytes` without the entry of `certificates` named `name` (its `name`, or its first domain when
-    /// it has none, as the loader reads it). `file` names the config in messages.
-    public static func removingCertificate(named name: String, from bytes: [UInt8], file: String) throws(ConfigRemovalError) -> [UInt8] {
-        let original: JSONValue
-        do { original = try StrictJSONParser.parse(bytes) } catch {
-            throw .unexpectedShape(file: file, reason: "it is not valid JSON (\(error))")
-        }
-        guard case .object(var members) = original, case .array(var items)? = members["certificates"] else {
-            throw .unexpectedShape(file: file, reason: "it has no \"certificates\" array")
-        }
-        guard let index = items.firstIndex(where: { certificateName(of: $0) == name }) else {
+    /// it has none, as the loader reads it). `file` names the config in errors.
+    public static func removingCertificate(named name: String, from bytes: [UInt8], file: String) throws(ConfigEditError) -> [UInt8] {
+        let document = try Document(bytes, file: file)
+        let array = try document.certificates()
+        var expected = document.certificatesParsed
+        guard let index = expected.firstIndex(where: { certificateName(of: $0) == name }) else {
             throw .noSuchCertificate(name: name, file: file)
         }
-        guard items.count > 1 else { throw .onlyCertificate(name: name, file: file) }
-        guard let spans = JSONTextSpans.elements(ofTopLevelArray: "certificates", in: bytes), spans.count == items.count else {
+        guard expected.count > 1 else { throw .onlyCertificate(name: name, file: file) }
+        let spans = document.layout.elements(ofArrayAt: array.lowerBound)
+        guard spans.count == expected.count else {
             throw .unexpectedShape(file: file, reason: "the \"certificates\" array could not be located in the text")
         }
         // The element with the separator that belongs to it: the comma and space after it up to the next element, or,
@@ -59,22 +66,30 @@ public enum ConfigEditor {
                                           : spans[index - 1].upperBound ..< spans[index].upperBound
         var edited = bytes
         edited.removeSubrange(cut)
-        items.remove(at: index)
-        members["certificates"] = .array(items)
-        guard let reparsed = try? StrictJSONParser.parse(edited), reparsed == .object(members) else {
-            throw .unexpectedShape(file: file, reason: "the edited text would not be the same config without \(name)")
-        }
-        return edited
+        expected.remove(at: index)
+        return Array(try document.checked(String(decoding: edited, as: UTF8.self), certificates: expected, change: "without \(name)").utf8)
     }
 
     /// Prepares removing certificate `name` from the config at `path` (read now, symbolic links followed); nothing is
     /// written until `ConfigEdit.write()`.
-    public static func prepareRemoval(ofCertificate name: String, configAt path: String) throws(ConfigRemovalError) -> ConfigEdit {
-        let original: [UInt8]
-        do { original = try RegularFileReader.read(path, limit: ConfigFileReader.maximumSize).bytes } catch {
+    public static func prepareRemoval(ofCertificate name: String, configAt path: String) throws(ConfigEditError) -> ConfigEdit {
+        let existing: ExistingConfigFile
+        do {
+            guard let found = try ExistingConfigFile.read(path) else { throw ConfigEditError.fileSystem(file: path, reason: "it does not exist") }
+            existing = found
+        } catch let error as ConfigEditError {
+            throw error
+        } catch {
             throw .fileSystem(file: path, reason: "it cannot be read")
         }
-        return ConfigEdit(path: path, original: original, edited: try removingCertificate(named: name, from: original, file: path))
+        let edited = try removingCertificate(named: name, from: existing.bytes, file: path)
+        return ConfigEdit(path: path, file: ConfigFileWrite(existing: existing), edited: edited)
+    }
+
+    /// The `name` of every entry of `certificates` in the config `bytes`, as the loader reads it.
+    public static func names(in bytes: [UInt8]) -> [String] {
+        guard case .object(let root)? = try? StrictJSONParser.parse(bytes), case .array(let entries)? = root["certificates"] else { return [] }
+        return entries.compactMap(certificateName(of:))
     }
 
     /// The name of one `certificates` entry as the loader reads it: `name`, else the first domain in lower case.
@@ -85,161 +100,135 @@ public enum ConfigEditor {
         return nil
     }
 
-    /// Replaces the config at `path` (symbolic links followed: the file they lead to is rewritten, the links stay) with
-    /// `bytes`, atomically, keeping its owner, group and mode — provided it still holds exactly `original`.
-    public static func replaceFile(at path: String, with bytes: [UInt8], expecting original: [UInt8]) throws(ConfigRemovalError) {
-        guard let resolved = realpath(path, nil) else {
-            throw .fileSystem(file: path, reason: FileErrorWords.reason(errno))
+    /// `value` with the member at `path` set to `new` (objects missing on the way made), as `Document.setting` edits text.
+    private static func setting(_ path: [String], to new: JSONValue, in value: JSONValue) -> JSONValue {
+        guard let key = path.first else { return new }
+        var members: [String: JSONValue] = [:]
+        if case .object(let existing) = value { members = existing }
+        members[key] = setting(Array(path.dropFirst()), to: new, in: members[key] ?? .object([:]))
+        return .object(members)
+    }
+
+    // MARK: Layout
+
+    /// A parsed config text with its layout, and the style its writer used.
+    private struct Document {
+        let file: String
+        let parsed: [String: JSONValue]
+        let layout: JSONTextLayout
+        let rootMembers: [JSONTextLayout.Member]
+        let style: OrderedJSON.Style
+
+        init(_ bytes: [UInt8], file: String) throws(ConfigEditError) {
+            self.file = file
+            let value: JSONValue
+            do { value = try StrictJSONParser.parse(bytes) } catch {
+                throw .unexpectedShape(file: file, reason: "it is not valid JSON (\(error))")
+            }
+            guard case .object(let members) = value else { throw .unexpectedShape(file: file, reason: "it is not a JSON object") }
+            parsed = members
+            layout = JSONTextLayout(bytes)
+            let root = layout.root
+            rootMembers = layout.members(ofObjectAt: root.lowerBound)
+            var style = OrderedJSON.Style(unit: "  ", separator: ": ")
+            if let first = rootMembers.first {
+                let rootIndent = layout.indentation(ofLineAt: root.lowerBound)
+                let memberIndent = layout.indentation(ofLineAt: first.keyStart)
+                if layout.hasLineBreak(from: root.lowerBound, to: first.keyStart), memberIndent.count > rootIndent.count {
+                    style.unit = String(memberIndent.dropFirst(rootIndent.count))
+                }
+                // The separator exactly as written between the first key and its value.
+                let written = layout.text(first.keyEnd ..< first.value.lowerBound)
+                if !written.contains("\n") { style.separator = written }
+            }
+            self.style = style
         }
-        let target = String(cString: resolved)
-        free(resolved)
-        let current: RegularFileReader.File
-        do { current = try RegularFileReader.read(target, limit: ConfigFileReader.maximumSize) } catch {
-            throw .fileSystem(file: path, reason: "it cannot be read again")
+
+        /// The parsed entries of `certificates` (`certificates()` has checked there is such an array).
+        var certificatesParsed: [JSONValue] {
+            if case .array(let items)? = parsed["certificates"] { items } else { [] }
         }
-        guard current.bytes == original else { throw .changedMeanwhile(file: path) }
-        var info = stat()
-        guard lstat(target, &info) == 0 else { throw .fileSystem(file: path, reason: FileErrorWords.reason(errno)) }
-        let owner = info.st_uid == geteuid() ? nil : info.st_uid
-        let group = info.st_gid == getegid() ? nil : info.st_gid
-        do {
-            try AtomicFile.write(bytes, to: target, mode: info.st_mode & 0o7777, owner: owner, group: group)
-        } catch {
-            throw .fileSystem(file: path, reason: "\(error)")
+
+        /// Where the `certificates` array is in the text.
+        func certificates() throws(ConfigEditError) -> Range<Int> {
+            guard case .array? = parsed["certificates"], let member = rootMembers.first(where: { $0.key == "certificates" }),
+                  layout.bytes[member.value.lowerBound] == UInt8(ascii: "[") else {
+                throw .unexpectedShape(file: file, reason: "it has no \"certificates\" array")
+            }
+            return member.value
+        }
+
+        /// `edited`, provided it parses to this document with `certificates` replaced by `expected`.
+        func checked(_ edited: String, certificates expected: [JSONValue], change: String) throws(ConfigEditError) -> String {
+            var members = parsed
+            members["certificates"] = .array(expected)
+            guard let reparsed = try? StrictJSONParser.parse(Array(edited.utf8)), reparsed == .object(members) else {
+                throw .unexpectedShape(file: file, reason: "the edited text would not be the same config \(change)")
+            }
+            return edited
+        }
+
+        /// Appends `value` as the last element of the array at `array`.
+        func appending(_ value: OrderedJSON, toArrayAt array: Range<Int>) -> String {
+            let elements = layout.elements(ofArrayAt: array.lowerBound)
+            let arrayIndent = layout.indentation(ofLineAt: array.lowerBound)
+            guard let last = elements.last else {
+                let indent = arrayIndent + style.unit
+                let insertion = "\n" + indent + value.rendered(indent: indent, style: style) + "\n" + arrayIndent
+                return splice(insertion, replacing: array.lowerBound + 1 ..< array.upperBound - 1)
+            }
+            let multiline = layout.hasLineBreak(from: array.lowerBound, to: elements[0].lowerBound)
+            let indent = multiline ? layout.indentation(ofLineAt: last.lowerBound) : arrayIndent
+            let insertion = (multiline ? ",\n" + indent : ", ") + value.rendered(indent: indent, style: multiline ? style : style.oneLine)
+            return splice(insertion, replacing: last.upperBound ..< last.upperBound)
+        }
+
+        /// Sets the member at `path` below the object at `object`: its value replaced where the key exists, else added
+        /// at the end of its object.
+        func setting(_ path: [String], to value: OrderedJSON, inObjectAt object: Range<Int>) -> String {
+            let members = layout.members(ofObjectAt: object.lowerBound)
+            let existing = members.first { $0.key == path[0] }
+            if path.count > 1 {
+                if let existing, layout.bytes[existing.value.lowerBound] == UInt8(ascii: "{") {
+                    return setting(Array(path.dropFirst()), to: value, inObjectAt: existing.value)
+                }
+                let nested = path.dropFirst().reversed().reduce(value) { inner, key in .object([.init(key, inner)]) }
+                return setting([path[0]], to: nested, inObjectAt: object)
+            }
+            if let existing {
+                let indent = layout.indentation(ofLineAt: existing.keyStart)
+                let multiline = layout.hasLineBreak(from: object.lowerBound, to: members[0].keyStart)
+                return splice(value.rendered(indent: indent, style: multiline ? style : style.oneLine), replacing: existing.value)
+            }
+            let objectIndent = layout.indentation(ofLineAt: object.lowerBound)
+            let key = OrderedJSON.encoded(path[0])
+            guard let last = members.last else {
+                let indent = objectIndent + style.unit
+                let text = "\n" + indent + key + style.separator + value.rendered(indent: indent, style: style) + "\n" + objectIndent
+                return splice(text, replacing: object.lowerBound + 1 ..< object.upperBound - 1)
+            }
+            let multiline = layout.hasLineBreak(from: object.lowerBound, to: members[0].keyStart)
+            let indent = multiline ? layout.indentation(ofLineAt: last.keyStart) : objectIndent
+            let text = (multiline ? ",\n" + indent : ", ") + key + style.separator + value.rendered(indent: indent, style: multiline ? style : style.oneLine)
+            return splice(text, replacing: last.value.upperBound ..< last.value.upperBound)
+        }
+
+        private func splice(_ text: String, replacing range: Range<Int>) -> String {
+            layout.text(0 ..< range.lowerBound) + text + layout.text(range.upperBound ..< layout.bytes.count)
         }
     }
 }
 
-/// A change to the config file, prepared and checked, not yet written.
+/// A removal from the config file, prepared and checked, not yet written.
 public struct ConfigEdit: Sendable {
-    /// The config file.
+    /// The config file, as given.
     public let path: String
-    let original: [UInt8]
+    let file: ConfigFileWrite
     let edited: [UInt8]
 
-    /// Writes the change (`ConfigEditor.replaceFile`): atomically, keeping owner, group and mode, and only if the file
-    /// still holds what was read.
-    public func write() throws(ConfigRemovalError) {
-        try ConfigEditor.replaceFile(at: path, with: edited, expecting: original)
-    }
-}
-
-/// Byte positions of values in JSON text that `StrictJSONParser` accepts (it is not a validator: parse first).
-enum JSONTextSpans {
-    /// The byte range of each element of the array that is the value of `key` in the top-level object, in order;
-    /// nil when the text is not an object with such an array.
-    static func elements(ofTopLevelArray key: String, in bytes: [UInt8]) -> [Range<Int>]? {
-        var scanner = SpanScanner(bytes: bytes)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { scanner.offset = 3 }
-        scanner.skipWhitespace()
-        guard scanner.consume(UInt8(ascii: "{")) else { return nil }
-        var found: [Range<Int>]?
-        scanner.skipWhitespace()
-        if scanner.consume(UInt8(ascii: "}")) { return nil }
-        while scanner.offset < bytes.count {
-            let keyStart = scanner.offset
-            guard scanner.skipString() else { return nil }
-            guard case .string(let member)? = try? StrictJSONParser.parse(Array(bytes[keyStart ..< scanner.offset])) else { return nil }
-            scanner.skipWhitespace()
-            guard scanner.consume(UInt8(ascii: ":")) else { return nil }
-            scanner.skipWhitespace()
-            if member == key {
-                guard let items = scanner.arrayElements() else { return nil }
-                found = items
-            } else {
-                guard scanner.skipValue() else { return nil }
-            }
-            scanner.skipWhitespace()
-            if scanner.consume(UInt8(ascii: ",")) {
-                scanner.skipWhitespace()
-                continue
-            }
-            guard scanner.consume(UInt8(ascii: "}")) else { return nil }
-            return found
-        }
-        return nil
-    }
-
-    private struct SpanScanner {
-        let bytes: [UInt8]
-        var offset = 0
-
-        init(bytes: [UInt8]) { self.bytes = bytes }
-
-        mutating func skipWhitespace() {
-            while offset < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[offset]) { offset += 1 }
-        }
-
-        mutating func consume(_ byte: UInt8) -> Bool {
-            guard offset < bytes.count, bytes[offset] == byte else { return false }
-            offset += 1
-            return true
-        }
-
-        /// Skips a string starting at `offset` (its escapes included).
-        mutating func skipString() -> Bool {
-            guard consume(UInt8(ascii: "\"")) else { return false }
-            while offset < bytes.count {
-                switch bytes[offset] {
-                case UInt8(ascii: "\\"): offset += 2
-                case UInt8(ascii: "\""):
-                    offset += 1
-                    return true
-                default: offset += 1
-                }
-            }
-            return false
-        }
-
-        /// Skips any value: strings whole, brackets counted, everything else up to the next separator.
-        mutating func skipValue() -> Bool {
-            guard offset < bytes.count else { return false }
-            switch bytes[offset] {
-            case UInt8(ascii: "\""): return skipString()
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                var depth = 0
-                while offset < bytes.count {
-                    switch bytes[offset] {
-                    case UInt8(ascii: "\""):
-                        guard skipString() else { return false }
-                        continue
-                    case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-                    case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                        depth -= 1
-                        if depth == 0 {
-                            offset += 1
-                            return true
-                        }
-                    default: break
-                    }
-                    offset += 1
-                }
-                return false
-            default:
-                let start = offset
-                while offset < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D].contains(bytes[offset]) {
-                    offset += 1
-                }
-                return offset > start
-            }
-        }
-
-        /// The ranges of the elements of the array starting at `offset`, which is skipped.
-        mutating func arrayElements() -> [Range<Int>]? {
-            guard consume(UInt8(ascii: "[")) else { return nil }
-            var ranges: [Range<Int>] = []
-            skipWhitespace()
-            if consume(UInt8(ascii: "]")) { return ranges }
-            while offset < bytes.count {
-                let start = offset
-                guard skipValue() else { return nil }
-                ranges.append(start ..< offset)
-                skipWhitespace()
-                if consume(UInt8(ascii: "]")) { return ranges }
-                guard consume(UInt8(ascii: ",")) else { return nil }
-                skipWhitespace()
-            }
-            return nil
-        }
+    /// Writes the change (`ConfigFileWrite`): atomically, keeping owner, group and mode, and only if the file still
+    /// holds what was read.
+    public func write() throws(ConfigEditError) {
+        try file.write(edited)
     }
 }

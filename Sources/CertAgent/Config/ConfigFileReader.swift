@@ -62,23 +62,13 @@ enum RegularFileReader {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw .read(errno) }
         guard info.st_mode & S_IFMT == S_IFREG else { throw .notRegular(info.st_mode) }
-        guard Int(info.st_size) <= limit else { throw .tooLarge(Int(info.st_size)) }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
-        var total = 0
-        while true {
-            if total == bytes.count {
-                guard bytes.count <= limit else { throw .tooLarge(nil) }
-                bytes += [UInt8](repeating: 0, count: 4096)
+        let bytes: [UInt8]
+        do { bytes = try DescriptorReader.readAll(descriptor, size: Int(info.st_size), limit: limit) } catch {
+            switch error {
+            case .tooLarge(let size): throw .tooLarge(size)
+            case .read(let code): throw .read(code)
             }
-            let count = bytes.withUnsafeMutableBytes { raw in Glibc.read(descriptor, raw.baseAddress! + total, raw.count - total) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .read(errno)
-            }
-            if count == 0 { break }
-            total += count
         }
-        bytes.removeLast(bytes.count - total)
         return File(bytes: bytes, device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 }
@@ -107,45 +97,5 @@ struct ConfigFileProblem: Error {
         case ENXIO: message = "the config path is a socket or device, not a config file"
         default: message = "the config file cannot be opened: \(FileErrorWords.reason(code))"
         }
-    }
-}
-
-/// File-system failures and facts said in words, for messages a person reads.
-enum FileErrorWords {
-    /// `strerror`'s words for `code` (lowercased first letter: it continues a sentence), never a numeric code alone.
-    static func reason(_ code: Int32) -> String {
-        switch code {
-        case ENOENT: return "it does not exist"
-        case EACCES, EPERM: return "permission denied"
-        case ELOOP: return "a loop of symbolic links"
-        case ENOTDIR: return "a part of the path is not a directory"
-        case EISDIR: return "it is a directory"
-        case EIO: return "an input/output error (a failing disk or a lost network mount)"
-        default:
-            let text = String(cString: strerror(code))
-            return text.prefix(1).lowercased() + text.dropFirst()
-        }
-    }
-
-    /// "a directory", "a FIFO (named pipe)", … for the type bits of `mode`.
-    static func kind(of mode: mode_t) -> String {
-        switch mode & S_IFMT {
-        case S_IFREG: "a regular file"
-        case S_IFDIR: "a directory"
-        case S_IFLNK: "a symbolic link"
-        case S_IFIFO: "a FIFO (named pipe)"
-        case S_IFSOCK: "a socket"
-        case S_IFCHR: "a character device"
-        case S_IFBLK: "a block device"
-        default: "not a regular file"
-        }
-    }
-
-    /// Where the symbolic link at `path` points, as written in the link.
-    static func linkTarget(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(path, &buffer, Int(PATH_MAX))
-        guard count >= 0 else { return nil }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

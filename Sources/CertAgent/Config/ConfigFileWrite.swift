@@ -41,10 +41,16 @@ public struct ExistingConfigFile: Sendable, Equatable {
     }
 }
 
-/// Writes a config atomically (`AtomicFile`) and can undo that: a new file is removed, an edited one gets its old text
-/// back. An edited file keeps its owner, group and mode, minus any group or other write bit (the config must be
-/// writable by no one else: `ConfigPermissions`); a new one is 0600, owned by the user running the command.
+/// The one way a command writes the config: atomically (`AtomicFile`), and undoably — a new file is removed, an edited
+/// one gets its old text back.
+///
+/// An edited file is replaced where its symbolic links lead (the links stay), only while it still holds exactly what
+/// was read (else `ConfigEditError.changedMeanwhile`), and keeps its owner, group and mode, minus any group or other
+/// write bit (the config must be writable by no one else: `ConfigPermissions`). A new one is 0600, owned by the user
+/// running the command, and is not written over a file that appeared meanwhile. What is written must be a JSON text
+/// `StrictJSONParser` accepts; `ConfigEditor` has checked an edit gives the expected document.
 public struct ConfigFileWrite: Sendable {
+    /// The file written: the resolved path of an existing config.
     public let path: String
     public let previous: ExistingConfigFile?
 
@@ -60,27 +66,65 @@ public struct ConfigFileWrite: Sendable {
         }
     }
 
+    /// Rewrites the existing config `existing`.
+    init(existing: ExistingConfigFile) {
+        path = existing.resolvedPath
+        previous = existing
+    }
+
     /// The mode the written file gets.
     public var mode: mode_t { previous.map { $0.mode & ~0o022 } ?? Self.newFileMode }
 
     /// Replaces the config with `text`.
-    public func write(_ text: String) throws {
+    public func write(_ text: String) throws(ConfigEditError) {
         try write(Array(text.utf8))
     }
 
-    private func write(_ bytes: [UInt8]) throws {
-        // Only root can give a file away; anyone else keeps the file theirs, which is what it already is.
-        let keepOwner = previous != nil && geteuid() == 0
-        try AtomicFile.write(bytes, to: path, mode: mode, owner: keepOwner ? previous?.owner : nil, group: keepOwner ? previous?.group : nil)
+    /// Replaces the config with `bytes`.
+    func write(_ bytes: [UInt8]) throws(ConfigEditError) {
+        let shown = previous?.path ?? path
+        guard (try? StrictJSONParser.parse(bytes)) != nil else {
+            throw .unexpectedShape(file: shown, reason: "the text to write is not valid JSON")
+        }
+        try refuseIfChanged(since: previous?.bytes)
+        try replace(with: bytes)
     }
 
     /// Puts things back as they were: removes a new file, restores an edited one's text.
     public func undo() {
         if let previous {
-            try? write(previous.bytes)
+            try? replace(with: previous.bytes)
         } else {
             unlink(path)
             AtomicFile.syncDirectory((path as NSString).deletingLastPathComponent)
+        }
+    }
+
+    /// Throws `changedMeanwhile` unless the file holds exactly `original` (nil: unless there is no file).
+    private func refuseIfChanged(since original: [UInt8]?) throws(ConfigEditError) {
+        let shown = previous?.path ?? path
+        guard let original else {
+            var info = stat()
+            if lstat(path, &info) == 0 { throw .changedMeanwhile(file: shown) }
+            return
+        }
+        let current: RegularFileReader.File
+        do { current = try RegularFileReader.read(path, limit: ConfigFileReader.maximumSize) } catch {
+            if case .open(let code) = error { throw .fileSystem(file: shown, reason: "it cannot be read again: \(FileErrorWords.reason(code))") }
+            throw .changedMeanwhile(file: shown)
+        }
+        guard current.bytes == original else { throw .changedMeanwhile(file: shown) }
+    }
+
+    private func replace(with bytes: [UInt8]) throws(ConfigEditError) {
+        // Owner and group stay as they were, or the write fails with nothing changed: only root can give a file away,
+        // and anyone else may only pick a group they are in. A new file is the running user's.
+        let owner = previous.flatMap { $0.owner == geteuid() ? nil : $0.owner }
+        let group = previous.flatMap { $0.group == getegid() ? nil : $0.group }
+        do {
+            try AtomicFile.write(bytes, to: path, mode: mode, owner: owner, group: group)
+        } catch {
+            throw .fileSystem(file: previous?.path ?? path, reason: "\(error)")
         }
     }
 

@@ -73,7 +73,7 @@ public struct ConfigPermissions: Sendable {
         if untrustedOwner { reasons.append("it is owned by \(Self.userName(info.st_uid))") }
         if writable {
             let who = mode & 0o022 == 0o022 ? "its group and all other users" : (mode & 0o020 != 0 ? "its group" : "all other users")
-            reasons.append("its mode \(Self.octal(mode)) lets \(who) write to it")
+            reasons.append("its mode \(octal(mode)) lets \(who) write to it")
         }
         let runner = euid == 0 ? "root" : Self.userName(euid)
         let what = isDirectory ? "the directory \(path) on the config's path" : "the config file \(path)"
@@ -99,11 +99,6 @@ public struct ConfigPermissions: Sendable {
             (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9") || "/._-+:@,".unicodeScalars.contains(scalar)
         }
         return safe ? path : "'" + path.replacing("'", with: "'\\''") + "'"
-    }
-
-    static func octal(_ mode: mode_t) -> String {
-        let digits = String(mode, radix: 8)
-        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     /// "nobody (uid 65534)", or "uid 4321" when the password database does not know it; `bare` gives the name (or id) alone.

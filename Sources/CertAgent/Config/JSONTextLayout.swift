@@ -1,12 +1,14 @@
-/// Where the parts of a JSON text are, by byte offset, so a config can be edited in place: an added certificate or a
-/// changed field touches only its own bytes, and every other key keeps its order, layout and spelling.
+/// Where the parts of a JSON text are, by byte offset, so a config can be edited in place (`ConfigEditor`): an added,
+/// changed or removed certificate touches only its own bytes, and every other key keeps its order, layout and spelling.
 ///
 /// Only for text `StrictJSONParser` accepted (the caller parses first): it does not validate, it only finds.
 struct JSONTextLayout {
-    /// One member of an object: its key (decoded), where the key starts, and where its value is.
+    /// One member of an object: its key (decoded), where the key starts and ends (after its closing quote), and where
+    /// its value is.
     struct Member {
         let key: String
         let keyStart: Int
+        let keyEnd: Int
         let value: Range<Int>
     }
 
@@ -85,7 +87,7 @@ struct JSONTextLayout {
             if case .string(let decoded)? = try? StrictJSONParser.parse(Array(bytes[index ..< keyEnd])) { key = decoded } else { key = "" }
             let colon = skipWhitespace(keyEnd)
             let value = self.value(at: colon + 1)
-            members.append(Member(key: key, keyStart: index, value: value))
+            members.append(Member(key: key, keyStart: index, keyEnd: keyEnd, value: value))
             index = skipWhitespace(value.upperBound)
             guard index < bytes.count, bytes[index] == UInt8(ascii: ",") else { break }
             index = skipWhitespace(index + 1)

@@ -73,18 +73,14 @@ enum InstalledFileWriter {
     }
 
     private static func readAll(_ descriptor: Int32, path: String) throws(InstallError) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw fileError("read", path)
-            }
-            if count == 0 { return bytes }
-            bytes += chunk[..<count]
-            if bytes.count > maximumSize {
-                throw InstallError.file(operation: "read", path: path, reason: "larger than \(maximumSize) bytes: not a certificate or key file")
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw fileError("read", path) }
+        do {
+            return try DescriptorReader.readAll(descriptor, size: Int(info.st_size), limit: maximumSize)
+        } catch {
+            switch error {
+            case .tooLarge: throw InstallError.file(operation: "read", path: path, reason: "larger than \(maximumSize) bytes: not a certificate or key file")
+            case .read(let code): throw fileError("read", path, errno: code)
             }
         }
     }

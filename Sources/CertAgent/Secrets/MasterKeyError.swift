@@ -67,8 +67,3 @@ public enum MasterKeyError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
-
-func octal(_ mode: mode_t) -> String {
-    let digits = String(mode & 0o7777, radix: 8)
-    return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-}

@@ -40,38 +40,14 @@ enum SecureFileReader {
         let isRegular = info.st_mode & S_IFMT == S_IFREG
         var contents = SecureFileContents(bytes: [], mode: info.st_mode & 0o7777, owner: info.st_uid, isRegular: isRegular)
         guard isRegular else { return .contents(contents) }
-        guard Int(info.st_size) <= limit else {
-            throw FileSystemError("read", path: path, reason: "file is larger than \(limit) bytes")
-        }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size) + 1)
-        var total = 0
-        while true {
-            if total == bytes.count {
-                guard bytes.count <= limit else {
-                    SecureMemory.cleanse(&bytes)
-                    throw FileSystemError("read", path: path, reason: "file is larger than \(limit) bytes")
-                }
-                bytes += [UInt8](repeating: 0, count: 4096)
+        do {
+            contents.bytes = try DescriptorReader.readAll(descriptor, size: Int(info.st_size), limit: limit)
+        } catch {
+            switch error {
+            case .tooLarge: throw FileSystemError("read", path: path, reason: "file is larger than \(limit) bytes")
+            case .read(let code): throw FileSystemError("read", path: path, errno: code)
             }
-            let count = bytes.withUnsafeMutableBytes { raw in Glibc.read(descriptor, raw.baseAddress! + total, raw.count - total) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                SecureMemory.cleanse(&bytes)
-                throw FileSystemError("read", path: path, errno: code)
-            }
-            if count == 0 { break }
-            total += count
         }
-        let tail = bytes.count - total
-        if tail > 0 {
-            // Wipe the unused tail before shrinking so no stray copy of partial content stays behind.
-            bytes.withUnsafeMutableBytes { raw in
-                for index in total ..< raw.count { raw[index] = 0 }
-            }
-            bytes.removeLast(tail)
-        }
-        contents.bytes = bytes
         return .contents(contents)
     }
 }

@@ -81,10 +81,7 @@ enum StoreFileReader {
 
     /// What a symbolic link at `path` points at, as written in it.
     static func linkTarget(_ path: String) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(path, &buffer, buffer.count - 1)
-        guard count >= 0 else { return "(unreadable)" }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        FileErrorWords.linkTarget(path) ?? "(unreadable)"
     }
 
     /// Why `name` in `directory` did not open as `expected`: a link (naming its target), another kind of file, or the
@@ -118,17 +115,13 @@ enum StoreFileReader {
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw StoreFileError.unexpectedKind(path: path, found: kindName(info.st_mode), expected: "a regular file")
         }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress!, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileSystemError("read", path: path)
+        do {
+            return try DescriptorReader.readAll(descriptor, size: Int(info.st_size), limit: limit)
+        } catch {
+            switch error {
+            case .tooLarge: throw FileSystemError("read", path: path, reason: "it is larger than \(limit) bytes")
+            case .read(let code): throw FileSystemError("read", path: path, errno: code)
             }
-            if count == 0 { return bytes }
-            bytes += chunk[..<count]
-            guard bytes.count <= limit else { throw FileSystemError("read", path: path, reason: "it is larger than \(limit) bytes") }
         }
     }
 }

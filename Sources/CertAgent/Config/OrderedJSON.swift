@@ -1,0 +1,106 @@
+import Foundation
+
+/// A JSON value whose object members keep the order they are given in, for writing config text a person reads.
+public indirect enum OrderedJSON: Sendable, Equatable {
+    case string(String)
+    case bool(Bool)
+    case array([OrderedJSON])
+    case object([Member])
+
+    /// One member of an object.
+    public struct Member: Sendable, Equatable {
+        public var key: String
+        public var value: OrderedJSON
+
+        public init(_ key: String, _ value: OrderedJSON) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    /// An array of strings.
+    public static func strings(_ values: [String]) -> OrderedJSON { .array(values.map { .string($0) }) }
+
+    /// The value as `StrictJSONParser` reads it back (member order dropped), to check an edit against.
+    var parsed: JSONValue {
+        switch self {
+        case .string(let text): .string(text)
+        case .bool(let flag): .bool(flag)
+        case .array(let items): .array(items.map(\.parsed))
+        case .object(let members): .object(Dictionary(members.map { ($0.key, $0.value.parsed) }, uniquingKeysWith: { $1 }))
+        }
+    }
+
+    // MARK: Rendering
+
+    /// How a config text is laid out.
+    struct Style {
+        /// One level of indentation.
+        var unit: String
+        /// What stands between a key and its value (`": "`, or `" : "` as Foundation writes it).
+        var separator: String
+        /// Everything on one line (for a place in the file written that way).
+        var compact = false
+
+        var oneLine: Style {
+            var style = self
+            style.compact = true
+            return style
+        }
+    }
+
+    /// The value as JSON text for a place indented by `indent`: objects one member a line, arrays of strings on one line.
+    func rendered(indent: String, style: Style) -> String {
+        switch self {
+        case .string(let text): return Self.encoded(text)
+        case .bool(let flag): return flag ? "true" : "false"
+        case .array(let items):
+            if style.compact || items.allSatisfy({ if case .string = $0 { true } else { false } }) {
+                return "[" + items.map { $0.rendered(indent: indent, style: style) }.joined(separator: ", ") + "]"
+            }
+            let inner = indent + style.unit
+            return "[\n" + items.map { inner + $0.rendered(indent: inner, style: style) }.joined(separator: ",\n") + "\n" + indent + "]"
+        case .object(let members):
+            guard !members.isEmpty else { return "{}" }
+            if style.compact {
+                return "{" + members.map { Self.encoded($0.key) + style.separator + $0.value.rendered(indent: indent, style: style) }.joined(separator: ", ") + "}"
+            }
+            let inner = indent + style.unit
+            return "{\n" + members.map { inner + Self.encoded($0.key) + style.separator + $0.value.rendered(indent: inner, style: style) }
+                .joined(separator: ",\n") + "\n" + indent + "}"
+        }
+    }
+
+    /// A string as a JSON string literal (Foundation's encoder: the project's one JSON encoding), slashes unescaped.
+    static func encoded(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// The fields `certagent init` writes for one certificate, in the order they are written.
+public struct CertificateEntry: Sendable, Equatable {
+    public var name: String
+    public var domains: [String]
+    public var webroot: String
+    /// Set when the certificate's key type differs from the config's top-level one.
+    public var keyType: String?
+    /// The `install.reload` command, when there is one.
+    public var reload: [String]?
+
+    public init(name: String, domains: [String], webroot: String, keyType: String? = nil, reload: [String]? = nil) {
+        self.name = name
+        self.domains = domains
+        self.webroot = webroot
+        self.keyType = keyType
+        self.reload = reload
+    }
+
+    /// The entry as a `certificates[]` object.
+    public var json: OrderedJSON {
+        var members: [OrderedJSON.Member] = [.init("name", .string(name)), .init("domains", .strings(domains)), .init("webroot", .string(webroot))]
+        if let keyType { members.append(.init("keyType", .string(keyType))) }
+        if let reload { members.append(.init("install", .object([.init("reload", .strings(reload))]))) }
+        return .object(members)
+    }
+}
