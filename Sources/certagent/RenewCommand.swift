@@ -28,6 +28,7 @@ struct RenewCommand: ParsableCommand {
         var failures = 0
         var cutShort: [String] = []
         var notStarted: [String] = []
+        var renewed: [String] = []
         for certificate in context.selected {
             guard !context.interruption.happened else {
                 notStarted.append(certificate.name)
@@ -36,6 +37,7 @@ struct RenewCommand: ParsableCommand {
             let started = Date()
             switch service.process(certificate.name, forcing: forcing[certificate.name]) {
             case .renewed(let issued, let deployError):
+                renewed.append(certificate.name)
                 print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
                 if let deployError {
                     failures += 1
@@ -56,6 +58,7 @@ struct RenewCommand: ParsableCommand {
                 printError("✗ \(certificate.name): \(error)\n  the daemon retries at \(DisplayFormat.date(retryAt)); `certagent renew --force \(certificate.name)` retries now")
             }
         }
+        DaemonNotice.tell(storeRoot: context.session.store.root, names: renewed)
         try context.interruption.exitIfInterrupted(cutShort: cutShort, notStarted: notStarted)
         if failures > 0 { throw ExitCode(1) }
     }

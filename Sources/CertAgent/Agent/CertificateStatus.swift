@@ -27,7 +27,7 @@ public struct CertificateStatus: Codable, Sendable {
         let state = StoredCertificateState.inspect(certificate, in: store, now: now)
         name = certificate.name
         domains = certificate.domains
-        self.state = state.description
+        self.state = CurrentLinkRecovery.candidate(for: certificate, in: store, now: now).map(CurrentLinkRecovery.note) ?? state.description
         healthy = state.isUsable
         issuer = state.leaf.map { UntrustedText.display($0.issuer, limit: 300) }   // the CA wrote it
         serial = state.leaf?.serialHex
