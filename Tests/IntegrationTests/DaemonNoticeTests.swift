@@ -101,8 +101,9 @@ final class DaemonNoticeTests: XCTestCase {
         // check and status say what will happen, and change nothing.
         XCTAssertEqual(unlink(link), 0)
         let status = try certagent(["status", "--config", config])
-        XCTAssertTrue(status.stdout.contains("its current link is missing; the stored version \((target as NSString).lastPathComponent) (certificate \(original)"),
+        XCTAssertTrue(status.stdout.contains("its current link is missing, but the stored version \((target as NSString).lastPathComponent) (certificate \(original)"),
                       status.output)
+        XCTAssertFalse(status.stdout.contains("renew now"), "planned as the version on disk: \(status.stdout)")
         let check = try certagent(["check", "--config", config])
         XCTAssertTrue(check.stdout.contains("its current link is missing"), check.output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: link))

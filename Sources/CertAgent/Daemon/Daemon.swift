@@ -55,6 +55,9 @@ public final class Daemon: Sendable {
         scheduler.withLock { $0 = made }
         installSignalHandlers()
         // Only once SIGUSR1 is handled: commands that find the PID file send it.
+        if case .running(let other) = DaemonPIDFile.liveness(storeRoot: service.session.store.root) {
+            logger.warning("another certagent daemon (pid \(other)) runs on this store: commands will tell this one instead; run one daemon per store")
+        }
         do { try DaemonPIDFile.write(storeRoot: service.session.store.root) } catch {
             logger.warning("commands cannot tell this daemon what they changed (it looks at each certificate at least daily): \(error)")
         }

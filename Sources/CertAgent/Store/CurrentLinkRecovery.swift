@@ -63,8 +63,8 @@ public enum CurrentLinkRecovery {
 
     /// The sentence `check` and `status` show for a certificate whose `current` link is missing but can be recovered.
     public static func note(_ choice: RelinkChoice) -> String {
-        "its current link is missing; the stored version \(choice.description) verifies: the daemon links it again at its next look "
-            + "(or `certagent issue` does now), without ordering a new certificate"
+        "its current link is missing, but the stored version \(choice.description) verifies: it is linked again, without a new order, "
+            + "by `certagent issue` now or by the daemon when it next looks (at least daily)"
     }
 
     /// `RollbackCheck` of one version, its files read without following a link.

@@ -68,7 +68,7 @@ final class CurrentLinkRecoveryTests: XCTestCase {
         XCTAssertEqual(choice.version, good)
         XCTAssertEqual(try bed.currentSerial(), "01")
         XCTAssertTrue(StoredCertificateState.inspect(bed.certificate, in: bed.store, now: Date()).isUsable)
-        XCTAssertTrue(CurrentLinkRecovery.note(choice).hasPrefix("its current link is missing; the stored version \(good) (certificate 01, valid until "))
+        XCTAssertTrue(CurrentLinkRecovery.note(choice).hasPrefix("its current link is missing, but the stored version \(good) (certificate 01, valid until "))
         // With the link in place nothing is done.
         XCTAssertNil(try CurrentLinkRecovery.relinkIfMissing(bed.certificate, in: bed.store, now: Date()))
     }
