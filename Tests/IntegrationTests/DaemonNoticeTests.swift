@@ -86,6 +86,28 @@ final class DaemonNoticeTests: XCTestCase {
         XCTAssertTrue(after.stdout.contains("no certagent daemon is running on this store: it looks at shop when it starts"), after.stdout)
     }
 
+    func testInitAddingAndDeleteDuringRunMakeTheDaemonReloadItsConfig() throws {
+        let testbed = try Testbed()
+        let storage = testbed.directory + "/store"
+        let config = try testbed.writeConfig([["name": "first", "domains": ["first.test"], "webroot": try testbed.webroot(for: "first.test")]],
+                                             storage: storage)
+        let daemon = try startDaemon(testbed, config: config)
+        XCTAssertTrue(eventually(timeout: 90) { daemon.output.contains("[first] next look at") }, daemon.output)
+
+        let added = try certagent(["init", "--config", config, "--domain", "second.test", "--webroot", try testbed.webroot(for: "second.test"), "--no-reload"])
+        XCTAssertEqual(added.status, 0, added.output)
+        XCTAssertTrue(added.stdout.contains("the running daemon (pid \(daemon.pid)) re-reads the config now and looks after second.test"), added.stdout)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.output.contains("config reloaded certificates=2") }, daemon.output)
+
+        let deleted = try certagent(["delete", "--yes", "--config", config, "second.test"])
+        XCTAssertEqual(deleted.status, 0, deleted.output)
+        XCTAssertTrue(deleted.stdout.contains("the running daemon (pid \(daemon.pid)) re-reads the config now and stops renewing second.test"), deleted.stdout)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.output.contains("config reloaded certificates=1") }, daemon.output)
+        daemon.send(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(timeout: 10), 0, daemon.output)
+        XCTAssertFalse(daemon.output.contains("[second.test] renewing"), "the daemon left it to init: \(daemon.output)")
+    }
+
     func testAMissingCurrentLinkIsLinkedAgainWithoutAnOrder() throws {
         let testbed = try Testbed()
         let storage = testbed.directory + "/store"
