@@ -86,6 +86,36 @@ final class DaemonNoticeTests: XCTestCase {
         XCTAssertTrue(after.stdout.contains("no certagent daemon is running on this store: it looks at shop when it starts"), after.stdout)
     }
 
+    func testRequestsDuringARenewalInFlightStartNoSecondIssuance() throws {
+        // Pebble's validation delay (0–5 s) keeps the daemon's order pending while the requests arrive.
+        let testbed = try Testbed(options: ["--va-sleep"])
+        let storage = testbed.directory + "/store"
+        let webroot = try testbed.webroot(for: "busy.test")
+        let config = try testbed.writeConfig([["name": "busy", "domains": ["busy.test"], "webroot": webroot]], storage: storage)
+        XCTAssertEqual(try certagent(["issue", "--config", config]).status, 0)
+        let first = try XCTUnwrap(serial(storage + "/certificates/busy/current/cert.pem"))
+        let daemon = try startDaemon(testbed, config: config)
+        XCTAssertTrue(eventually(timeout: 60) { daemon.output.contains("NOTICE started") }, daemon.output)
+
+        XCTAssertEqual(try certagent(["revoke", "--yes", "--config", config, "busy"]).status, 0)
+        XCTAssertTrue(eventually(timeout: 60) { !filesBelow(webroot + "/.well-known/acme-challenge").isEmpty }, daemon.output)
+        for _ in 0..<20 {
+            daemon.send(SIGUSR1)
+            usleep(10_000)
+        }
+        XCTAssertTrue(eventually(timeout: 90) {
+            serial(storage + "/certificates/busy/current/cert.pem").map { $0 != first } ?? false
+        }, daemon.output)
+        // Every request is handled (merged: at most one pass per signal), and the one issuance in flight stays the only one.
+        XCTAssertTrue(eventually(timeout: 30) { daemon.output.components(separatedBy: "[busy] next look at").count - 1 >= 2 }, daemon.output)
+        let passes = daemon.output.components(separatedBy: "looking at them again").count - 1
+        XCTAssertTrue((2...21).contains(passes), "\(passes) passes:\n\(daemon.output)")
+        XCTAssertEqual(daemon.output.components(separatedBy: "[busy] renewing").count - 1, 1, daemon.output)
+        XCTAssertEqual(try testbed.ordersCreated(), 2, "the first issuance and one renewal:\n\(daemon.output)")
+        daemon.send(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(timeout: 10), 0, daemon.output)
+    }
+
     func testInitAddingAndDeleteDuringRunMakeTheDaemonReloadItsConfig() throws {
         let testbed = try Testbed()
         let storage = testbed.directory + "/store"
