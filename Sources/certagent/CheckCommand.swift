@@ -98,7 +98,8 @@ struct CheckCommand: ParsableCommand {
         print("  store        \(storeLine)")
         for certificate in config.certificates {
             let state = StoredCertificateState.inspect(certificate, in: store, now: Date())
-            print("  \(certificate.name): \(certificate.domains.joined(separator: ", ")) [\(certificate.keyType.rawValue)] — \(state)")
+            let shown = CurrentLinkRecovery.candidate(for: certificate, in: store, now: Date()).map(CurrentLinkRecovery.note) ?? "\(state)"
+            print("  \(certificate.name): \(certificate.domains.joined(separator: ", ")) [\(certificate.keyType.rawValue)] — \(shown)")
         }
         print("  master key   \(keyLine)")
         if let secretsLine { print("  secrets      \(secretsLine)") }

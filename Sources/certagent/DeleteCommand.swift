@@ -140,9 +140,7 @@ struct DeleteCommand: ParsableCommand {
         if !references.isEmpty {
             printError("warning: \(references.joined(separator: ", ")) still name \(directory): change them before the web server reloads")
         }
-        if certificate != nil {
-            print("  if the daemon runs, reload it now (systemctl reload certagent): until it re-reads the config it still renews \(name)")
-        }
+        if certificate != nil { DaemonNotice.tell(storeRoot: store.root, names: [name], change: .configRemoved) }
         if !complete { throw ExitCode(1) }
     }
 

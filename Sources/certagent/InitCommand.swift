@@ -177,8 +177,7 @@ struct InitCommand: ParsableCommand {
             print(InitGuidance.nextSteps(asRoot: geteuid() == 0, userName: ConfigFileWrite.currentUserName(), binary: binary,
                                          configPath: shownPath, defaultConfigPath: defaultPath, webroots: [webroot]))
         } else {
-            let manager = geteuid() == 0 ? "sudo systemctl" : "systemctl --user"
-            print("If the daemon is running, `\(manager) reload certagent` makes it look after \(name) too.")
+            DaemonNotice.tell(storeRoot: config.storagePath, names: [name], change: .configAdded)
         }
         if let thrown { throw thrown }
         if !failures.isEmpty { throw ExitCode(1) }

@@ -25,16 +25,17 @@ struct IssueCommand: ParsableCommand {
 /// Issues the configured certificates that have no usable certificate yet: `certagent issue` and `certagent init`.
 enum IssueRunner {
     static func issueMissing(config: AgentConfig, names: [String], logger: Logger) throws {
-        let (failures, attempted) = try issue(config: config, names: names, logger: logger)
+        let (failures, attempted, issued) = try issue(config: config, names: names, logger: logger)
+        DaemonNotice.tell(storeRoot: config.storagePath, names: issued)
         if !failures.isEmpty {
             printError("\(failures.count) of \(attempted) certificate\(attempted == 1 ? "" : "s") failed")
             throw ExitCode(1)
         }
     }
 
-    /// Issues what `issueMissing` would, printing each result; returns the failures' messages and how many were tried.
-    /// Throws `ExitCode(128 + signal)` when Ctrl-C or SIGTERM cut the work short.
-    static func issue(config: AgentConfig, names: [String], logger: Logger) throws -> (failures: [String], attempted: Int) {
+    /// Issues what `issueMissing` would, printing each result; returns the failures' messages, how many were tried and
+    /// the names of those issued. Throws `ExitCode(128 + signal)` when Ctrl-C or SIGTERM cut the work short.
+    static func issue(config: AgentConfig, names: [String], logger: Logger) throws -> (failures: [String], attempted: Int, issued: [String]) {
         let context = try RenewalCommandContext(config: config, names: names, logger: logger)
         let session = context.session
         let wanted = session.inspect(context.selected).filter { certificate, state in
@@ -44,7 +45,7 @@ enum IssueRunner {
             }
             return true
         }
-        guard !wanted.isEmpty else { return ([], 0) }
+        guard !wanted.isEmpty else { return ([], 0, []) }
         print("Using the ACME server \(config.directoryURL)")
         // The same path as the daemon's renewals, so failures, backoff and deployment retries are recorded; forced,
         // because the admin asked for these certificates now.
@@ -57,6 +58,7 @@ enum IssueRunner {
         }
         var cutShort: [String] = []
         var notStarted: [String] = []
+        var issued: [String] = []
         for (certificate, state) in wanted {
             guard !context.interruption.happened else {
                 notStarted.append(certificate.name)
@@ -65,11 +67,12 @@ enum IssueRunner {
             if case .missing = state {} else { print("… \(certificate.name): \(state), getting a new one") }
             let started = Date()
             switch service.process(certificate.name, forcing: ForcedRenewal(replacing: state)) {
-            case .renewed(let issued, let deployError):
-                print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
+            case .renewed(let certificateIssued, let deployError):
+                issued.append(certificate.name)
+                print(DisplayFormat.issued(certificateIssued, seconds: Date().timeIntervalSince(started)))
                 if let deployError {
                     fail("✗ \(certificate.name): issued and stored, but deployment failed (the daemon retries it if it runs): \(deployError)")
-                } else if let line = DisplayFormat.deployed(issued, install: certificate.install) {
+                } else if let line = DisplayFormat.deployed(certificateIssued, install: certificate.install) {
                     print(line)
                 }
             case .failed(let error, _):
@@ -87,7 +90,7 @@ enum IssueRunner {
             }
         }
         try context.interruption.exitIfInterrupted(cutShort: cutShort, notStarted: notStarted)
-        return (failures, wanted.count)
+        return (failures, wanted.count, issued)
     }
 }
 

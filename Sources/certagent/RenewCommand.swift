@@ -29,6 +29,7 @@ struct RenewCommand: ParsableCommand {
         var failures = 0
         var cutShort: [String] = []
         var notStarted: [String] = []
+        var renewed: [String] = []
         for certificate in context.selected {
             guard !context.interruption.happened else {
                 notStarted.append(certificate.name)
@@ -37,6 +38,7 @@ struct RenewCommand: ParsableCommand {
             let started = Date()
             switch service.process(certificate.name, forcing: forcing[certificate.name]) {
             case .renewed(let issued, let deployError):
+                renewed.append(certificate.name)
                 print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
                 if let deployError {
                     failures += 1
@@ -66,6 +68,7 @@ struct RenewCommand: ParsableCommand {
                 printError("✗ \(certificate.name): \(error)\n  the daemon retries at \(DisplayFormat.date(retryAt)) if it runs; `certagent renew --force \(certificate.name)` retries now")
             }
         }
+        DaemonNotice.tell(storeRoot: context.session.store.root, names: renewed)
         try context.interruption.exitIfInterrupted(cutShort: cutShort, notStarted: notStarted)
         if failures > 0 { throw ExitCode(1) }
     }

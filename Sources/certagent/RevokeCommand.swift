@@ -35,6 +35,7 @@ struct RevokeCommand: ParsableCommand {
         do {
             let serial = try session.connect(logger: logger).revokeCurrent(name, reason: reason, now: Date())
             print("✓ \(name): certificate \(serial) revoked (\(reason.rawValue)); `certagent issue \(name)` gets a new one")
+            DaemonNotice.tell(storeRoot: session.store.root, names: [name])
         } catch {
             printError("✗ \(name): \(error)")
             throw ExitCode(1)

@@ -46,6 +46,7 @@ struct RollbackCommand: ParsableCommand {
             throw ExitCode(1)
         }
         print(Self.summary(name: name, report: report, fullChain: store.currentFiles(name)?.fullChain))
+        DaemonNotice.tell(storeRoot: store.root, names: [name])
         if let deployError = report.deployError {
             printError("✗ \(name): rolled back, but deployment failed (the daemon retries it if it runs): \(deployError)")
             throw ExitCode(1)
@@ -68,7 +69,6 @@ struct RollbackCommand: ParsableCommand {
             lines.append("    renewal       from about \(DisplayFormat.date(report.renewalFrom)) (by \(DisplayFormat.date(report.renewalBy))), "
                          + "or when the CA's renewal information says")
         }
-        lines.append("  if the daemon runs, reload it (systemctl reload certagent) so it plans this certificate now; otherwise it looks again within a day")
         return lines.joined(separator: "\n")
     }
 }

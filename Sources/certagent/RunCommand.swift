@@ -6,7 +6,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the renewal daemon (systemd starts it): every certificate is renewed in time, by itself.",
-        discussion: "SIGHUP reloads the config; SIGTERM or SIGINT stop cleanly. Under systemd (Type=notify) it reports readiness, status and watchdog pings.")
+        discussion: "SIGHUP reloads the config; SIGUSR1 looks at every certificate again at once (commands that change one send it to the PID recorded in the store's daemon.pid); SIGTERM or SIGINT stop cleanly. Under systemd (Type=notify) it reports readiness, status and watchdog pings.")
 
     @OptionGroup var options: GlobalOptions
 

@@ -43,7 +43,7 @@ final class DeleteRollbackTests: XCTestCase {
         XCTAssertTrue(deleted.stdout.contains("✓ one.test: removed from \(config)"), deleted.stdout)
         XCTAssertTrue(deleted.stdout.contains("✓ one.test: removed \(store)/certificates/one.test"), deleted.stdout)
         XCTAssertTrue(deleted.stdout.contains("still in place, remove them yourself if unused: \(deployed)/privkey.pem"), deleted.stdout)
-        XCTAssertTrue(deleted.stdout.contains("systemctl reload certagent"), deleted.stdout)
+        XCTAssertTrue(deleted.stdout.contains("no certagent daemon is running on this store"), deleted.stdout)
         // The config is the original with exactly one contiguous run of bytes — the entry — cut out.
         let edited = try String(contentsOfFile: config, encoding: .utf8)
         let prefix = zip(original.utf8, edited.utf8).prefix { $0 == $1 }.count

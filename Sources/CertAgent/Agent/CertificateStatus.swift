@@ -66,8 +66,10 @@ public struct CertificateStatus: Codable, Sendable {
         let state = StoredCertificateState.inspect(certificate, in: store, now: now)
         name = certificate.name
         domains = certificate.domains
+        // A lost `current` link is linked again to a verified version (no order): planned as that version.
+        let relink = CurrentLinkRecovery.candidate(for: certificate, in: store, now: now)
         self.state = CertificateState(state)
-        summary = state.description
+        summary = relink.map(CurrentLinkRecovery.note) ?? state.description
         healthy = state.isUsable
         issuer = state.leaf.map { UntrustedText.display($0.issuer, limit: 300) }   // the CA wrote it
         serial = state.leaf?.serialHex
@@ -78,7 +80,8 @@ public struct CertificateStatus: Codable, Sendable {
         let record = RenewalRecordStore(store: store).load(certificate.name).record
         // When the daemon has not chosen a time yet, show the middle of the range it will choose from (not a fresh
         // random draw that would differ at every call).
-        let decision = RenewalPolicy().decide(state: state, record: record, ariSupported: record.ariWindow != nil,
+        let planned = relink.map { StoredCertificateState.valid(leaf: $0.candidate.leaf, chain: $0.candidate.chain) } ?? state
+        let decision = RenewalPolicy().decide(state: planned, record: record, ariSupported: record.ariWindow != nil,
                                               now: now, random: MidpointRandomSource())
         let step = NextStep(decision)
         nextAction = step.action

@@ -7,7 +7,8 @@ import Glibc
 #endif
 
 /// `certagent run`: keeps every configured certificate renewed. One Dispatch timer (inside `RenewalScheduler`) is armed
-/// for the next due event and nothing runs in between; SIGHUP reloads the config, SIGTERM/SIGINT stop cleanly;
+/// for the next due event and nothing runs in between; SIGHUP reloads the config, SIGUSR1 (sent by commands that
+/// changed a certificate) re-plans every certificate at once, SIGTERM/SIGINT stop cleanly;
 /// systemd hears READY, STATUS, WATCHDOG and STOPPING over `$NOTIFY_SOCKET`.
 public final class Daemon: Sendable {
     private let configPath: String
@@ -53,6 +54,13 @@ public final class Daemon: Sendable {
         }
         scheduler.withLock { $0 = made }
         installSignalHandlers()
+        // Only once SIGUSR1 is handled: commands that find the PID file send it.
+        if case .running(let other) = DaemonPIDFile.liveness(storeRoot: service.session.store.root) {
+            logger.warning("another certagent daemon (pid \(other)) runs on this store: commands will tell this one instead; run one daemon per store")
+        }
+        do { try DaemonPIDFile.write(storeRoot: service.session.store.root) } catch {
+            logger.warning("commands cannot tell this daemon what they changed (it looks at each certificate at least daily): \(error)")
+        }
         startWatchdog()
         // Connecting first lets the plan use the CA's renewal information; if the CA is unreachable, the lifetime rule
         // plans meanwhile and every later pass over a certificate tries to connect again.
@@ -91,9 +99,9 @@ public final class Daemon: Sendable {
 
     private func installSignalHandlers() {
         var made: [any DispatchSourceProtocol] = []
-        for number in [SIGHUP, SIGTERM, SIGINT] {
+        for number in [SIGHUP, SIGUSR1, SIGTERM, SIGINT] {
             signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: number == SIGHUP ? signalQueue : stopQueue)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: number == SIGHUP || number == SIGUSR1 ? signalQueue : stopQueue)
             source.setEventHandler { [weak self] in self?.handle(signal: number) }
             source.resume()
             made.append(source)
@@ -104,6 +112,7 @@ public final class Daemon: Sendable {
     private func handle(signal number: Int32) {
         switch number {
         case SIGHUP: reload()
+        case SIGUSR1: replan()
         default: stop(exitCode: 0)
         }
     }
@@ -152,6 +161,29 @@ public final class Daemon: Sendable {
         }
     }
 
+    /// Looks at every certificate again, at once, because a command changed the store (`revoke`, `renew`, `issue`,
+    /// `rollback`: SIGUSR1, see `DaemonPIDFile`): a missing `current` link is linked again to a verified version, and
+    /// each certificate is re-planned from the store and its record and the one timer re-armed — a revoked
+    /// certificate is renewed now, a replaced one planned from its own lifetime. Runs on the signal queue, so requests
+    /// that arrive together are handled by one pass (Dispatch merges pending signals) and never beside a reload. A
+    /// certificate being renewed is left to its job, which plans it when it ends: no second issuance starts.
+    public func replan() {
+        guard let scheduler = scheduler.withLock({ $0 }) else { return }
+        logger.notice("a command changed certificates: looking at them again")
+        service.recoverInterruptedWork()
+        let running = scheduler.running
+        let before = scheduler.schedule
+        var plan: [String: Date] = [:]
+        for certificate in service.session.config.certificates {
+            plan[certificate.name] = running.contains(certificate.name) ? before[certificate.name] ?? clock.now() : service.nextDue(of: certificate.name)
+        }
+        scheduler.update(certificates: plan)
+        for (name, date) in plan.sorted(by: { $0.key < $1.key }) where !running.contains(name) {
+            logger.info("next look at \(CertificateStatus.format(date))", metadata: ["certificate": "\(name)"])
+        }
+        publishStatus()
+    }
+
     /// Stops: every wait ends and the HTTP request in flight is aborted (within about a second, whatever the network
     /// does), so orders are abandoned with their challenge files removed; running work is given `stopTimeout` seconds
     /// to wind up, then the process exits.
@@ -159,6 +191,7 @@ public final class Daemon: Sendable {
         logger.notice("stopping")
         notifier.stopping()
         clock.stop()
+        DaemonPIDFile.remove(storeRoot: service.session.store.root)
         let scheduler = scheduler.withLock { $0 }
         if let scheduler, !scheduler.stop(timeout: stopTimeout) {
             // Last resort. Nothing that waits on the network or publishes a challenge file gets here (both end at once

@@ -112,6 +112,23 @@ public final class RenewalService: Sendable {
                 record.inFlightSince = nil
                 save(record, for: certificate.name, logger: logger)
             }
+            relinkMissingCurrent(certificate, logger: logger)
+        }
+    }
+
+    /// Links a verified, still-valid version as `current` again when the link is missing (`CurrentLinkRecovery`), says
+    /// so, and deploys it: a lost link never costs an order. Call while holding the certificate's issuance lock.
+    private func relinkMissingCurrent(_ certificate: CertificateConfig, logger: Logger) {
+        do {
+            guard let choice = try CurrentLinkRecovery.relinkIfMissing(certificate, in: session.store, now: clock.now(),
+                                                                       rule: policy.lifetimeRule) else { return }
+            logger.warning("the current link was missing: linked it again to the stored version \(choice.description); nothing ordered")
+            var record = loadRecord(certificate.name, logger: logger)
+            let before = record
+            _ = deploy(certificate, record: &record, logger: logger)
+            if record != before { save(record, for: certificate.name, logger: logger) }
+        } catch {
+            logger.error("the current link is missing and could not be linked again: \(error)")
         }
     }
 
@@ -180,6 +197,10 @@ public final class RenewalService: Sendable {
         // Without a connection the policy cannot know the CA offers ARI, and could miss a window that has started.
         if ariSupported == nil { connectIfPossible() }
         retryDeploymentIfDue(certificate, logger: logger)
+        // A `current` link deleted since the last look: a verified version on disk is linked again, not re-ordered.
+        if session.store.currentLinkIsMissing(name), let lock = try? session.store.lockForIssuance(name) {
+            withExtendedLifetime(lock) { relinkMissingCurrent(certificate, logger: logger) }
+        }
         var (decision, state, record) = decide(certificate, forcing: forcing, logger: logger)
         if case .checkRenewalInfo(let at) = decision.action, at <= clock.now(), let leaf = state.leaf {
             checkRenewalInfo(leaf: leaf, record: &record, name: name, logger: logger)
@@ -235,6 +256,7 @@ public final class RenewalService: Sendable {
         case .failure(let outcome): return outcome.outcome
         }
         defer { withExtendedLifetime(lock) {} }
+        relinkMissingCurrent(certificate, logger: logger)   // a link lost while another process held the lock
         let (decision, state, _) = decide(certificate, forcing: forcing, logger: logger)
         guard case .renewNow(let reason) = decision.action else {
             return obtainedElsewhere(certificate, seen: seen, now: state, logger: logger) ?? .notDue(decision)

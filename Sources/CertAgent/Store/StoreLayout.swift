@@ -4,6 +4,7 @@
 /// ```
 /// <root>/.certagent-store                        the marker (StoreMarker)
 /// <root>/.lock                                   StoreLock
+/// <root>/daemon.pid                              the running daemon's PID (DaemonPIDFile)
 /// <root>/secrets.sealed, secrets.sealed.next     the sealed secrets (and a rotation's staged copy)
 /// <root>/accounts/<ca>/account.json, account-key.pem, account-key.pem.next
 /// <root>/certificates/<name>/renewal.json, challenges.inflight, .issuing.lock
@@ -40,7 +41,7 @@ public enum StoreLayout {
     static let versions = "versions"
     static let stagingPrefix = ".staging-"
 
-    static let rootFiles: Set<String> = [markerName, StoreLock.fileName, "secrets.sealed", "secrets.sealed.next"]
+    static let rootFiles: Set<String> = [markerName, StoreLock.fileName, DaemonPIDFile.fileName, "secrets.sealed", "secrets.sealed.next"]
     static let accountFiles: Set<String> = ["account.json", "account-key.pem", "account-key.pem.next"]
     static let certificateFiles: Set<String> = ["renewal.json", "challenges.inflight", ".issuing.lock"]
     /// The links of a certificate directory.
