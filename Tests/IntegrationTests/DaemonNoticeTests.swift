@@ -50,7 +50,7 @@ final class DaemonNoticeTests: XCTestCase {
         XCTAssertTrue(daemon.output.contains("a command changed certificates: looking at them again"), daemon.output)
         XCTAssertTrue(daemon.output.contains("[shop] renewing"), daemon.output)
         let renewedByDaemon = try XCTUnwrap(serial(current))
-        XCTAssertTrue(eventually(timeout: 30) { daemon.output.contains("[shop] next look at") }, daemon.output)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.output.contains("next: shop ") }, daemon.output)
 
         // renew --force: the daemon plans the new certificate, from its own lifetime, at once.
         var offset = daemon.output.count
@@ -61,7 +61,7 @@ final class DaemonNoticeTests: XCTestCase {
         XCTAssertNotEqual(second, renewedByDaemon)
         XCTAssertTrue(eventually(timeout: 30) {
             guard let record = try? record("shop", storage: storage), record.chosenForSerial == second, let time = record.chosenRenewalTime else { return false }
-            return String(daemon.output.dropFirst(offset)).contains("[shop] next look at \(CertificateStatus.format(time))")
+            return String(daemon.output.dropFirst(offset)).contains("next: shop renews at \(CertificateStatus.format(time))")
         }, "the daemon planned the forced renewal's certificate: \(String(daemon.output.dropFirst(offset)))")
 
         // rollback: the daemon plans the restored certificate at once.
@@ -74,7 +74,7 @@ final class DaemonNoticeTests: XCTestCase {
         XCTAssertTrue(eventually(timeout: 30) {
             guard let record = try? record("shop", storage: storage), record.chosenForSerial == renewedByDaemon,
                   let time = record.chosenRenewalTime else { return false }
-            return String(daemon.output.dropFirst(offset)).contains("[shop] next look at \(CertificateStatus.format(time))")
+            return String(daemon.output.dropFirst(offset)).contains("next: shop renews at \(CertificateStatus.format(time))")
         }, "the daemon planned the restored certificate: \(String(daemon.output.dropFirst(offset)))")
         XCTAssertEqual(serial(current), renewedByDaemon, "not renewed away")
 
@@ -107,7 +107,7 @@ final class DaemonNoticeTests: XCTestCase {
             serial(storage + "/certificates/busy/current/cert.pem").map { $0 != first } ?? false
         }, daemon.output)
         // Every request is handled (merged: at most one pass per signal), and the one issuance in flight stays the only one.
-        XCTAssertTrue(eventually(timeout: 30) { daemon.output.components(separatedBy: "[busy] next look at").count - 1 >= 2 }, daemon.output)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.output.components(separatedBy: "next: busy ").count - 1 >= 2 }, daemon.output)
         let passes = daemon.output.components(separatedBy: "looking at them again").count - 1
         XCTAssertTrue((2...21).contains(passes), "\(passes) passes:\n\(daemon.output)")
         XCTAssertEqual(daemon.output.components(separatedBy: "[busy] renewing").count - 1, 1, daemon.output)
@@ -122,7 +122,7 @@ final class DaemonNoticeTests: XCTestCase {
         let config = try testbed.writeConfig([["name": "first", "domains": ["first.test"], "webroot": try testbed.webroot(for: "first.test")]],
                                              storage: storage)
         let daemon = try startDaemon(testbed, config: config)
-        XCTAssertTrue(eventually(timeout: 90) { daemon.output.contains("[first] next look at") }, daemon.output)
+        XCTAssertTrue(eventually(timeout: 90) { daemon.output.contains("next: first ") }, daemon.output)
 
         let added = try certagent(["init", "--config", config, "--domain", "second.test", "--webroot", try testbed.webroot(for: "second.test"), "--no-reload"])
         XCTAssertEqual(added.status, 0, added.output)

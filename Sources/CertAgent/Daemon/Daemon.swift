@@ -178,8 +178,9 @@ public final class Daemon: Sendable {
             plan[certificate.name] = running.contains(certificate.name) ? before[certificate.name] ?? clock.now() : service.nextDue(of: certificate.name)
         }
         scheduler.update(certificates: plan)
-        for (name, date) in plan.sorted(by: { $0.key < $1.key }) where !running.contains(name) {
-            logger.info("next look at \(CertificateStatus.format(date))", metadata: ["certificate": "\(name)"])
+        // The same line a job ends with: what comes next for each certificate.
+        for name in plan.keys.sorted() where !running.contains(name) {
+            logger.info("next: \(name) \(service.nextStepText(of: name))")
         }
         publishStatus()
     }
