@@ -219,4 +219,5 @@ final class DaemonSystemdTests: XCTestCase {
         XCTAssertTrue(daemon.output.contains("<5>[notify] issued"), daemon.output)
         XCTAssertTrue(daemon.output.split(separator: "\n").allSatisfy { $0.hasPrefix("<") }, daemon.output)
     }
+
 }

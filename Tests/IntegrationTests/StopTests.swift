@@ -161,4 +161,24 @@ final class StopTests: XCTestCase {
         XCTAssertFalse(result.output.contains("interrupted"), result.output)
         XCTAssertEqual(ca.log.components(separatedBy: "ACCEPTED").count - 1, 1, "one connection, waited on once\n\(ca.log)")
     }
+
+    func testSIGTERMDuringASlowReloadStopsTheReloadAndTheDaemonWithinSeconds() throws {
+        let testbed = try Testbed()
+        let marker = testbed.directory + "/reload-started"
+        // A reload that ignores SIGTERM and would take an hour: the stop must not wait for it.
+        let config = try testbed.writeConfig([[
+            "name": "slow", "domains": ["slow.test"], "webroot": try testbed.webroot(for: "slow.test"),
+            "install": ["reload": ["/bin/sh", "-c", "trap '' TERM; echo started > \(marker); sleep 3600"]],
+        ]], storage: testbed.directory + "/store")
+        let daemon = try BackgroundProcess([ProjectPaths.certagentBinary, "run", "--config", config], outputPath: testbed.directory + "/daemon.log")
+        XCTAssertTrue(eventually(timeout: 90) { FileManager.default.fileExists(atPath: marker) }, "the reload started after the first issuance:\n\(daemon.output)")
+        let sent = Date()
+        daemon.send(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(timeout: 30), 0, daemon.output)
+        XCTAssertLessThan(Date().timeIntervalSince(sent), 8, "the reload was stopped (SIGKILL after 2 s), not waited for:\n\(daemon.output)")
+        XCTAssertTrue(daemon.output.contains("deployment cut short by the stop; the next start deploys again"), daemon.output)
+        XCTAssertFalse(daemon.output.contains("exiting without waiting"), "no last resort:\n\(daemon.output)")
+        XCTAssertFalse(daemon.output.contains("ERROR"), "a stop is not an error:\n\(daemon.output)")
+        XCTAssertTrue(daemon.output.contains("stopped"), daemon.output)
+    }
 }

@@ -195,12 +195,12 @@ public final class Daemon: Sendable {
         DaemonPIDFile.remove(storeRoot: service.session.store.root)
         let scheduler = scheduler.withLock { $0 }
         if let scheduler, !scheduler.stop(timeout: stopTimeout) {
-            // Last resort. Nothing that waits on the network or publishes a challenge file gets here (both end at once
-            // on `clock.stop()`): only local work the stop cannot reach — a deployment's reload command (which has its
-            // own timeout, up to an hour; its files are already written) or a key being generated (the order is
-            // placed again at the next start). `_exit`, not `exit`: exit-time handlers (OpenSSL's cleanup) would run
+            // Last resort, not expected to be reached: network waits and challenge files end at once on `clock.stop()`,
+            // and a deployment's reload command is stopped within 2 s of it (the next start deploys again). Only local
+            // work the stop cannot reach could get here — a key being generated, which takes well under the timeout
+            // (the order is placed again at the next start). `_exit`, not `exit`: exit-time handlers (OpenSSL's cleanup) would run
             // under a thread still using them.
-            logger.error("still busy after \(Int(stopTimeout)) s with \(scheduler.running.sorted().joined(separator: ", ")) (a reload command or key generation): exiting without waiting for it")
+            logger.error("still busy after \(Int(stopTimeout)) s with \(scheduler.running.sorted().joined(separator: ", ")) (key generation): exiting without waiting for it")
             _exit(exitCode)
         }
         logger.notice("stopped")

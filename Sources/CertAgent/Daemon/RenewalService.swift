@@ -354,7 +354,8 @@ public final class RenewalService: Sendable {
         do {
             let report = try CertificateInstaller.install(files: files, config: install, name: certificate.name, domains: certificate.domains,
                                                           versionChanged: version == nil || version != record.deployedVersion
-                                                              || install.reload?.arguments != record.deployedReload)
+                                                              || install.reload?.arguments != record.deployedReload,
+                                                          shouldStop: { clock.isStopped })
             if report.changed || report.reloaded {
                 logger.notice("deployed", metadata: ["written": "\(report.written.count)", "reloaded": "\(report.reloaded)"])
             }
@@ -368,6 +369,11 @@ public final class RenewalService: Sendable {
             let message = "\(error)"
             record.deployError = message
             record.nextDeployAttempt = clock.now().addingTimeInterval(Self.deployRetryDelay)
+            if clock.isStopped {
+                // A stop cut the reload short: not a failure of the admin's command, and the next start deploys again.
+                logger.notice("deployment cut short by the stop; the next start deploys again", metadata: ["error": "\(message)"])
+                return message
+            }
             logger.log(level: failureLogLevel, "deployment failed; the stored certificate stays and the daemon retries the deployment in \(Int(Self.deployRetryDelay / 60)) min",
                          metadata: ["error": "\(message)"])
             return message

@@ -12,12 +12,13 @@ public enum CertificateInstaller {
     /// `files` are the store's current files; `name` and `domains` are passed to the reload command as
     /// `CERTAGENT_NAME` and `CERTAGENT_DOMAINS`. A reload failure (`InstallError.isReloadFailure`) leaves every file
     /// installed: retry with `reload(files:config:name:domains:)`.
+    /// `shouldStop` ends a reload command early (the agent is stopping: SIGTERM, then SIGKILL after 2 s).
     @discardableResult
     public static func install(files: CertificateFiles, config: InstallConfig, name: String, domains: [String],
-                               versionChanged: Bool = true) throws(InstallError) -> InstallReport {
+                               versionChanged: Bool = true, shouldStop: () -> Bool = { false }) throws(InstallError) -> InstallReport {
         var report = try copyFiles(files: files, config: config)
         if config.reload != nil, report.changed || (!config.installsFiles && versionChanged) {
-            try reload(files: files, config: config, name: name, domains: domains)
+            try reload(files: files, config: config, name: name, domains: domains, killGraceSeconds: 5, shouldStop: shouldStop)
             report.reloaded = true
         }
         return report
@@ -72,15 +73,19 @@ public enum CertificateInstaller {
         try reload(files: files, config: config, name: name, domains: domains, killGraceSeconds: 5)
     }
 
-    static func reload(files: CertificateFiles, config: InstallConfig, name: String, domains: [String], killGraceSeconds: Double) throws(InstallError) {
+    static func reload(files: CertificateFiles, config: InstallConfig, name: String, domains: [String], killGraceSeconds: Double,
+                       shouldStop: () -> Bool = { false }) throws(InstallError) {
         guard let command = config.reload else { return }
         let environment = HookEnvironment.make(files: files, config: config, name: name, domains: domains)
         let result: ChildProcess.Result
         do {
             result = try ChildProcess.run(executable: command.executable, arguments: command.arguments, environment: environment,
-                                          timeoutSeconds: command.timeoutSeconds, killGraceSeconds: killGraceSeconds)
+                                          timeoutSeconds: command.timeoutSeconds, killGraceSeconds: killGraceSeconds, shouldStop: shouldStop)
         } catch {
             throw .reloadNotStarted(command: command.displayText, reason: error.reason)
+        }
+        if result.stopped {
+            throw .reloadInterrupted(command: command.displayText, termination: result.termination)
         }
         if result.timedOut {
             throw .reloadTimedOut(command: command.displayText, timeoutSeconds: command.timeoutSeconds,

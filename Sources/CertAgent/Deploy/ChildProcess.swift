@@ -15,6 +15,8 @@ enum ChildProcess {
         var termination: ProcessTermination
         /// True when the deadline passed and the process group was signalled.
         var timedOut: Bool
+        /// True when `shouldStop` asked for the end (the agent is stopping) and the process group was signalled.
+        var stopped = false
         var outputTail: String
     }
 
@@ -22,8 +24,11 @@ enum ChildProcess {
         let reason: String
     }
 
+    /// `shouldStop` is asked every 50 ms: once it says yes (the agent is stopping), the process group gets SIGTERM and,
+    /// after `min(killGraceSeconds, 2)` s, SIGKILL — so a stop never waits on a slow command.
     static func run(executable: String, arguments: [String], environment: [String: String], timeoutSeconds: Double,
-                    killGraceSeconds: Double = 5, outputLimit: Int = 4096) throws(SpawnFailure) -> Result {
+                    killGraceSeconds: Double = 5, outputLimit: Int = 4096,
+                    shouldStop: () -> Bool = { false }) throws(SpawnFailure) -> Result {
         guard let (readEnd, writeEnd) = GlibcExtensions.closeOnExecPipe() else {
             throw SpawnFailure(reason: "cannot create a pipe: \(String(cString: strerror(errno)))")
         }
@@ -40,6 +45,7 @@ enum ChildProcess {
         var pipeOpen = true
         let deadline = monotonicSeconds() + timeoutSeconds
         var killDeadline: Double?
+        var stopped = false
         var status: Int32 = 0
         while true {
             if pipeOpen {
@@ -53,7 +59,11 @@ enum ChildProcess {
             if waited == pid { break }
             if waited < 0 && errno != EINTR { throw SpawnFailure(reason: "waitpid failed: \(String(cString: strerror(errno)))") }
             let now = monotonicSeconds()
-            if killDeadline == nil, now >= deadline {
+            if !stopped, shouldStop() {
+                stopped = true
+                if killDeadline == nil { kill(-pid, SIGTERM) }
+                killDeadline = min(killDeadline ?? .infinity, now + min(killGraceSeconds, 2))
+            } else if killDeadline == nil, now >= deadline {
                 kill(-pid, SIGTERM)
                 killDeadline = now + killGraceSeconds
             } else if let limit = killDeadline, now >= limit {
@@ -63,7 +73,8 @@ enum ChildProcess {
         }
         // The child is gone; take what it wrote, but do not wait for descendants that still hold the pipe.
         if pipeOpen { _ = drain(readEnd, into: &output) }
-        return Result(termination: ProcessTermination(waitStatus: status), timedOut: killDeadline != nil, outputTail: output.text)
+        return Result(termination: ProcessTermination(waitStatus: status), timedOut: killDeadline != nil && !stopped,
+                      stopped: stopped, outputTail: output.text)
     }
 
     /// Reads everything available without blocking; false once the pipe reached end of file.

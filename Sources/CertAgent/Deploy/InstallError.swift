@@ -45,6 +45,8 @@ public enum InstallError: Error, Sendable, Equatable, CustomStringConvertible {
     case reloadFailed(command: String, termination: ProcessTermination, outputTail: String)
     /// The reload command outlived its timeout and was stopped (SIGTERM to its process group, SIGKILL after a grace period).
     case reloadTimedOut(command: String, timeoutSeconds: Double, termination: ProcessTermination, outputTail: String)
+    /// The agent was stopping, so the reload command was stopped before it finished (the next start deploys again).
+    case reloadInterrupted(command: String, termination: ProcessTermination)
 
     /// True when every file is in place and only the reload command failed.
     public var isReloadFailure: Bool {
@@ -63,6 +65,8 @@ public enum InstallError: Error, Sendable, Equatable, CustomStringConvertible {
         case .reloadTimedOut(let command, let seconds, let termination, let output):
             let limit = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
             return "the reload command `\(command)` ran longer than its timeout of \(limit) s and was stopped (it \(termination))" + Self.outputSuffix(output)
+        case .reloadInterrupted(let command, let termination):
+            return "the reload command `\(command)` was stopped because CertAgent was stopping (it \(termination)): the next start deploys again"
         }
     }
 

@@ -207,6 +207,25 @@ final class CertificateInstallerTests: XCTestCase {
         XCTAssertLessThan(ChildProcess.monotonicSeconds() - start, 15, "killed after the grace period, not after the command's 30 s")
     }
 
+    func testAStoppingAgentStopsTheReloadCommandAndItsChildrenAtOnce() throws {
+        // The command ignores SIGTERM and would run for an hour: the stop still ends it, by SIGKILL after 2 s at most.
+        let config = allFiles(reload: shell("trap '' TERM; sleep 3600; echo finished", timeout: 3600))
+        let start = ChildProcess.monotonicSeconds()
+        var asked = 0
+        XCTAssertThrowsError(try CertificateInstaller.install(files: store.files, config: config, name: "shop", domains: ["shop.example"],
+                                                              shouldStop: { asked += 1; return asked > 3 })) { error in
+            guard case InstallError.reloadInterrupted(let command, let termination)? = error as? InstallError else {
+                return XCTFail("expected an interrupted reload, got \(error)")
+            }
+            XCTAssertEqual(command, "/bin/sh -c trap '' TERM; sleep 3600; echo finished")
+            XCTAssertEqual(termination, .signaled(SIGKILL), "SIGTERM was ignored, so SIGKILL after the short grace")
+            XCTAssertTrue((error as! InstallError).isReloadFailure, "the files are in place: only the reload is to be retried")
+            XCTAssertTrue("\(error)".contains("was stopped because CertAgent was stopping"), "\(error)")
+        }
+        XCTAssertLessThan(ChildProcess.monotonicSeconds() - start, 15, "ended by the stop, not by the command's hour (generous bound for a loaded machine)")
+        XCTAssertEqual(try contents(destination + "/cert.pem"), try contents(store.files.certificate), "files stay installed")
+    }
+
     func testSignalsIgnoredByTheDaemonAreNotInheritedByTheCommand() throws {
         // The daemon ignores SIGTERM (it handles it with a dispatch source); ignored dispositions survive exec.
         let previous = signal(SIGTERM, SIG_IGN)
