@@ -10,8 +10,16 @@ struct CheckCommand: ParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
+    @Flag(help: ArgumentHelp("Also run the pre-flight check: fetch a probe file through every A and AAAA address of every name, as the CA would.",
+                             discussion: "Writes a probe file into each webroot for the duration of the check (always removed); exits 1 when a name fails."))
+    var online = false
+
+    @Argument(help: "Certificate names to check online (default: all).")
+    var names: [String] = []
+
     func run() throws {
         _ = options.logger()
+        guard online || names.isEmpty else { throw ValidationError("certificate names are for --online only (the offline check covers the whole config)") }
         let config = try options.loadConfig()
         try options.requireStoreAccess(config, .read)
         let store: CertificateStore
@@ -103,5 +111,6 @@ struct CheckCommand: ParsableCommand {
         }
         print("  master key   \(keyLine)")
         if let secretsLine { print("  secrets      \(secretsLine)") }
+        if online { try OnlineCheck.run(config: config, store: store, names: names) }
     }
 }
