@@ -1,5 +1,8 @@
 import CCurl
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // MARK: - Configuration
 
@@ -514,9 +517,17 @@ public final class CurlHTTPClient: @unchecked Sendable {
         }
         if code == CURLE_ABORTED_BY_CALLBACK { throw CurlHTTPError.cancelled(url: url) }
         guard code == CURLE_OK else {
-            let detail = state.errorBuffer[0] != 0
+            var detail = state.errorBuffer[0] != 0
                 ? String(cString: state.errorBuffer)
                 : String(cString: curl_easy_strerror(code))
+            // The system's reason for a failed connection ("Connection refused", "No route to host"), which
+            // libcurl's own words leave out.
+            var osError = 0
+            if code == CURLE_COULDNT_CONNECT, certagent_curl_getinfo_long(h, CURLINFO_OS_ERRNO, &osError) == CURLE_OK, osError != 0,
+               let reason = strerror(Int32(osError)) {
+                let words = String(cString: reason)
+                if !detail.contains(words) { detail += " (\(words))" }
+            }
             throw CurlHTTPError.transport(url: url, code: Int(code.rawValue), message: "\(Self.kind(of: code)): \(detail)")
         }
 
