@@ -15,13 +15,46 @@ final class PreflightTests: XCTestCase {
 
     /// Runs certagent with `hosts` as its /etc/hosts and the pre-flight check on (the test bed turns it off for others).
     private func certagent(_ arguments: [String], hosts: String, testbed: Testbed) throws -> Subprocess.Result {
+        let (command, environment) = try commandLine(arguments, hosts: hosts, testbed: testbed)
+        return try runCommand(command[0], Array(command.dropFirst()), environment: environment)
+    }
+
+    /// The command (certagent exec'd by `sh` in its own mount namespace: its PID is certagent's) and its environment.
+    private func commandLine(_ arguments: [String], hosts: String, testbed: Testbed) throws -> ([String], [String: String]) {
         let hostsFile = testbed.directory + "/hosts-\(UUID().uuidString.prefix(6))"
         try hosts.write(toFile: hostsFile, atomically: true, encoding: .utf8)
         var environment = ProcessInfo.processInfo.environment
         environment[Testbed.skipPreflightVariable] = nil
         environment["CERTAGENT_HTTP01_PORT"] = try XCTUnwrap(testbed.values["TESTBED_HTTP_PORT"])
-        return try runCommand("/usr/bin/unshare", ["--mount", "sh", "-c", "mount --bind \"$1\" /etc/hosts && shift && exec \"$@\"", "sh",
-                                                   hostsFile, ProjectPaths.certagentBinary] + arguments, environment: environment)
+        return (["/usr/bin/unshare", "--mount", "sh", "-c", "mount --bind \"$1\" /etc/hosts && shift && exec \"$@\"", "sh",
+                 hostsFile, ProjectPaths.certagentBinary] + arguments, environment)
+    }
+
+    func testTheDaemonChecksBeforeAFirstOrderToo() throws {
+        let testbed = try Testbed(pebbleEnvironment: ["PEBBLE_VA_NOSLEEP": "1"])
+        let temp = try TemporaryDirectory()
+        let unserved = try temp.make("not-served")
+        let served = try testbed.webroot(for: "fine.test")
+        let config = try testbed.writeConfig([
+            ["name": "unserved", "domains": ["unserved.test"], "webroot": unserved],
+            ["name": "fine", "domains": ["fine.test"], "webroot": served],
+        ], storage: testbed.directory + "/store")
+        let (command, environment) = try commandLine(["run", "--config", config], hosts: "127.0.0.1 localhost unserved.test fine.test\n", testbed: testbed)
+        let daemon = try BackgroundProcess(command, outputPath: testbed.directory + "/daemon.log", environment: environment)
+        defer {
+            if daemon.waitForExit(timeout: 0) == nil {
+                daemon.send(SIGTERM)
+                _ = daemon.waitForExit(timeout: 20)
+            }
+        }
+        XCTAssertTrue(eventually(timeout: 60) { daemon.output.contains("unserved.test A 127.0.0.1 answered 404") }, daemon.output)
+        XCTAssertTrue(eventually(timeout: 60) { FileManager.default.fileExists(atPath: testbed.directory + "/store/certificates/fine/current/cert.pem") },
+                      "the served site is issued:\n\(daemon.output)")
+        XCTAssertEqual(try testbed.ordersCreated(), 1, "only the served site's order reached Pebble:\n\(daemon.output)")
+        XCTAssertTrue(daemon.output.contains("pre-flight check failed, nothing was ordered"), daemon.output)
+        XCTAssertEqual(filesBelow(unserved), [])
+        daemon.send(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(timeout: 20), 0, daemon.output)
     }
 
     private func orderRequests(_ testbed: Testbed) throws -> Int { try testbed.acmeRequests().filter { $0.hasSuffix("/order-plz") }.count }
