@@ -6,7 +6,7 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate the config and report every problem at once.",
-        discussion: "Changes nothing: it also checks that the store is CertAgent's own, reports the permissions `issue` or `run` would tighten, checks the master key (without creating it) and reports every secret the config uses that is not set.")
+        discussion: "With --online it also runs the pre-flight check a first order runs: a probe file fetched through every address of every name, as the CA fetches the challenge (the probe files are removed). Otherwise it changes nothing: it also checks that the store is CertAgent's own, reports the permissions `issue` or `run` would tighten, checks the master key (without creating it) and reports every secret the config uses that is not set.")
 
     @OptionGroup var options: GlobalOptions
 
