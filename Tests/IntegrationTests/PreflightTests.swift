@@ -141,6 +141,38 @@ final class PreflightTests: XCTestCase {
         XCTAssertTrue(fixed.stdout.contains("✓ every name serves its webroot through every address"), fixed.stdout)
     }
 
+    func testCtrlCDuringAProbeRemovesTheProbeFile() throws {
+        let temp = try TemporaryDirectory()
+        let webroot = try temp.make("public_html")
+        // A server that accepts connections (the kernel does, from the backlog) and never answers.
+        let silent = try BackgroundProcess(["python3", "-c", "import socket, time\ns = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen(8)\n"
+                                            + "print(s.getsockname()[1], flush=True)\ntime.sleep(300)"], outputPath: temp.path("silent.log"))
+        defer {
+            silent.send(SIGKILL)
+            _ = silent.waitForExit(timeout: 10)
+        }
+        XCTAssertTrue(eventually(timeout: 10) { !silent.output.isEmpty }, "the silent server started")
+        let port = silent.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let config: [String: Any] = ["email": "admin@example.com", "acceptTermsOfService": true, "directory": "https://127.0.0.1:1/dir",
+                                     "storage": temp.path("store"),
+                                     "certificates": [["name": "slow", "domains": ["slow.test"], "webroot": webroot]]]
+        let configPath = try temp.write("config.json", bytes: Array(try JSONSerialization.data(withJSONObject: config)))
+        let hosts = try temp.write("hosts", "127.0.0.1 localhost slow.test\n")
+        var environment = ProcessInfo.processInfo.environment
+        environment[Testbed.skipPreflightVariable] = nil
+        environment["CERTAGENT_HTTP01_PORT"] = port
+        let check = try BackgroundProcess(["/usr/bin/unshare", "--mount", "sh", "-c", "mount --bind \"$1\" /etc/hosts && shift && exec \"$@\"", "sh",
+                                           hosts, ProjectPaths.certagentBinary, "check", "--online", "--config", configPath],
+                                          outputPath: temp.path("check.log"), environment: environment)
+        defer { if check.waitForExit(timeout: 0) == nil { check.send(SIGKILL); _ = check.waitForExit(timeout: 10) } }
+        XCTAssertTrue(eventually(timeout: 20) { filesBelow(webroot).contains { $0.hasPrefix(".well-known/acme-challenge/") && $0.count > 30 } },
+                      "the probe file is placed and fetched:\n\(check.output)")
+        check.send(SIGINT)
+        XCTAssertEqual(check.waitForExit(timeout: 15), 130, "Ctrl-C aborts the request within seconds, not after the 20 s timeout:\n\(check.output)")
+        XCTAssertTrue(check.output.contains("✗ interrupted by"), check.output)
+        XCTAssertEqual(filesBelow(webroot), [], "the probe file and the directories made for it are gone")
+    }
+
     /// Waits (up to 10 s: nginx reloads asynchronously) until `address`:`port` accepts connections.
     private func waitUntilListening(address: String, port: String) throws {
         let deadline = Date().addingTimeInterval(10)
