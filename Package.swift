@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "CertCryptoTests", dependencies: ["CertCrypto", "TestSupport"]),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "TestSupport"]),
         .testTarget(name: "ACMETests", dependencies: ["ACME"]),
-        .testTarget(name: "CertAgentTests", dependencies: ["CertAgent", "ACME", "CertCrypto", "TestSupport"]),
+        .testTarget(name: "CertAgentTests", dependencies: ["CertAgent", "ACME", "CertCrypto", "CurlHTTP", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CertAgent", "CertCrypto", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,8 @@
 import CCurl
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // MARK: - Configuration
 
@@ -65,6 +68,22 @@ public struct CurlHTTPConfiguration: Sendable {
     }
 }
 
+/// Settings of one request, beyond those of the client.
+public struct CurlRequestOptions: Sendable {
+    /// `CURLOPT_CONNECT_TO` entries, `HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT` (an IPv6 address in brackets; an
+    /// empty part matches any host or port, or keeps the URL's): the request names the URL's host (`Host`, SNI) but
+    /// connects where the first matching entry says — e.g. to one particular address of a name.
+    public var connectTo: [String]
+    /// Whether an HTTPS server's certificate is verified (`CURLOPT_SSL_VERIFYPEER`/`VERIFYHOST`). Off only to see what
+    /// a server answers regardless of its certificate, as an ACME CA does when a challenge redirects to HTTPS.
+    public var verifyPeer: Bool
+
+    public init(connectTo: [String] = [], verifyPeer: Bool = true) {
+        self.connectTo = connectTo
+        self.verifyPeer = verifyPeer
+    }
+}
+
 // MARK: - Response and errors
 
 /// The final response of one request (interim 1xx responses are dropped).
@@ -103,6 +122,20 @@ public enum CurlHTTPError: Error, Sendable, CustomStringConvertible {
         return [CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT].contains { Int($0.rawValue) == code }
     }
 
+    /// What kind of transport failure this is, for a caller that words it itself.
+    public var failureKind: CurlFailureKind {
+        guard case .transport(_, let code, _) = self else { return .other }
+        switch code {
+        case Int(CURLE_COULDNT_CONNECT.rawValue): return .connectionFailed
+        case Int(CURLE_OPERATION_TIMEDOUT.rawValue): return .timedOut
+        case Int(CURLE_COULDNT_RESOLVE_HOST.rawValue): return .notResolved
+        case Int(CURLE_PEER_FAILED_VERIFICATION.rawValue): return .certificateRejected
+        case Int(CURLE_SSL_CONNECT_ERROR.rawValue): return .tlsHandshakeFailed
+        case Int(CURLE_GOT_NOTHING.rawValue), Int(CURLE_SEND_ERROR.rawValue), Int(CURLE_RECV_ERROR.rawValue): return .noAnswer
+        default: return .other
+        }
+    }
+
     public var description: String {
         switch self {
         case .schemeNotAllowed(let url):
@@ -117,6 +150,24 @@ public enum CurlHTTPError: Error, Sendable, CustomStringConvertible {
             return "HTTP request to \(url) cancelled"
         }
     }
+}
+
+/// The kinds of transport failure a caller may word differently (see `CurlHTTPError.failureKind`).
+public enum CurlFailureKind: Sendable, Equatable {
+    /// The TCP connection was refused or could not be made.
+    case connectionFailed
+    /// The connection or the transfer timed out.
+    case timedOut
+    /// The host name did not resolve.
+    case notResolved
+    /// The server's TLS certificate was not trusted or does not match the name.
+    case certificateRejected
+    /// The TLS handshake failed.
+    case tlsHandshakeFailed
+    /// The server closed the connection without an answer, or the connection broke.
+    case noAnswer
+    /// Anything else.
+    case other
 }
 
 // MARK: - Cancellation
@@ -276,7 +327,8 @@ public final class CurlHTTPClient: @unchecked Sendable {
         method: String,
         url: String,
         headers: [(name: String, value: String)] = [],
-        body: [UInt8]? = nil
+        body: [UInt8]? = nil,
+        options: CurlRequestOptions = CurlRequestOptions()
     ) throws -> CurlResponse {
         try checkURL(url)
         let upperMethod = method.uppercased()
@@ -299,7 +351,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
         return try state.withLock { state in
             // Checked again: the request may have waited for the lock while another was cancelled.
             if let cancellation = configuration.cancellation, cancellation.isCancelled { throw CurlHTTPError.cancelled(url: url) }
-            return try performLocked(state, method: upperMethod, url: url, headers: headers, body: body)
+            return try performLocked(state, method: upperMethod, url: url, headers: headers, body: body, options: options)
         }
     }
 
@@ -326,7 +378,8 @@ public final class CurlHTTPClient: @unchecked Sendable {
         method: String,
         url: String,
         headers: [(name: String, value: String)],
-        body: [UInt8]?
+        body: [UInt8]?,
+        options: CurlRequestOptions
     ) throws -> CurlResponse {
         let h = state.handle
         // Forget the previous request's options; the connection cache survives the reset.
@@ -375,8 +428,8 @@ public final class CurlHTTPClient: @unchecked Sendable {
             set(CURLOPT_NOPROGRESS, 1)
         }
         set(CURLOPT_USERAGENT, configuration.userAgent)
-        set(CURLOPT_SSL_VERIFYPEER, 1)
-        set(CURLOPT_SSL_VERIFYHOST, 2)
+        set(CURLOPT_SSL_VERIFYPEER, options.verifyPeer ? 1 : 0)
+        set(CURLOPT_SSL_VERIFYHOST, options.verifyPeer ? 2 : 0)
         set(CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2)
         if let caFile = configuration.caFile { set(CURLOPT_CAINFO, caFile) }
         // The size cap is enforced in the write callback only, on bytes actually received:
@@ -430,6 +483,23 @@ public final class CurlHTTPClient: @unchecked Sendable {
         }
         setPointer(CURLOPT_HTTPHEADER, UnsafeRawPointer(list))
 
+        // Connect-to entries: a list that must stay alive until the transfer ends, like the headers.
+        var connectToList: UnsafeMutablePointer<curl_slist>?
+        for entry in options.connectTo {
+            guard !entry.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }),
+                  let appended = curl_slist_append(connectToList, entry) else {
+                curl_slist_free_all(connectToList)
+                throw CurlHTTPError.transport(url: url, code: Int(CURLE_BAD_FUNCTION_ARGUMENT.rawValue),
+                                              message: "invalid connect-to entry \(entry.debugDescription)")
+            }
+            connectToList = appended
+        }
+        defer {
+            if connectToList != nil { _ = certagent_curl_setopt_pointer(h, CURLOPT_CONNECT_TO, nil) }
+            curl_slist_free_all(connectToList)
+        }
+        if let connectToList { setPointer(CURLOPT_CONNECT_TO, UnsafeRawPointer(connectToList)) }
+
         if let failure {
             throw CurlHTTPError.transport(url: url, code: Int(failure.code.rawValue),
                                           message: "setting curl option \(failure.option.rawValue) failed: \(String(cString: curl_easy_strerror(failure.code)))")
@@ -447,9 +517,17 @@ public final class CurlHTTPClient: @unchecked Sendable {
         }
         if code == CURLE_ABORTED_BY_CALLBACK { throw CurlHTTPError.cancelled(url: url) }
         guard code == CURLE_OK else {
-            let detail = state.errorBuffer[0] != 0
+            var detail = state.errorBuffer[0] != 0
                 ? String(cString: state.errorBuffer)
                 : String(cString: curl_easy_strerror(code))
+            // The system's reason for a failed connection ("Connection refused", "No route to host"), which
+            // libcurl's own words leave out.
+            var osError = 0
+            if code == CURLE_COULDNT_CONNECT, certagent_curl_getinfo_long(h, CURLINFO_OS_ERRNO, &osError) == CURLE_OK, osError != 0,
+               let reason = strerror(Int32(osError)) {
+                let words = String(cString: reason)
+                if !detail.contains(words) { detail += " (\(words))" }
+            }
             throw CurlHTTPError.transport(url: url, code: Int(code.rawValue), message: "\(Self.kind(of: code)): \(detail)")
         }
 

@@ -6,12 +6,20 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate the config and report every problem at once.",
-        discussion: "Changes nothing: it also checks that the store is CertAgent's own, reports the permissions `issue` or `run` would tighten, checks the master key (without creating it) and reports every secret the config uses that is not set.")
+        discussion: "With --online it also runs the pre-flight check a first order runs: a probe file fetched through every address of every name, as the CA fetches the challenge (the probe files are removed). Otherwise it changes nothing: it also checks that the store is CertAgent's own, reports the permissions `issue` or `run` would tighten, checks the master key (without creating it) and reports every secret the config uses that is not set.")
 
     @OptionGroup var options: GlobalOptions
 
+    @Flag(help: ArgumentHelp("Also run the pre-flight check: fetch a probe file through every A and AAAA address of every name, as the CA would.",
+                             discussion: "Writes a probe file into each webroot for the duration of the check (always removed); exits 1 when a name fails."))
+    var online = false
+
+    @Argument(help: "Certificate names to check online (default: all).")
+    var names: [String] = []
+
     func run() throws {
         _ = options.logger()
+        guard online || names.isEmpty else { throw ValidationError("certificate names are for --online only (the offline check covers the whole config)") }
         let config = try options.loadConfig()
         try options.requireStoreAccess(config, .read)
         let store: CertificateStore
@@ -103,5 +111,6 @@ struct CheckCommand: ParsableCommand {
         }
         print("  master key   \(keyLine)")
         if let secretsLine { print("  secrets      \(secretsLine)") }
+        if online { try OnlineCheck.run(config: config, store: store, names: names) }
     }
 }

@@ -68,6 +68,10 @@ struct InitCommand: ParsableCommand {
     @Flag(help: "Confirm --force without asking.")
     var yes = false
 
+    @Flag(help: ArgumentHelp("Order without the pre-flight check of a first certificate's names.",
+                             discussion: "The check fetches a probe file through every address of every name, as the CA would, and refuses to order when one fails."))
+    var skipPreflight = false
+
     func run() throws {
         let logger = options.logger()
         let path = options.configPath
@@ -145,7 +149,7 @@ struct InitCommand: ParsableCommand {
 
         var failures: [String] = []
         var thrown: (any Error)?
-        do { failures = try IssueRunner.issue(config: config, names: [name], logger: logger).failures } catch { thrown = error }
+        do { failures = try IssueRunner.issue(config: config, names: [name], skipPreflight: skipPreflight, logger: logger).failures } catch { thrown = error }
         // Kept only when the store now holds a usable certificate for exactly this entry (a failed deployment is
         // retried by the daemon; a failed issuance or update leaves nothing behind).
         let store = try? CertificateStore(config: config, create: false)

@@ -11,6 +11,10 @@ struct IssueCommand: ParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
+    @Flag(help: ArgumentHelp("Order without the pre-flight check of a first certificate's names.",
+                             discussion: "The check fetches a probe file through every address of every name, as the CA would, and refuses to order when one fails."))
+    var skipPreflight = false
+
     @Argument(help: "Certificate names from the config (default: all).")
     var names: [String] = []
 
@@ -18,14 +22,14 @@ struct IssueCommand: ParsableCommand {
         let logger = options.logger()
         let config = try options.loadConfig()
         try options.requireStoreAccess(config, .write)
-        try IssueRunner.issueMissing(config: config, names: names, logger: logger)
+        try IssueRunner.issueMissing(config: config, names: names, skipPreflight: skipPreflight, logger: logger)
     }
 }
 
 /// Issues the configured certificates that have no usable certificate yet: `certagent issue` and `certagent init`.
 enum IssueRunner {
-    static func issueMissing(config: AgentConfig, names: [String], logger: Logger) throws {
-        let (failures, attempted, issued) = try issue(config: config, names: names, logger: logger)
+    static func issueMissing(config: AgentConfig, names: [String], skipPreflight: Bool = false, logger: Logger) throws {
+        let (failures, attempted, issued) = try issue(config: config, names: names, skipPreflight: skipPreflight, logger: logger)
         DaemonNotice.tell(storeRoot: config.storagePath, names: issued)
         if !failures.isEmpty {
             printError("\(failures.count) of \(attempted) certificate\(attempted == 1 ? "" : "s") failed")
@@ -35,8 +39,9 @@ enum IssueRunner {
 
     /// Issues what `issueMissing` would, printing each result; returns the failures' messages, how many were tried and
     /// the names of those issued. Throws `ExitCode(128 + signal)` when Ctrl-C or SIGTERM cut the work short.
-    static func issue(config: AgentConfig, names: [String], logger: Logger) throws -> (failures: [String], attempted: Int, issued: [String]) {
-        let context = try RenewalCommandContext(config: config, names: names, logger: logger)
+    static func issue(config: AgentConfig, names: [String], skipPreflight: Bool = false,
+                      logger: Logger) throws -> (failures: [String], attempted: Int, issued: [String]) {
+        let context = try RenewalCommandContext(config: config, names: names, skipPreflight: skipPreflight, logger: logger)
         let session = context.session
         let wanted = session.inspect(context.selected).filter { certificate, state in
             if case .valid(let leaf, _) = state {

@@ -13,6 +13,10 @@ struct RenewCommand: ParsableCommand {
     @Flag(help: "Renew even if not due, and retry at once after failures.")
     var force = false
 
+    @Flag(help: ArgumentHelp("Order without the pre-flight check of a first certificate's names.",
+                             discussion: "The check fetches a probe file through every address of every name, as the CA would, and refuses to order when one fails."))
+    var skipPreflight = false
+
     @Argument(help: "Certificate names from the config (default: all).")
     var names: [String] = []
 
@@ -20,7 +24,7 @@ struct RenewCommand: ParsableCommand {
         let logger = options.logger()
         let config = try options.loadConfig()
         try options.requireStoreAccess(config, .write)
-        let context = try RenewalCommandContext(config: config, names: names, logger: logger)
+        let context = try RenewalCommandContext(config: config, names: names, skipPreflight: skipPreflight, logger: logger)
         let service = context.service
         // A forced renewal is about the certificates stored as the command starts: one another process replaces
         // meanwhile counts as done.

@@ -13,7 +13,8 @@ struct RenewalCommandContext {
     let interruption: Interruption
 
     /// Exits with status 2 for unknown names and 1 when the store, master key or secrets cannot be opened.
-    init(config: AgentConfig, names: [String], logger: Logger) throws {
+    /// `skipPreflight`: `--skip-preflight`, order without the pre-flight check of a first certificate.
+    init(config: AgentConfig, names: [String], skipPreflight: Bool = false, logger: Logger) throws {
         switch config.select(names) {
         case .success(let certificates): selected = certificates
         case .failure(let error):
@@ -28,6 +29,13 @@ struct RenewalCommandContext {
             printError("\(error)")
             throw ExitCode(1)
         }
+        let preflight: HTTP01Preflight?
+        do {
+            preflight = try HTTP01Preflight.forAgent(clock: clock, skip: skipPreflight)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
         // A certificate another certagent process is getting right now is waited for, then decided again: usually the
         // other process got it, and a second order would only duplicate it.
         let waiting = BusyCertificateHandling.wait(maximumWait: Self.maximumLockWait) { busy in
@@ -35,7 +43,8 @@ struct RenewalCommandContext {
             fflush(nil)   // every output stream: the line shows now, even when stdout is a file
         }
         // A failure is told once, in the command's own summary; its log line is for --verbose.
-        service = RenewalService(session: session, clock: clock, busyCertificates: waiting, failureLogLevel: .info, logger: logger)
+        service = RenewalService(session: session, clock: clock, busyCertificates: waiting, failureLogLevel: .info,
+                                 preflight: preflight, logger: logger)
         // As the daemon does at start: challenge files and directories a killed run left, and its in-flight marks.
         service.recoverInterruptedWork()
     }

@@ -22,7 +22,13 @@ struct RunCommand: ParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
-        let daemon = Daemon(configPath: options.configPath, session: session, logger: logger, clock: clock)
+        // Before a first order, as the commands do (CERTAGENT_SKIP_PREFLIGHT=1 turns it off).
+        let preflight: HTTP01Preflight?
+        do { preflight = try HTTP01Preflight.forAgent(clock: clock, skip: false) } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(2)
+        }
+        let daemon = Daemon(configPath: options.configPath, session: session, logger: logger, clock: clock, preflight: preflight)
         daemon.start()
         dispatchMain()
     }

@@ -42,4 +42,13 @@ final class InitGuidanceTests: XCTestCase {
                        "check --directory (the ACME server's URL) and, for a private CA, --ca-file; then run the same init again")
         XCTAssertEqual(InitGuidance.fixHint(for: [], webroot: "/w", domains: ["a.example"]), "fix the cause above, then run the same init again")
     }
+
+    func testAFailedPreflightHintSaysNothingReachedTheCA() {
+        let failure = "✗ a: pre-flight check failed, nothing was ordered (this spares the CA's limit of 5 failed validations per name per hour; "
+            + "--skip-preflight orders anyway):\n  a.example AAAA ::1 answered 404 — the IPv6 server block does not serve /srv/a"
+        XCTAssertEqual(InitGuidance.fixHint(for: [failure], webroot: "/srv/a", domains: ["a.example"]),
+                       "nothing reached the CA: a probe file in --webroot /srv/a could not be fetched from http://a.example/.well-known/acme-challenge/ "
+                       + "through every address (see above): check that the web server serves that directory for a.example over plain HTTP (port 80), "
+                       + "on IPv4 and IPv6, then run the same init again")
+    }
 }

@@ -243,6 +243,41 @@ final class CurlHTTPClientTests: XCTestCase {
         }
     }
 
+    func testConnectionRefusedNamesTheSystemsReason() throws {
+        let port = try unusedLoopbackPort()
+        let c = try client()
+        XCTAssertThrowsError(try c.perform(method: "GET", url: "https://127.0.0.1:\(port)/")) { error in
+            XCTAssertEqual((error as? CurlHTTPError)?.failureKind, .connectionFailed)
+            XCTAssertTrue(transportCode(error)?.message.hasSuffix("(Connection refused)") ?? false, "\(error)")
+        }
+    }
+
+    func testConnectToSendsTheURLsNameToTheAddressGiven() throws {
+        _ = try startServer()
+        let httpPort = try XCTUnwrap(server?.ports[1])
+        let c = try client { $0.allowedSchemes = ["http"] }
+        // A name nobody resolves: only the connect-to entry can take the request anywhere.
+        let r = try c.perform(method: "GET", url: "http://probe.invalid/info",
+                              options: CurlRequestOptions(connectTo: ["probe.invalid:80:127.0.0.1:\(httpPort)"]))
+        XCTAssertEqual(r.status, 200)
+        XCTAssertTrue(try requestHeaders(try json(r.body)).contains { $0.0.lowercased() == "host" && $0.1 == "probe.invalid" },
+                      "the request names the URL's host, not the address connected to")
+        XCTAssertEqual(r.effectiveURL, "http://probe.invalid/info")
+        XCTAssertThrowsError(try c.perform(method: "GET", url: "http://probe.invalid/info",
+                                           options: CurlRequestOptions(connectTo: ["probe.invalid:80:127.0.0.1:1\r\nX: y"]))) { error in
+            XCTAssertEqual(transportCode(error)?.code, 43, "a connect-to entry with a line break is refused before any I/O")
+        }
+    }
+
+    func testVerifyPeerOffReachesAServerWhoseCertificateIsNotTrusted() throws {
+        let base = try startServer()
+        let untrusting = try CurlHTTPClient(configuration: .init(caFile: pki.otherCAFile, connectTimeout: 5, totalTimeout: 10))
+        XCTAssertThrowsError(try untrusting.perform(method: "GET", url: "\(base.https)/info")) { error in
+            XCTAssertEqual((error as? CurlHTTPError)?.failureKind, .certificateRejected)
+        }
+        XCTAssertEqual(try untrusting.perform(method: "GET", url: "\(base.https)/info", options: CurlRequestOptions(verifyPeer: false)).status, 200)
+    }
+
     func testConnectTimeout() throws {
         let hole = try TestServer.blackhole()
         server = hole

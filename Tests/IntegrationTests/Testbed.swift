@@ -26,6 +26,9 @@ final class Testbed {
 
     /// Starts a test bed; `pebbleEnvironment` sets Pebble's fault switches (e.g. `PEBBLE_WFE_NONCEREJECT`).
     init(pebbleEnvironment: [String: String] = [:], eab: Bool = false, options: [String] = []) throws {
+        // Only dnsmasq, Pebble's resolver, knows the `*.test` names: the binaries these tests start skip the pre-flight
+        // check, which resolves through the system (PreflightTests run it with a private /etc/hosts instead).
+        setenv(Self.skipPreflightVariable, "1", 1)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("certagent-testbed-\(UUID().uuidString.prefix(8))").path
         var environment = ProcessInfo.processInfo.environment
         environment["PEBBLE_AUTHZREUSE"] = "0"
@@ -41,6 +44,9 @@ final class Testbed {
             if parts.count == 2 { values[parts[0]] = parts[1] }
         }
     }
+
+    /// `CERTAGENT_SKIP_PREFLIGHT`, set for every binary a test starts (see `init`).
+    static let skipPreflightVariable = "CERTAGENT_SKIP_PREFLIGHT"
 
     func stop() {
         _ = try? runCommand(ProjectPaths.root + "/scripts/testbed", ["stop", directory])

@@ -44,6 +44,11 @@ public enum InitGuidance {
         if text.contains("terms of service") {
             return "read the CA's terms, then run the same init again with --accept-terms-of-service"
         }
+        if text.contains("pre-flight check failed") {
+            let url = "http://\(domains.first ?? "DOMAIN")/.well-known/acme-challenge/"
+            return "nothing reached the CA: a probe file in --webroot \(webroot) could not be fetched from \(url) through every address (see above): "
+                + "check that the web server serves that directory for \(domains.joined(separator: ", ")) over plain HTTP (port 80), on IPv4 and IPv6, then run the same init again"
+        }
         if ["urn:ietf:params:acme:error:unauthorized", "urn:ietf:params:acme:error:connection", "urn:ietf:params:acme:error:dns",
             "urn:ietf:params:acme:error:incorrectresponse", "validation", "challenge"].contains(where: text.contains) {
             let url = "http://\(domains.first ?? "DOMAIN")/.well-known/acme-challenge/"

@@ -26,13 +26,14 @@ public final class Daemon: Sendable {
 
     /// Builds the daemon from an opened session; nothing runs until `start()`.
     public init(configPath: String, session: AgentSession, logger: Logger, clock: StoppableClock = StoppableClock(),
-                notifier: SystemdNotifier = SystemdNotifier(), stopTimeout: TimeInterval = 10) {
+                notifier: SystemdNotifier = SystemdNotifier(), stopTimeout: TimeInterval = 10,
+                preflight: (any CertificatePreflight)? = nil) {
         self.configPath = configPath
         self.logger = logger
         self.clock = clock
         self.notifier = notifier
         self.stopTimeout = stopTimeout
-        self.service = RenewalService(session: session, clock: clock, logger: logger)
+        self.service = RenewalService(session: session, clock: clock, preflight: preflight, logger: logger)
     }
 
     /// Starts renewing: cleans up after an interrupted run, deploys, plans every certificate, installs the signal

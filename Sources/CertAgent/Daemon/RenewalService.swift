@@ -38,14 +38,16 @@ public final class RenewalService: Sendable {
     private let policy: RenewalPolicy
     private let busyCertificates: BusyCertificateHandling
     private let failureLogLevel: Logger.Level
+    private let preflight: (any CertificatePreflight)?
     private let logger: Logger
 
     /// `failureLogLevel`: the level a failed renewal is logged at — `error` in the daemon, where the log is the report;
     /// lower in a command, whose own summary reports it (the log line is then for `--verbose`), so it is told once.
     public init(session: AgentSession, clock: StoppableClock, random: any RandomSource = SystemRandomSource(),
                 policy: RenewalPolicy = RenewalPolicy(), busyCertificates: BusyCertificateHandling = .skip,
-                failureLogLevel: Logger.Level = .error, logger: Logger) {
+                failureLogLevel: Logger.Level = .error, preflight: (any CertificatePreflight)? = nil, logger: Logger) {
         self.failureLogLevel = failureLogLevel
+        self.preflight = preflight
         self.sessionState = Mutex(session)
         self.clock = clock
         self.random = random
@@ -267,6 +269,12 @@ public final class RenewalService: Sendable {
         record.inFlightSince = clock.now()
         save(record, for: certificate.name, logger: logger)
         do {
+            // Before a first order (no usable certificate): a site that cannot serve the challenge is not ordered for.
+            if !state.isUsable, let preflight {
+                let report = try preflight.check(certificate, journal: session.store.challengeJournal(certificate.name))
+                guard report.passed else { throw PreflightFailure(report: report) }
+                logger.info("pre-flight check passed", metadata: ["addresses": "\(report.names.map(\.addresses.count).reduce(0, +))"])
+            }
             let connection = try connect()
             let replaces = connection.ariSupported ? state.leaf?.ariCertificateIdentifier : nil
             var issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, logger: logger)
@@ -281,7 +289,7 @@ public final class RenewalService: Sendable {
             logger.notice("renewal interrupted by shutdown: the order is abandoned and placed again at the next start")
             return .interrupted
         } catch {
-            if error is IssuanceError == false { connection.withLock { $0 = nil } }   // reconnect next time
+            if error is IssuanceError == false, error is PreflightFailure == false { connection.withLock { $0 = nil } }   // reconnect next time
             // The certificate's name is already in the log metadata and in the caller's summary.
             let message = (error as? IssuanceError).map { "\($0.underlying)" } ?? "\(error)"
             record.inFlightSince = nil

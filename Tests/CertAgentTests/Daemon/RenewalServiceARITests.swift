@@ -24,7 +24,8 @@ final class ARITestbed {
 
     /// `stoppingAt`: the first request it matches stops the service's clock and is aborted with `CancellationError`,
     /// as SIGTERM aborts a request in flight.
-    init(stoppingAt: (@Sendable (HTTPRequest) -> Bool)? = nil) throws {
+    /// `preflight`: the check run before the first order (none by default).
+    init(stoppingAt: (@Sendable (HTTPRequest) -> Bool)? = nil, preflight: (any CertificatePreflight)? = nil) throws {
         temporary = try TemporaryDirectory()
         webroot = try temporary.make("webroot")
         ca = try ScriptedIssuingCA(directory: try temporary.make("ca"))
@@ -46,7 +47,7 @@ final class ARITestbed {
         let transport: any HTTPTransport = stoppingAt.map { StoppingTransport(server: server, clock: clock, stopsAt: $0) } ?? server
         session = try AgentSession(config: try ConfigLoader.load(path: configPath, environment: [:]), clock: clock, logger: logger,
                                    environment: [:], transport: transport)
-        service = RenewalService(session: session, clock: clock, random: random, logger: logger)
+        service = RenewalService(session: session, clock: clock, random: random, preflight: preflight, logger: logger)
         service.connectIfPossible()   // as `Daemon.start` and `certagent renew` do before the first `process`
     }
 
