@@ -72,8 +72,12 @@ final class SystemdNotifierTests: XCTestCase {
         // And the kernel lists the abstract name without a trailing NUL (shown as '@').
         let name = "certagent-test-\(UUID().uuidString)"
         let receiver = try DatagramReceiver(.abstract(name))
-        let table = try String(contentsOfFile: "/proc/net/unix", encoding: .utf8)
-        XCTAssertTrue(table.split(separator: "\n").contains { $0.hasSuffix(" @" + name) }, table)
+        // Read to the end of the file: /proc files report size 0, and a one-shot read stops after a page, which a
+        // busy machine's socket table outgrows.
+        let handle = try XCTUnwrap(FileHandle(forReadingAtPath: "/proc/net/unix"))
+        defer { try? handle.close() }
+        let table = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        XCTAssertTrue(table.split(separator: "\n").contains { $0.hasSuffix(" @" + name) }, "@\(name) not among \(table.split(separator: "\n").count) sockets")
         withExtendedLifetime(receiver) {}
     }
 
