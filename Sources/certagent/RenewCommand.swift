@@ -13,10 +13,14 @@ struct RenewCommand: ParsableCommand {
     @Flag(help: "Renew even if not due, and retry at once after failures.")
     var force = false
 
+    @Flag(help: "Get a test certificate for the same names from the CA's staging directory into a throwaway store: nothing is deployed, no reload runs, the real store stays untouched.")
+    var dryRun = false
+
     @Argument(help: "Certificate names from the config (default: all).")
     var names: [String] = []
 
     func run() throws {
+        if dryRun { return try DryRunRenewal.run(options: options, names: names) }
         let logger = options.logger()
         let config = try options.loadConfig()
         try options.requireStoreAccess(config, .write)

@@ -23,6 +23,8 @@ public final class Daemon: Sendable {
     private let watchdogQueue = DispatchQueue(label: "certagent.watchdog")
     private let sources = DispatchSourceKeeper()
     private let stopTimeout: TimeInterval
+    /// The metrics file (`metricsFile`), written after every pass.
+    private let metrics = MetricsWriter()
 
     /// Builds the daemon from an opened session; nothing runs until `start()`.
     public init(configPath: String, session: AgentSession, logger: Logger, clock: StoppableClock = StoppableClock(),
@@ -47,6 +49,7 @@ public final class Daemon: Sendable {
                                     minimumRerunDelay: config.minimumRenewalInterval) { [service, weak self] run in
             service.process(run.name, forced: run.forced)
             let next = service.nextDue(of: run.name)
+            self?.writeMetrics()
             self?.publishStatus()
             // The job's last line: what comes next (until then the certificate costs nothing).
             self?.logger.info("next: \(run.name) \(service.nextStepText(of: run.name))")
@@ -72,6 +75,7 @@ public final class Daemon: Sendable {
             logger.notice("next: \(first.key) \(service.nextStepText(of: first.key))")
         }
         notifier.ready()
+        writeMetrics()
         made.update(certificates: plan)
     }
 
@@ -89,6 +93,11 @@ public final class Daemon: Sendable {
             line += "; next: \(next.name) at \(CertificateStatus.format(next.date))"
         }
         return line
+    }
+
+    /// After every pass: the metrics file, when `metricsFile` is configured.
+    private func writeMetrics() {
+        metrics.write(session: service.session, lastPass: Date(), logger: logger)
     }
 
     private func publishStatus() {
