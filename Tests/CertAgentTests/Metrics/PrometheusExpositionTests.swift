@@ -79,3 +79,18 @@ final class PrometheusExpositionTests: XCTestCase {
         XCTAssertNil(none.notificationDeliveryFailures)
     }
 }
+
+extension PrometheusExpositionTests {
+    func testFamiliesComeInAFixedOrderEachOnce() {
+        let snapshot = MetricsSnapshot(certificates: [
+            .init(name: "a", notAfter: Date(timeIntervalSince1970: 2_000_000_000), lastRenewed: Date(timeIntervalSince1970: 1_900_000_000),
+                  consecutiveFailures: 0, nextRenewal: Date(timeIntervalSince1970: 1_950_000_000), siteServesCurrent: true),
+        ], lastPass: Date(timeIntervalSince1970: 1_900_000_100), notificationDeliveryFailures: 0)
+        let text = PrometheusExposition.render(snapshot)
+        let types = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) }
+        XCTAssertEqual(types, [PrometheusExposition.Name.expiry, PrometheusExposition.Name.lastRenewal, PrometheusExposition.Name.consecutiveFailures,
+                               PrometheusExposition.Name.nextRenewal, PrometheusExposition.Name.siteServesCurrent, PrometheusExposition.Name.lastPass,
+                               PrometheusExposition.Name.notificationDeliveryFailures])
+        XCTAssertEqual(PrometheusExposition.render(snapshot), text, "the same snapshot, the same text")
+    }
+}
