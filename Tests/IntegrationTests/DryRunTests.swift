@@ -134,4 +134,29 @@ final class DryRunTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("dryRunDirectory: not set, and no staging directory is known for the CA at \(testbed.directoryURL)"), result.stderr)
         XCTAssertEqual(try testbed.ordersCreated(), 0)
     }
+
+    func testWithExternalAccountBindingTheSecretIsReadOnlyAndSaidSo() throws {
+        let testbed = try Testbed(eab: true)
+        let kid = try XCTUnwrap(testbed.eabKeyID), hmacKey = try XCTUnwrap(testbed.eabKey)
+        let webroot = try testbed.webroot(for: "eabdry.test")
+        let storage = testbed.directory + "/store"
+        let config = try testbed.writeConfig([["name": "eabdry", "domains": ["eabdry.test"], "webroot": webroot]], storage: storage,
+                                             extra: ["eab": ["kid": kid, "hmacKeySecret": "eab-hmac"], "dryRunDirectory": testbed.directoryURL])
+        let set = try runCommand(ProjectPaths.certagentBinary, ["secret", "set", "eab-hmac", "--config", config], input: hmacKey + "\n")
+        XCTAssertEqual(set.status, 0, set.output)
+        let issued = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
+        XCTAssertEqual(issued.status, 0, issued.output)
+        let masterKey = testbed.directory + "/master.key"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: masterKey))
+        let watched = [storage, config, masterKey]
+        let before = fingerprint(watched)
+
+        let result = try runCommand(ProjectPaths.certagentBinary, ["renew", "--dry-run", "--config", config])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.stdout.contains("the CA requires external account binding: the EAB secret eab-hmac was read (read-only) from \(storage)/secrets.sealed"),
+                      result.stdout)
+        XCTAssertTrue(result.stdout.contains("✓ eabdry: dry run got a test certificate for eabdry.test"), result.stdout)
+        XCTAssertFalse(result.output.contains(hmacKey), "the HMAC key was printed")
+        XCTAssertEqual(fingerprint(watched), before, "the real store, secrets, master key and config are byte-identical")
+    }
 }

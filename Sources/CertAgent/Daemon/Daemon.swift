@@ -162,6 +162,7 @@ public final class Daemon: Sendable {
                 scheduler.update(certificates: plan)
             }
             logger.notice("config reloaded", metadata: ["certificates": "\(config.certificates.count)"])
+            writeMetrics()
         } catch let error as ConfigError {
             for problem in error.problems { logger.error("\(error.file): \(problem)") }
             logger.error("the new config has \(error.problems.count) problem(s): keeping the running one")
@@ -192,6 +193,7 @@ public final class Daemon: Sendable {
             logger.info("next: \(name) \(service.nextStepText(of: name))")
         }
         publishStatus()
+        writeMetrics()
     }
 
     /// Stops: every wait ends and the HTTP request in flight is aborted (within about a second, whatever the network
