@@ -69,6 +69,10 @@ final class DryRunConfigTests: XCTestCase {
         let missingParent = problems(#""metricsFile": "\#(temp.path)/nowhere/certagent.prom", "#)
         XCTAssertEqual(missingParent.map(\.field), ["metricsFile"])
         XCTAssertTrue(missingParent.first?.message.contains("not an existing directory") ?? false, "\(missingParent)")
+        let store = try temp.make("store")
+        let inStore = problems(#""storage": "\#(store)", "metricsFile": "\#(store)/certagent.prom", "#)
+        XCTAssertEqual(inStore.map(\.field), ["metricsFile"])
+        XCTAssertTrue(inStore.first?.message.contains("is inside the store \(store)") ?? false, "\(inStore)")
     }
 
     func testDryRunConfigUsesAThrowawayStoreAndKeyAndDeploysNothing() throws {

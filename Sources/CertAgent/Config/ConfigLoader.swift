@@ -83,7 +83,11 @@ public enum ConfigLoader {
         let concurrency = readPositiveNumber(&reader, "maxConcurrentRenewals", range: 1...64)
         let minimumInterval = readPositiveNumber(&reader, "minimumRenewalIntervalSeconds", range: 1...86_400)
         let dryRunDirectory = readDirectory(&reader, key: "dryRunDirectory")
-        let metricsFile = readMetricsFile(&reader)
+        var metricsFile = readMetricsFile(&reader)
+        if let path = metricsFile, let storage, PathSafety.isInside(path, directory: storage) {
+            reader.report("metricsFile", .string(path), "is inside the store \(storage), which only CertAgent reads (mode 0700): put it where the metrics collector reads, e.g. /var/lib/prometheus/node-exporter/certagent.prom")
+            metricsFile = nil
+        }
         guard let directoryURL, let storage, let masterKeyFile else { return nil }
         var config = AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
                                  caFile: caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
