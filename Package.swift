@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries: Debian's libssl-dev (OpenSSL 3) and libcurl4-openssl-dev.
@@ -30,6 +31,8 @@ let package = Package(
         .target(name: "CertAgent", dependencies: [
             "ACME", "CertCrypto", "CurlHTTP", "CGlibcShim",
             .product(name: "Logging", package: "swift-log"),
+            // The Prometheus text exposition of `certagent metrics` and the metrics file.
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "certagent", dependencies: [
             "CertAgent",

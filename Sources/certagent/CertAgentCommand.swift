@@ -14,6 +14,7 @@ struct CertAgentCommand: ParsableCommand {
         subcommands: [
             InitCommand.self, IssueCommand.self, RunCommand.self, RenewCommand.self, StatusCommand.self,
             RevokeCommand.self, DeleteCommand.self, RollbackCommand.self, CheckCommand.self, SecretCommand.self, RotateMasterKeyCommand.self,
+            MetricsCommand.self,
         ])
 
     /// A usage error (unknown option, missing argument, a value that does not parse): status 2, as for a bad config.

@@ -17,10 +17,14 @@ struct RenewCommand: ParsableCommand {
                              discussion: "The check fetches a probe file through every address of every name, as the CA would, and refuses to order when one fails."))
     var skipPreflight = false
 
+    @Flag(help: "Get a test certificate for the same names from the CA's staging directory into a throwaway store: nothing is deployed, no reload runs, the real store stays untouched.")
+    var dryRun = false
+
     @Argument(help: "Certificate names from the config (default: all).")
     var names: [String] = []
 
     func run() throws {
+        if dryRun { return try DryRunRenewal.run(options: options, names: names, skipPreflight: skipPreflight) }
         let logger = options.logger()
         let config = try options.loadConfig()
         try options.requireStoreAccess(config, .write)

@@ -40,6 +40,10 @@ public struct AgentConfig: Sendable, Equatable {
     public var externalAccountBinding: ExternalAccountBindingConfig?
     /// The master key file (when no systemd credential provides the key): beside the config file unless set.
     public var masterKeyFile: String
+    /// The staging directory `renew --dry-run` orders from when `directoryURL` has no known one (`dryRunDirectory`).
+    public var dryRunDirectory: String?
+    /// Where the daemon writes the Prometheus text exposition after every pass (`metricsFile`; nil: not written).
+    public var metricsFile: String?
 
     /// The sealed secrets file in the store.
     public var secretsFile: String { storagePath + "/secrets.sealed" }

@@ -82,26 +82,51 @@ public enum ConfigLoader {
         let masterKeyFile = readMasterKeyFile(&reader, configPath: path, certificates: certificates)
         let concurrency = readPositiveNumber(&reader, "maxConcurrentRenewals", range: 1...64)
         let minimumInterval = readPositiveNumber(&reader, "minimumRenewalIntervalSeconds", range: 1...86_400)
+        let dryRunDirectory = readDirectory(&reader, key: "dryRunDirectory")
+        var metricsFile = readMetricsFile(&reader)
+        if let path = metricsFile, let storage, PathSafety.isInside(path, directory: storage) {
+            reader.report("metricsFile", .string(path), "is inside the store \(storage), which only CertAgent reads (mode 0700): put it where the metrics collector reads, e.g. /var/lib/prometheus/node-exporter/certagent.prom")
+            metricsFile = nil
+        }
         guard let directoryURL, let storage, let masterKeyFile else { return nil }
         var config = AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
                                  caFile: caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
                                  externalAccountBinding: binding, masterKeyFile: masterKeyFile)
         if let concurrency { config.maxConcurrentRenewals = Int(concurrency) }
         if let minimumInterval { config.minimumRenewalInterval = minimumInterval }
+        config.dryRunDirectory = dryRunDirectory
+        config.metricsFile = metricsFile
         return config
     }
 
-    private static func readDirectory(_ reader: inout FieldReader) -> String? {
-        guard let value = reader.text("directory", limit: FieldLimits.urlBytes, what: "an ACME directory URL") else {
-            return reader.problems.contains { $0.field == "directory" } ? nil : KnownDirectory.letsencrypt.url
+    /// `directory` (Let's Encrypt when absent), or `dryRunDirectory` (nil when absent): an https:// URL or a known name.
+    private static func readDirectory(_ reader: inout FieldReader, key: String = "directory") -> String? {
+        guard let value = reader.text(key, limit: FieldLimits.urlBytes, what: "an ACME directory URL") else {
+            return reader.problems.contains { $0.field == key } || key != "directory" ? nil : KnownDirectory.letsencrypt.url
         }
         if let known = KnownDirectory(rawValue: value) { return known.url }
         guard value.hasPrefix("https://"), URL(string: value)?.host != nil else {
             let names = KnownDirectory.allCases.map(\.rawValue).joined(separator: ", ")
-            reader.report("directory", .string(value), "must be an https:// URL of an ACME directory or one of: \(names)")
+            reader.report(key, .string(value), "must be an https:// URL of an ACME directory or one of: \(names)")
             return nil
         }
         return value
+    }
+
+    /// `metricsFile`: an absolute path whose directory exists; not a directory itself (checked offline).
+    private static func readMetricsFile(_ reader: inout FieldReader) -> String? {
+        guard let path = reader.path("metricsFile") else { return nil }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            reader.report("metricsFile", .string(path), "is a directory: name the file to write, e.g. \(path.hasSuffix("/") ? path : path + "/")certagent.prom")
+            return nil
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+            reader.report("metricsFile", .string(path), "is in \(parent), which is not an existing directory (node_exporter's textfile collector reads a directory you create, e.g. /var/lib/prometheus/node-exporter)")
+            return nil
+        }
+        return path
     }
 
     private static func readExternalAccountBinding(_ reader: inout FieldReader) -> ExternalAccountBindingConfig? {

@@ -23,6 +23,8 @@ public final class Daemon: Sendable {
     private let watchdogQueue = DispatchQueue(label: "certagent.watchdog")
     private let sources = DispatchSourceKeeper()
     private let stopTimeout: TimeInterval
+    /// The metrics file (`metricsFile`), written after every pass.
+    private let metrics = MetricsWriter()
 
     /// Builds the daemon from an opened session; nothing runs until `start()`.
     public init(configPath: String, session: AgentSession, logger: Logger, clock: StoppableClock = StoppableClock(),
@@ -48,6 +50,7 @@ public final class Daemon: Sendable {
                                     minimumRerunDelay: config.minimumRenewalInterval) { [service, weak self] run in
             service.process(run.name, forced: run.forced)
             let next = service.nextDue(of: run.name)
+            self?.writeMetrics()
             self?.publishStatus()
             // The job's last line: what comes next (until then the certificate costs nothing).
             self?.logger.info("next: \(run.name) \(service.nextStepText(of: run.name))")
@@ -73,6 +76,7 @@ public final class Daemon: Sendable {
             logger.notice("next: \(first.key) \(service.nextStepText(of: first.key))")
         }
         notifier.ready()
+        writeMetrics()
         made.update(certificates: plan)
     }
 
@@ -90,6 +94,11 @@ public final class Daemon: Sendable {
             line += "; next: \(next.name) at \(CertificateStatus.format(next.date))"
         }
         return line
+    }
+
+    /// After every pass: the metrics file, when `metricsFile` is configured.
+    private func writeMetrics() {
+        metrics.write(session: service.session, lastPass: Date(), logger: logger)
     }
 
     private func publishStatus() {
@@ -154,6 +163,7 @@ public final class Daemon: Sendable {
                 scheduler.update(certificates: plan)
             }
             logger.notice("config reloaded", metadata: ["certificates": "\(config.certificates.count)"])
+            writeMetrics()
         } catch let error as ConfigError {
             for problem in error.problems { logger.error("\(error.file): \(problem)") }
             logger.error("the new config has \(error.problems.count) problem(s): keeping the running one")
@@ -184,6 +194,7 @@ public final class Daemon: Sendable {
             logger.info("next: \(name) \(service.nextStepText(of: name))")
         }
         publishStatus()
+        writeMetrics()
     }
 
     /// Stops: every wait ends and the HTTP request in flight is aborted (within about a second, whatever the network
