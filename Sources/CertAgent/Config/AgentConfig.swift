@@ -40,6 +40,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var externalAccountBinding: ExternalAccountBindingConfig?
     /// The master key file (when no systemd credential provides the key): beside the config file unless set.
     public var masterKeyFile: String
+    /// Whom to tell when something goes wrong (`notify`); nil: nobody.
+    public var notify: NotifyConfig? = nil
 
     /// The sealed secrets file in the store.
     public var secretsFile: String { storagePath + "/secrets.sealed" }
@@ -61,6 +63,8 @@ public struct CertificateConfig: Sendable, Equatable {
     public var keyType: KeyType
     /// Where to copy the files after each renewal, and what to run then (none: serve from the store).
     public var install: InstallConfig?
+    /// This certificate's own `notify` (replacing the top-level block, or off); nil: the top-level block applies.
+    public var notify: CertificateNotify? = nil
 }
 
 /// The CA-issued key identifier and the name of the secret holding its HMAC key (RFC 8555 §7.3.4).

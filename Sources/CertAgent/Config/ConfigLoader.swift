@@ -82,12 +82,14 @@ public enum ConfigLoader {
         let masterKeyFile = readMasterKeyFile(&reader, configPath: path, certificates: certificates)
         let concurrency = readPositiveNumber(&reader, "maxConcurrentRenewals", range: 1...64)
         let minimumInterval = readPositiveNumber(&reader, "minimumRenewalIntervalSeconds", range: 1...86_400)
+        let notify = NotifyConfigReader.read(&reader)
         guard let directoryURL, let storage, let masterKeyFile else { return nil }
         var config = AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
                                  caFile: caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
                                  externalAccountBinding: binding, masterKeyFile: masterKeyFile)
         if let concurrency { config.maxConcurrentRenewals = Int(concurrency) }
         if let minimumInterval { config.minimumRenewalInterval = minimumInterval }
+        config.notify = notify
         return config
     }
 

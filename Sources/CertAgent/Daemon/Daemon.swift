@@ -15,6 +15,8 @@ public final class Daemon: Sendable {
     private let logger: Logger
     private let clock: StoppableClock
     private let service: RenewalService
+    /// Tells the admin (config `notify`) after each job; delivers on its own queue.
+    private let notifications: NotificationService
     private let notifier: SystemdNotifier
     private let scheduler: Mutex<RenewalScheduler?> = Mutex(nil)
     private let signalQueue = DispatchQueue(label: "certagent.signals")
@@ -33,6 +35,8 @@ public final class Daemon: Sendable {
         self.notifier = notifier
         self.stopTimeout = stopTimeout
         self.service = RenewalService(session: session, clock: clock, logger: logger)
+        self.notifications = NotificationService(clock: clock, cancellation: clock.httpCancellation, logger: logger,
+                                                 delivery: NotificationDelivery(logger: logger, isStopped: { clock.isStopped }))
     }
 
     /// Starts renewing: cleans up after an interrupted run, deploys, plans every certificate, installs the signal
@@ -44,9 +48,10 @@ public final class Daemon: Sendable {
         service.deployCurrentCertificates()
         let config = service.session.config
         let made = RenewalScheduler(clock: clock, maxConcurrentRenewals: config.maxConcurrentRenewals,
-                                    minimumRerunDelay: config.minimumRenewalInterval) { [service, weak self] run in
+                                    minimumRerunDelay: config.minimumRenewalInterval) { [service, notifications, weak self] run in
             service.process(run.name, forced: run.forced)
             let next = service.nextDue(of: run.name)
+            notifications.evaluate([run.name], session: service.session, retryAt: { service.nextDue(of: $0) })
             self?.publishStatus()
             // The job's last line: what comes next (until then the certificate costs nothing).
             self?.logger.info("next: \(run.name) \(service.nextStepText(of: run.name))")
@@ -72,6 +77,8 @@ public final class Daemon: Sendable {
             logger.notice("next: \(first.key) \(service.nextStepText(of: first.key))")
         }
         notifier.ready()
+        // What is already wrong at start (failures a command recorded, a certificate at risk) is told now.
+        notifications.evaluate(session: service.session, retryAt: { plan[$0] })
         made.update(certificates: plan)
     }
 
