@@ -67,7 +67,8 @@ enum NotifyConfigReader {
     private static func readEmail(_ members: [String: JSONValue], into reader: inout FieldReader, path: String) -> EmailNotifyConfig? {
         var email = FieldReader(members, path: path)
         let server = email.text("server", limit: 253, what: "a host name or address", required: true)
-        if let server, server.isEmpty || server.contains(where: { $0 == " " || $0 == "/" || $0 == "@" }) {
+        // One colon is a port written into the name (an IPv6 address has several).
+        if let server, server.isEmpty || server.contains(where: { $0 == " " || $0 == "/" || $0 == "@" }) || server.count(where: { $0 == ":" }) == 1 {
             email.report("server", .string(server), "is not a host name or address (the port goes in port)")
         }
         var security = EmailNotifyConfig.Security.starttls
