@@ -27,21 +27,31 @@ struct NotifyCommand: ParsableCommand {
             printError("\(config.sourcePath): no notify block: add \"notify\": {\"email\": …} or {\"webhook\": …} (see README, Being told)")
             throw ExitCode(2)
         }
-        try options.requireStoreAccess(config, .read)
-        let secrets: AgentSecrets
-        do {
-            let store = try CertificateStore(config: config, create: false)
-            secrets = try AgentSecrets.open(config: config, store: store, create: false)
-        } catch {
-            printError("cannot open the sealed secrets the channels need: \(error)")
-            throw ExitCode(1)
+        // The sealed secrets are opened only when a channel uses one: a webhook without secrets needs no master key.
+        var secrets: AgentSecrets?
+        if !config.referencedSecrets.isEmpty {
+            try options.requireStoreAccess(config, .read)
+            do {
+                let store = try CertificateStore(config: config, create: false)
+                secrets = try AgentSecrets.open(config: config, store: store, create: false)
+            } catch {
+                printError("cannot open the sealed secrets the channels use: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        let secretValue: (String) throws -> [UInt8] = { name in
+            guard let secrets else { throw NotificationDeliveryError("the secret \(name) is not available") }
+            return try secrets.secrets.value(named: name)
         }
         let notification = NotificationService.testNotification()
         var failed = 0
-        var shown: Set<String> = []
-        for block in blocks {
-            for channel in NotificationChannels.make(block, secrets: secrets.secrets)
-            where shown.insert(channel.displayName).inserted {
+        // Each channel once, though several blocks (a certificate's own) may name it.
+        var emails: [EmailNotifyConfig] = []
+        var webhooks: [WebhookConfig] = []
+        for var block in blocks {
+            if let email = block.email { if emails.contains(email) { block.email = nil } else { emails.append(email) } }
+            if let webhook = block.webhook { if webhooks.contains(webhook) { block.webhook = nil } else { webhooks.append(webhook) } }
+            for channel in NotificationChannels.make(block, secretValue: secretValue) {
                 do {
                     try channel.deliver(notification)
                     print("\(channel.displayName): accepted")

@@ -185,6 +185,9 @@ public final class Daemon: Sendable {
             plan[certificate.name] = running.contains(certificate.name) ? before[certificate.name] ?? clock.now() : service.nextDue(of: certificate.name)
         }
         scheduler.update(certificates: plan)
+        // What the command changed may be news for the admin (a failure it recorded, a recovery).
+        notifications.evaluate(service.session.config.certificates.map(\.name).filter { !running.contains($0) },
+                               session: service.session, retryAt: { plan[$0] })
         // The same line a job ends with: what comes next for each certificate.
         for name in plan.keys.sorted() where !running.contains(name) {
             logger.info("next: \(name) \(service.nextStepText(of: name))")

@@ -6,10 +6,16 @@ public enum NotificationChannels {
     /// Every channel of `settings`, email first. A channel that cannot be built (a secret missing or unusable) is
     /// still listed: delivering through it fails with the reason, so `notify --test` and the log name it.
     public static func make(_ settings: NotifyConfig, secrets: SecretsFile, cancellation: CurlHTTPCancellation? = nil) -> [any NotificationChannel] {
+        make(settings, secretValue: { try secrets.value(named: $0) }, cancellation: cancellation)
+    }
+
+    /// `make(_:secrets:cancellation:)` with the secrets given by `secretValue` (name → value).
+    public static func make(_ settings: NotifyConfig, secretValue: (String) throws -> [UInt8],
+                            cancellation: CurlHTTPCancellation? = nil) -> [any NotificationChannel] {
         var channels: [any NotificationChannel] = []
         if let email = settings.email {
             do {
-                let password = try email.passwordSecret.map { try secrets.value(named: $0) }
+                let password = try email.passwordSecret.map { try secretValue($0) }
                 channels.append(try makeEmailChannel(email, password: password))
             } catch {
                 channels.append(UnavailableChannel(displayName: "email to \(email.to.joined(separator: ", ")) via \(email.server):\(email.port)",
@@ -18,7 +24,7 @@ public enum NotificationChannels {
         }
         if let webhook = settings.webhook {
             do {
-                channels.append(try WebhookChannel(config: webhook, secretValue: { try secrets.value(named: $0) }, cancellation: cancellation))
+                channels.append(try WebhookChannel(config: webhook, secretValue: secretValue, cancellation: cancellation))
             } catch {
                 channels.append(UnavailableChannel(displayName: "webhook \(WebhookChannel.redactedURL(webhook.url))", reason: "\(error)"))
             }
