@@ -66,6 +66,25 @@ final class NotifyTests: XCTestCase {
         XCTAssertEqual(events(server), ["renewalFailed", "recovered"], "exactly one of each")
     }
 
+    func testAWebhookThatNeverAnswersDelaysNeitherTheJobNorTheStop() throws {
+        let testbed = try Testbed()
+        let server = try WebhookCaptureServer(delay: 600)
+        let webroot = testbed.directory + "/site-files"
+        try FileManager.default.createDirectory(atPath: webroot, withIntermediateDirectories: true)
+        let config = try testbed.writeConfig([["name": "slow", "domains": ["slow.test"], "webroot": webroot]],
+                                             storage: testbed.directory + "/store",
+                                             extra: ["notify": ["webhook": ["url": server.url + "/hook", "timeoutSeconds": 120]]])
+        let daemon = try startDaemon(testbed, config: config, log: "daemon.log")
+        XCTAssertTrue(eventually(timeout: 90) { server.requests.count == 1 }, daemon.output)
+        // The POST hangs, yet the job has ended (its last line says what comes next).
+        XCTAssertTrue(eventually(timeout: 30) { daemon.output.contains("next: slow retries at ") }, daemon.output)
+        XCTAssertFalse(daemon.output.contains("notification delivered"), daemon.output)
+        let stopping = Date()
+        daemon.send(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(timeout: 30), 0, daemon.output)
+        XCTAssertLessThan(Date().timeIntervalSince(stopping), 10, "the stop does not wait for the webhook's 120 s timeout:\n\(daemon.output)")
+    }
+
     func testNotifyTestSaysPerChannelWhetherItWasAccepted() throws {
         let temp = try TemporaryDirectory()
         let webroot = try temp.make("site/public_html")

@@ -26,13 +26,13 @@ public final class WebhookCaptureServer {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts the server answering every POST with `status` and `body`.
-    public init(status: Int = 200, body: String = "ok") throws {
+    /// Starts the server answering every POST with `status` and `body`, after `delay` seconds (recorded at once).
+    public init(status: Int = 200, body: String = "ok", delay: Double = 0) throws {
         directory = try TemporaryDirectory()
         let script = directory.path + "/capture.py"
         try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
         let portFile = directory.path + "/port"
-        process = try BackgroundProcess(["python3", script, portFile, directory.path + "/requests.jsonl", String(status), body],
+        process = try BackgroundProcess(["python3", script, portFile, directory.path + "/requests.jsonl", String(status), body, String(delay)],
                                         outputPath: directory.path + "/server.log")
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
@@ -83,8 +83,8 @@ public final class WebhookCaptureServer {
     }
 
     private static let script = #"""
-import base64, http.server, json, os, sys
-port_file, capture, status, answer = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
+import base64, http.server, json, os, sys, time
+port_file, capture, status, answer, delay = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].encode(), float(sys.argv[5])
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
@@ -95,6 +95,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                   "body": base64.b64encode(body).decode()}
         with open(capture, "a") as f:
             f.write(json.dumps(record) + "\n")
+        time.sleep(delay)
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(answer)))
@@ -103,7 +104,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 tmp = port_file + ".tmp"
 with open(tmp, "w") as f:
     f.write(str(server.server_address[1]))
