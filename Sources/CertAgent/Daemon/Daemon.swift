@@ -82,6 +82,9 @@ public final class Daemon: Sendable {
         made.update(certificates: plan)
     }
 
+    /// Failed notification delivery attempts since the start (for metrics).
+    public var notificationDeliveryFailures: Int { notifications.delivery.failedAttempts }
+
     /// A one-line summary for systemd's STATUS= and for the log.
     public func statusLine() -> String {
         statusLine(next: scheduler.withLock({ $0 })?.nextDue)

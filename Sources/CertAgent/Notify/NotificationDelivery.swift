@@ -31,7 +31,8 @@ public enum DeliveryRetry {
 /// `DeliveryRetry` schedule. Nothing here ever waits for a renewal or makes one wait; a stopping daemon does not wait
 /// for it either (a POST in flight is cancelled with the daemon's HTTP cancellation, retries still pending are dropped).
 public final class NotificationDelivery: Sendable {
-    private let queue = DispatchQueue(label: "certagent.notify")
+    /// Concurrent: a channel that hangs until its timeout does not hold the others back.
+    private let queue = DispatchQueue(label: "certagent.notify", attributes: .concurrent)
     private let isStopped: @Sendable () -> Bool
     private let logger: Logger
     private let failures = Atomic<Int>(0)
