@@ -9,7 +9,8 @@ import Glibc
 /// `certagent run`: keeps every configured certificate renewed. One Dispatch timer (inside `RenewalScheduler`) is armed
 /// for the next due event and nothing runs in between; SIGHUP reloads the config, SIGUSR1 (sent by commands that
 /// changed a certificate) re-plans every certificate at once, SIGTERM/SIGINT stop cleanly;
-/// systemd hears READY, STATUS, WATCHDOG and STOPPING over `$NOTIFY_SOCKET`.
+/// systemd hears READY, STATUS, WATCHDOG and STOPPING over `$NOTIFY_SOCKET`; after each job (and at start, and after a
+/// command changed certificates) the admin is told what changed (`notify`, see `NotificationService`).
 public final class Daemon: Sendable {
     private let configPath: String
     private let logger: Logger

@@ -13,7 +13,7 @@ public enum SiteCheckFact: Sendable, Equatable {
 public struct CertificateFacts: Sendable, Equatable {
     public var name: String
     public var domains: [String]
-    /// Consecutive failed renewals, the last one's error and time, and when the next attempt is.
+    /// Consecutive failed renewals, the last one's error and time, and when the next attempt (or planned renewal) is.
     public var failures: Int = 0
     public var lastError: String?
     public var lastFailure: Date?
@@ -46,7 +46,7 @@ public struct CertificateFacts: Sendable, Equatable {
         failures = record.failures
         lastError = record.lastError
         lastFailure = record.lastFailure
-        self.retryAt = record.failures > 0 ? retryAt : nil
+        self.retryAt = retryAt
         lastRenewed = record.lastRenewed
         if let leaf = state.leaf {
             serialHex = leaf.serialHex

@@ -23,7 +23,7 @@ public final class NotificationService: Sendable {
     }
 
     /// Evaluates the certificates `names` (all when nil) of `session` and queues what is due. `retryAt` says when a
-    /// failing certificate is tried next. Returns the notifications queued.
+    /// certificate is next worked on (a failing one's retry). Returns the notifications queued.
     @discardableResult
     public func evaluate(_ names: [String]? = nil, session: AgentSession, retryAt: (String) -> Date?) -> [AgentNotification] {
         // A stopping daemon sends nothing more: what is due now is decided again at the next start.
@@ -39,7 +39,7 @@ public final class NotificationService: Sendable {
             let record = records.load(certificate.name).record
             let stored = StoredCertificateState.inspect(certificate, in: session.store, now: now)
             let facts = CertificateFacts(certificate: certificate, record: record, state: stored,
-                                         retryAt: record.failures > 0 ? retryAt(certificate.name) : nil, site: siteFact(certificate.name))
+                                         retryAt: retryAt(certificate.name), site: siteFact(certificate.name))
             let loaded = states.load(certificate.name)
             if let problem = loaded.problem { logger.warning("\(problem)", metadata: ["certificate": "\(certificate.name)"]) }
             let (events, state) = NotificationEngine.evaluate(facts, state: loaded.state, settings: settings, now: now)

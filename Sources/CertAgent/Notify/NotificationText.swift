@@ -49,11 +49,12 @@ enum NotificationText {
     static func atRisk(_ facts: CertificateFacts, now: Date) -> AgentNotification {
         var lines = ["\(facts.name) has not been renewed and is in the last part of its lifetime.", ""]
         lines += Self.facts(facts, now: now)
-        lines += ["", "Is the CertAgent daemon running (systemctl status certagent)? See: certagent status \(facts.name)",
-                  "Renew now: certagent renew --force \(facts.name)"]
+        if let next = facts.retryAt { lines.append("Planned renewal: \(TimeText.human(next))" + (next > (facts.notAfter ?? .distantFuture) ? " (after it expires)" : "")) }
+        lines += ["", "No renewal has failed: it was planned late (a late renewal window from the CA, or a high atRiskShare), or CertAgent was not running.",
+                  "See: certagent status \(facts.name)", "Renew now: certagent renew --force \(facts.name)"]
         return AgentNotification(event: .atRisk, certificate: facts.name, domains: facts.domains,
                                  subject: "CertAgent: \(facts.name) expires \(facts.notAfter.map { TimeText.human($0) } ?? "soon") and is not renewed",
-                                 message: lines.joined(separator: "\n"), notAfter: facts.notAfter, since: now, occurredAt: now)
+                                 message: lines.joined(separator: "\n"), notAfter: facts.notAfter, since: now, nextAttempt: facts.retryAt, occurredAt: now)
     }
 
     static func deployFailed(_ facts: CertificateFacts, error: String, now: Date) -> AgentNotification {
