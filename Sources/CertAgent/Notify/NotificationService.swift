@@ -11,6 +11,8 @@ public final class NotificationService: Sendable {
     private let logger: Logger
     public let delivery: NotificationDelivery
     private let siteFact: @Sendable (String) -> SiteCheckFact?
+    /// One evaluation at a time: a job's and a re-plan's look at the same certificate never both send its news.
+    private let evaluating = NSLock()
 
     /// `siteFact`: what the site check last saw for a certificate (nil: not checked).
     public init(clock: any AgentClock, cancellation: CurlHTTPCancellation? = nil, logger: Logger, delivery: NotificationDelivery,
@@ -28,6 +30,8 @@ public final class NotificationService: Sendable {
     public func evaluate(_ names: [String]? = nil, session: AgentSession, retryAt: (String) -> Date?) -> [AgentNotification] {
         // A stopping daemon sends nothing more: what is due now is decided again at the next start.
         if (clock as? StoppableClock)?.isStopped == true { return [] }
+        evaluating.lock()
+        defer { evaluating.unlock() }
         let now = clock.now()
         let states = NotificationStateStore(store: session.store)
         let records = RenewalRecordStore(store: session.store)
