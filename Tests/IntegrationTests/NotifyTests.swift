@@ -137,5 +137,13 @@ final class NotifyTests: XCTestCase {
         let checked = try runCommand(ProjectPaths.certagentBinary, ["check", "--config", path])
         XCTAssertEqual(checked.status, 2, checked.output)
         XCTAssertTrue(checked.stderr.contains("the config uses the secret ntfy-token"), checked.stderr)
+
+        // Set, the config checks out and names the channel (without its path, which may hold a token).
+        let set = try runCommand(ProjectPaths.certagentBinary, ["secret", "set", "ntfy-token", "--config", path], input: "tk_123\n")
+        XCTAssertEqual(set.status, 0, set.output)
+        let ok = try runCommand(ProjectPaths.certagentBinary, ["check", "--config", path])
+        XCTAssertEqual(ok.status, 0, ok.output)
+        XCTAssertTrue(ok.stdout.contains("  notify       webhook https://ntfy.example.net/… (ntfy) (certagent notify --test sends a test)"), ok.stdout)
+        XCTAssertFalse(ok.output.contains("tk_123"))
     }
 }

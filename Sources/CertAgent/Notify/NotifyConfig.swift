@@ -20,6 +20,14 @@ public struct NotifyConfig: Sendable, Equatable {
         self.webhook = webhook
     }
 
+    /// The channels in words (no secrets), e.g. for `check`: "email to a@example.com via smtp.example.com:587".
+    public var channelDescriptions: [String] {
+        var descriptions: [String] = []
+        if let email { descriptions.append("email to \(email.to.joined(separator: ", ")) via \(email.server):\(email.port) (\(email.security.rawValue))") }
+        if let webhook { descriptions.append("webhook \(WebhookChannel.redactedURL(webhook.url))" + (webhook.format == .json ? "" : " (\(webhook.format.rawValue))")) }
+        return descriptions
+    }
+
     /// The secret names this block refers to.
     public var referencedSecrets: [String] {
         [email?.passwordSecret].compactMap { $0 } + (webhook?.headers.compactMap(\.secretName) ?? [])
