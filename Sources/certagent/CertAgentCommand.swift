@@ -13,7 +13,7 @@ struct CertAgentCommand: ParsableCommand {
         version: CertAgentVersion.current,
         subcommands: [
             InitCommand.self, IssueCommand.self, RunCommand.self, RenewCommand.self, StatusCommand.self,
-            RevokeCommand.self, DeleteCommand.self, RollbackCommand.self, CheckCommand.self, SecretCommand.self, RotateMasterKeyCommand.self,
+            RevokeCommand.self, DeleteCommand.self, RollbackCommand.self, CheckCommand.self, NotifyCommand.self, SecretCommand.self, RotateMasterKeyCommand.self,
             MetricsCommand.self,
         ])
 

@@ -20,5 +20,8 @@ final class ConfigExampleTests: XCTestCase {
         XCTAssertNotNil(config.certificates[0].install?.reload)
         XCTAssertEqual(config.certificates[1].install?.privateKey?.mode, 0o640)
         XCTAssertEqual(config.directoryURL, KnownDirectory.letsencrypt.url)
+        XCTAssertEqual(config.notify?.email?.port, 587)
+        XCTAssertEqual(config.notify?.webhook?.format, .ntfy)
+        XCTAssertEqual(config.referencedSecrets, ["smtp-password", "ntfy-token"])
     }
 }

@@ -44,6 +44,8 @@ public struct AgentConfig: Sendable, Equatable {
     public var dryRunDirectory: String?
     /// Where the daemon writes the Prometheus text exposition after every pass (`metricsFile`; nil: not written).
     public var metricsFile: String?
+    /// Whom to tell when something goes wrong (`notify`); nil: nobody.
+    public var notify: NotifyConfig? = nil
 
     /// The sealed secrets file in the store.
     public var secretsFile: String { storagePath + "/secrets.sealed" }
@@ -65,6 +67,8 @@ public struct CertificateConfig: Sendable, Equatable {
     public var keyType: KeyType
     /// Where to copy the files after each renewal, and what to run then (none: serve from the store).
     public var install: InstallConfig?
+    /// This certificate's own `notify` (replacing the top-level block, or off); nil: the top-level block applies.
+    public var notify: CertificateNotify? = nil
 }
 
 /// The CA-issued key identifier and the name of the secret holding its HMAC key (RFC 8555 §7.3.4).

@@ -8,9 +8,10 @@ enum CertificateConfigReader {
         let webroots = readWebroots(&reader, domains: domains)
         let keyType = ConfigLoader.readKeyType(&reader, key: "keyType") ?? defaultKeyType
         let install = InstallConfigReader.read(&reader, webroots: Array((webroots ?? [:]).values))
+        let notify = NotifyConfigReader.readOverride(&reader)
         if case .some(nil) = install { return nil }   // present but invalid: the problems are recorded
         guard let name, !domains.isEmpty, let webroots else { return nil }
-        return CertificateConfig(name: name, domains: domains, webroots: webroots, keyType: keyType, install: install ?? nil)
+        return CertificateConfig(name: name, domains: domains, webroots: webroots, keyType: keyType, install: install ?? nil, notify: notify)
     }
 
     private static func readDomains(_ reader: inout FieldReader) -> [String] {

@@ -88,6 +88,7 @@ public enum ConfigLoader {
             reader.report("metricsFile", .string(path), "is inside the store \(storage), which only CertAgent reads (mode 0700): put it where the metrics collector reads, e.g. /var/lib/prometheus/node-exporter/certagent.prom")
             metricsFile = nil
         }
+        let notify = NotifyConfigReader.read(&reader)
         guard let directoryURL, let storage, let masterKeyFile else { return nil }
         var config = AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
                                  caFile: caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
@@ -96,6 +97,7 @@ public enum ConfigLoader {
         if let minimumInterval { config.minimumRenewalInterval = minimumInterval }
         config.dryRunDirectory = dryRunDirectory
         config.metricsFile = metricsFile
+        config.notify = notify
         return config
     }
 

@@ -9,12 +9,15 @@ import Glibc
 /// `certagent run`: keeps every configured certificate renewed. One Dispatch timer (inside `RenewalScheduler`) is armed
 /// for the next due event and nothing runs in between; SIGHUP reloads the config, SIGUSR1 (sent by commands that
 /// changed a certificate) re-plans every certificate at once, SIGTERM/SIGINT stop cleanly;
-/// systemd hears READY, STATUS, WATCHDOG and STOPPING over `$NOTIFY_SOCKET`.
+/// systemd hears READY, STATUS, WATCHDOG and STOPPING over `$NOTIFY_SOCKET`; after each job (and at start, and after a
+/// command changed certificates) the admin is told what changed (`notify`, see `NotificationService`).
 public final class Daemon: Sendable {
     private let configPath: String
     private let logger: Logger
     private let clock: StoppableClock
     private let service: RenewalService
+    /// Tells the admin (config `notify`) after each job; delivers on its own queue.
+    private let notifications: NotificationService
     private let notifier: SystemdNotifier
     private let scheduler: Mutex<RenewalScheduler?> = Mutex(nil)
     private let signalQueue = DispatchQueue(label: "certagent.signals")
@@ -36,6 +39,8 @@ public final class Daemon: Sendable {
         self.notifier = notifier
         self.stopTimeout = stopTimeout
         self.service = RenewalService(session: session, clock: clock, preflight: preflight, logger: logger)
+        self.notifications = NotificationService(clock: clock, cancellation: clock.httpCancellation, logger: logger,
+                                                 delivery: NotificationDelivery(logger: logger, isStopped: { clock.isStopped }))
     }
 
     /// Starts renewing: cleans up after an interrupted run, deploys, plans every certificate, installs the signal
@@ -47,9 +52,10 @@ public final class Daemon: Sendable {
         service.deployCurrentCertificates()
         let config = service.session.config
         let made = RenewalScheduler(clock: clock, maxConcurrentRenewals: config.maxConcurrentRenewals,
-                                    minimumRerunDelay: config.minimumRenewalInterval) { [service, weak self] run in
+                                    minimumRerunDelay: config.minimumRenewalInterval) { [service, notifications, weak self] run in
             service.process(run.name, forced: run.forced)
             let next = service.nextDue(of: run.name)
+            notifications.evaluate([run.name], session: service.session, retryAt: { service.nextDue(of: $0) })
             self?.writeMetrics()
             self?.publishStatus()
             // The job's last line: what comes next (until then the certificate costs nothing).
@@ -76,9 +82,14 @@ public final class Daemon: Sendable {
             logger.notice("next: \(first.key) \(service.nextStepText(of: first.key))")
         }
         notifier.ready()
+        // What is already wrong at start (failures a command recorded, a certificate at risk) is told now.
+        notifications.evaluate(session: service.session, retryAt: { plan[$0] })
         writeMetrics()
         made.update(certificates: plan)
     }
+
+    /// Failed notification delivery attempts since the start (for metrics).
+    public var notificationDeliveryFailures: Int { notifications.delivery.failedAttempts }
 
     /// A one-line summary for systemd's STATUS= and for the log.
     public func statusLine() -> String {
@@ -98,7 +109,7 @@ public final class Daemon: Sendable {
 
     /// After every pass: the metrics file, when `metricsFile` is configured.
     private func writeMetrics() {
-        metrics.write(session: service.session, lastPass: Date(), logger: logger)
+        metrics.write(session: service.session, lastPass: Date(), notificationDeliveryFailures: notificationDeliveryFailures, logger: logger)
     }
 
     private func publishStatus() {
@@ -189,6 +200,9 @@ public final class Daemon: Sendable {
             plan[certificate.name] = running.contains(certificate.name) ? before[certificate.name] ?? clock.now() : service.nextDue(of: certificate.name)
         }
         scheduler.update(certificates: plan)
+        // What the command changed may be news for the admin (a failure it recorded, a recovery).
+        notifications.evaluate(service.session.config.certificates.map(\.name).filter { !running.contains($0) },
+                               session: service.session, retryAt: { plan[$0] })
         // The same line a job ends with: what comes next for each certificate.
         for name in plan.keys.sorted() where !running.contains(name) {
             logger.info("next: \(name) \(service.nextStepText(of: name))")

@@ -42,6 +42,8 @@ public struct AgentSecrets: Sendable {
 extension AgentConfig {
     /// Every secret name the config refers to.
     public var referencedSecrets: [String] {
-        [externalAccountBinding?.hmacKeySecret].compactMap { $0 }
+        let notifySecrets = allNotifySettings.flatMap(\.referencedSecrets)
+        var seen: Set<String> = []
+        return ([externalAccountBinding?.hmacKeySecret].compactMap { $0 } + notifySecrets).filter { seen.insert($0).inserted }
     }
 }
