@@ -61,6 +61,8 @@ public struct CertificateConfig: Sendable, Equatable {
     public var keyType: KeyType
     /// Where to copy the files after each renewal, and what to run then (none: serve from the store).
     public var install: InstallConfig?
+    /// Where the site check connects instead of port 443 of each name (`address`: host:port, ip:port, [v6]:port).
+    public var address: SiteAddress? = nil
 }
 
 /// The CA-issued key identifier and the name of the secret holding its HMAC key (RFC 8555 §7.3.4).

@@ -23,6 +23,8 @@ public final class Daemon: Sendable {
     private let watchdogQueue = DispatchQueue(label: "certagent.watchdog")
     private let sources = DispatchSourceKeeper()
     private let stopTimeout: TimeInterval
+    /// What the sites serve: checked after each deploy and daily, beside the renewals (never in their way).
+    private let siteChecks: SiteCheckRunner
 
     /// Builds the daemon from an opened session; nothing runs until `start()`.
     public init(configPath: String, session: AgentSession, logger: Logger, clock: StoppableClock = StoppableClock(),
@@ -33,6 +35,7 @@ public final class Daemon: Sendable {
         self.notifier = notifier
         self.stopTimeout = stopTimeout
         self.service = RenewalService(session: session, clock: clock, logger: logger)
+        self.siteChecks = SiteCheckRunner(clock: clock, logger: logger)
     }
 
     /// Starts renewing: cleans up after an interrupted run, deploys, plans every certificate, installs the signal
@@ -44,9 +47,13 @@ public final class Daemon: Sendable {
         service.deployCurrentCertificates()
         let config = service.session.config
         let made = RenewalScheduler(clock: clock, maxConcurrentRenewals: config.maxConcurrentRenewals,
-                                    minimumRerunDelay: config.minimumRenewalInterval) { [service, weak self] run in
+                                    minimumRerunDelay: config.minimumRenewalInterval) { [service, siteChecks, weak self] run in
             service.process(run.name, forced: run.forced)
-            let next = service.nextDue(of: run.name)
+            var next = service.nextDue(of: run.name)
+            if let certificate = service.session.config.certificate(named: run.name) {
+                siteChecks.startIfDue(certificate, store: service.session.store)
+                next = min(next, siteChecks.nextDue(certificate, store: service.session.store))
+            }
             self?.publishStatus()
             // The job's last line: what comes next (until then the certificate costs nothing).
             self?.logger.info("next: \(run.name) \(service.nextStepText(of: run.name))")
@@ -73,6 +80,7 @@ public final class Daemon: Sendable {
         }
         notifier.ready()
         made.update(certificates: plan)
+        startDueSiteChecks()
     }
 
     /// A one-line summary for systemd's STATUS= and for the log.
@@ -153,6 +161,7 @@ public final class Daemon: Sendable {
                 scheduler.update(certificates: plan)
             }
             logger.notice("config reloaded", metadata: ["certificates": "\(config.certificates.count)"])
+            startDueSiteChecks()
         } catch let error as ConfigError {
             for problem in error.problems { logger.error("\(error.file): \(problem)") }
             logger.error("the new config has \(error.problems.count) problem(s): keeping the running one")
@@ -178,6 +187,7 @@ public final class Daemon: Sendable {
             plan[certificate.name] = running.contains(certificate.name) ? before[certificate.name] ?? clock.now() : service.nextDue(of: certificate.name)
         }
         scheduler.update(certificates: plan)
+        startDueSiteChecks()
         // The same line a job ends with: what comes next for each certificate.
         for name in plan.keys.sorted() where !running.contains(name) {
             logger.info("next: \(name) \(service.nextStepText(of: name))")
@@ -203,8 +213,15 @@ public final class Daemon: Sendable {
             logger.error("still busy after \(Int(stopTimeout)) s with \(scheduler.running.sorted().joined(separator: ", ")) (key generation): exiting without waiting for it")
             _exit(exitCode)
         }
+        siteChecks.waitIdle(timeout: 3)   // its TLS probe was aborted by `clock.stop()`
         logger.notice("stopped")
         exit(exitCode)
+    }
+
+    /// Queues the site check of every certificate whose check is due (never checked, deployed since, a day old).
+    private func startDueSiteChecks() {
+        let session = service.session
+        for certificate in session.config.certificates { siteChecks.startIfDue(certificate, store: session.store) }
     }
 
     // MARK: Watchdog
