@@ -10,6 +10,11 @@ public struct SiteAddress: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int
 
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
     public var description: String { "\(host):\(port)" }
 
     /// The address `text` names, or the problem with it in words (for a config message).
