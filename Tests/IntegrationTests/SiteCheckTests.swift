@@ -209,6 +209,61 @@ final class SiteCheckTests: XCTestCase {
         XCTAssertTrue(unknown.stderr.contains("an IPv6 address must be written in brackets"), unknown.stderr)
     }
 
+    /// A 127.0.0.1 port that accepts TCP connections (the kernel completes them) and never answers: a TLS handshake
+    /// there waits until its timeout. Returns the listening descriptor (close it to stop).
+    private func silentListener() throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ready = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        } && listen(fd, 16) == 0
+        guard ready else { close(fd); throw SetupError("cannot listen") }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    func testTheDaemonChecksAtStartAndAStopAbortsACheckInFlight() throws {
+        let webroot = try temp.make("www")
+        let sitePort = try freePort()
+        let silent = try silentListener()
+        defer { close(silent.fd) }
+        let shopNames = ["shop.test", "www.shop.test", "old.shop.test"]
+        let config = try writeConfig("config.json", certificates: [
+            ["name": "shop", "domains": shopNames, "webroot": webroot, "address": "127.0.0.1:\(sitePort)"],
+            ["name": "slow", "domains": ["slow.test"], "webroot": webroot, "address": "127.0.0.1:\(silent.port)"],
+        ])
+        let set = try certagent(["secret", "set", "token", "--config", config], input: distinctiveValue("t-"))
+        XCTAssertEqual(set.status, 0, set.output)
+        let store = try CertificateStore(root: storage, webroots: [])
+        let current = try store.commit(try store.stage(try makeCertificate("current", names: shopNames, serial: "0B", days: 90), for: "shop"), for: "shop")
+        _ = try store.commit(try store.stage(try makeCertificate("slow", names: ["slow.test"], serial: "0C", days: 90), for: "slow"), for: "slow")
+        _ = try makeCertificate("older", names: shopNames, serial: "0A", days: 20)
+        try startNginx(port: sitePort, current: current.directory, older: (temp.path("older.pem"), temp.path("older.key")))
+
+        let daemon = try BackgroundProcess([ProjectPaths.certagentBinary, "run", "--config", config], outputPath: temp.path("daemon.log"))
+        defer { if daemon.waitForExit(timeout: 0) == nil { daemon.send(SIGKILL); _ = daemon.waitForExit(timeout: 5) } }
+        // Never checked: checked at start, beside the (offline) renewal planning, and the result kept in the store.
+        let sites = SiteCheckStore(store: store)
+        XCTAssertTrue(eventually(timeout: 60) { sites.load("shop").names.count == 3 }, daemon.output)
+        let shop = sites.load("shop")
+        XCTAssertEqual(shop.names.map(\.served), [.current, .current, .other])
+        XCTAssertEqual(shop.currentSerial, "0b")
+        XCTAssertTrue(eventually(timeout: 10) { daemon.output.contains("site check: shop.test: serves the current certificate ✓; www.shop.test: serves the current certificate ✓; old.shop.test: serves another certificate (serial 0a") }, daemon.output)
+
+        // The check of "slow" now waits on a server that never answers (10 s timeout): SIGTERM ends it at once.
+        Thread.sleep(forTimeInterval: 1)
+        let stopAt = Date()
+        daemon.send(SIGTERM)
+        let status = daemon.waitForExit(timeout: 30)
+        XCTAssertEqual(status, 0, daemon.output)
+        XCTAssertLessThan(Date().timeIntervalSince(stopAt), 6, "stopped without waiting for the probe's timeout:\n\(daemon.output)")
+        XCTAssertTrue(daemon.output.contains("stopped"), daemon.output)
+        XCTAssertTrue(sites.load("slow").names.isEmpty, "a cancelled check stores nothing")
+        XCTAssertFalse(daemon.output.contains("slow.test: unreachable"), daemon.output)
+    }
+
     /// `status --json`: certificate name → (site name → served).
     private func siteStates(_ json: String) throws -> [String: [String: String]] {
         let reports = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])

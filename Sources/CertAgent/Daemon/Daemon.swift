@@ -213,7 +213,7 @@ public final class Daemon: Sendable {
             logger.error("still busy after \(Int(stopTimeout)) s with \(scheduler.running.sorted().joined(separator: ", ")) (key generation): exiting without waiting for it")
             _exit(exitCode)
         }
-        siteChecks.waitIdle(timeout: 3)   // its TLS probe was aborted by `clock.stop()`
+        siteChecks.waitIdle(timeout: stopTimeout)   // its TLS probe was aborted by `clock.stop()`: ends within about a second
         logger.notice("stopped")
         exit(exitCode)
     }
