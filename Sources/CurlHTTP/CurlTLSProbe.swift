@@ -86,6 +86,13 @@ public enum CurlTLSProbe {
     public static func isConnectionRefused(_ code: Int) -> Bool { code == Int(CURLE_COULDNT_CONNECT.rawValue) }
     /// The curl code of a timeout.
     public static func isTimeout(_ code: Int) -> Bool { code == Int(CURLE_OPERATION_TIMEDOUT.rawValue) }
+    /// The curl codes of a connection that was made but whose TLS handshake did not complete (a server that does not
+    /// speak TLS there, closed the connection, or offered nothing acceptable). With `CONNECT_ONLY` nothing but the
+    /// handshake follows the TCP connection, so a send or receive error is the handshake's too.
+    public static func isHandshakeFailure(_ code: Int) -> Bool {
+        [CURLE_SSL_CONNECT_ERROR, CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_SSL_CIPHER,
+         CURLE_SSL_CERTPROBLEM, CURLE_PEER_FAILED_VERIFICATION].contains { Int($0.rawValue) == code }
+    }
     /// The curl code of an unresolvable name.
     public static func isUnresolved(_ code: Int) -> Bool { code == Int(CURLE_COULDNT_RESOLVE_HOST.rawValue) }
 }

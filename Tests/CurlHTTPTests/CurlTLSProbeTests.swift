@@ -35,6 +35,16 @@ final class CurlTLSProbeTests: XCTestCase {
             XCTAssertTrue(CurlTLSProbe.isConnectionRefused(code), "code \(code)")
             XCTAssertFalse(CurlTLSProbe.isTimeout(code))
         }
+        // Plain HTTP where TLS was expected: connected, handshake failed.
+        let plain = try TestServer.https()
+        do {
+            _ = try CurlTLSProbe.servedChain(host: "localhost", connectTo: ("127.0.0.1", plain.ports[1]), timeout: 5)
+            XCTFail("no TLS there")
+        } catch CurlHTTPError.transport(_, let code, _) {
+            XCTAssertTrue(CurlTLSProbe.isHandshakeFailure(code), "code \(code)")
+            XCTAssertFalse(CurlTLSProbe.isConnectionRefused(code))
+        }
+        plain.stop()
         let s = try TestServer.silent()
         server = s
         let started = Date()

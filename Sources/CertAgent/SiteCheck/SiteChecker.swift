@@ -49,7 +49,8 @@ public struct SiteChecker: Sendable {
         if CurlTLSProbe.isConnectionRefused(code) { return .refused }
         if CurlTLSProbe.isTimeout(code) { return .timedOut }
         if CurlTLSProbe.isUnresolved(code) { return .notResolved }
-        return .tlsHandshakeFailed
+        if CurlTLSProbe.isHandshakeFailure(code) { return .tlsHandshakeFailed }
+        return .failed
     }
 
     /// Checks `certificate` and stores the result in its `site.json`; returns the record written (nil when cancelled).
