@@ -28,6 +28,7 @@ final class SiteCheckAfterDeployTests: XCTestCase {
             record.names = [SiteNameResult(name: ARITestbed.domain, address: "\(ARITestbed.domain):443", served: .current,
                                            checkedAt: deployed.addingTimeInterval(30))]
         }
-        XCTAssertEqual(runner.nextDue(bed.certificate, store: bed.session.store), deployed.addingTimeInterval(30 + 86_400))
+        XCTAssertEqual(runner.nextDue(bed.certificate, store: bed.session.store).timeIntervalSince1970,
+                       deployed.addingTimeInterval(30 + 86_400).timeIntervalSince1970, accuracy: 0.01, "stored to the millisecond")
     }
 }
