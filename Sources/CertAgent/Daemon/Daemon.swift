@@ -79,8 +79,8 @@ public final class Daemon: Sendable {
             logger.notice("next: \(first.key) \(service.nextStepText(of: first.key))")
         }
         notifier.ready()
-        made.update(certificates: plan)
         startDueSiteChecks()
+        made.update(certificates: withSiteChecks(plan))
     }
 
     /// A one-line summary for systemd's STATUS= and for the log.
@@ -186,8 +186,8 @@ public final class Daemon: Sendable {
         for certificate in service.session.config.certificates {
             plan[certificate.name] = running.contains(certificate.name) ? before[certificate.name] ?? clock.now() : service.nextDue(of: certificate.name)
         }
-        scheduler.update(certificates: plan)
         startDueSiteChecks()
+        scheduler.update(certificates: withSiteChecks(plan))
         // The same line a job ends with: what comes next for each certificate.
         for name in plan.keys.sorted() where !running.contains(name) {
             logger.info("next: \(name) \(service.nextStepText(of: name))")
@@ -222,6 +222,17 @@ public final class Daemon: Sendable {
     private func startDueSiteChecks() {
         let session = service.session
         for certificate in session.config.certificates { siteChecks.startIfDue(certificate, store: session.store) }
+    }
+
+    /// `plan` with each certificate woken no later than its next site check (a re-check an hour after a deploy).
+    private func withSiteChecks(_ plan: [String: Date]) -> [String: Date] {
+        let session = service.session
+        var merged = plan
+        for (name, at) in plan {
+            guard let certificate = session.config.certificate(named: name) else { continue }
+            merged[name] = min(at, siteChecks.nextDue(certificate, store: session.store))
+        }
+        return merged
     }
 
     // MARK: Watchdog
