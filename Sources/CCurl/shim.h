@@ -10,4 +10,5 @@ static inline CURLcode certagent_curl_setopt_write_callback(CURL *h, CURLoption 
 static inline CURLcode certagent_curl_setopt_xferinfo_callback(CURL *h, CURLoption o, int (*cb)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) { return curl_easy_setopt(h, o, cb); }
 static inline CURLcode certagent_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode certagent_curl_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLcode certagent_curl_getinfo_certinfo(CURL *h, CURLINFO i, struct curl_certinfo **v) { return curl_easy_getinfo(h, i, v); }
 #endif

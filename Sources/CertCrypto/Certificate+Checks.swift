@@ -64,3 +64,13 @@ extension Certificate {
         return lower
     }
 }
+
+extension Certificate {
+    /// True when both certificates carry the same subject public key (`EVP_PKEY_eq` on their public keys).
+    public func hasSamePublicKey(as other: Certificate) -> Bool {
+        guard let mine = try? X509Handle(der: der), let theirs = try? X509Handle(der: other.der),
+              let a = X509_get0_pubkey(mine.pointer), let b = X509_get0_pubkey(theirs.pointer) else { return false }
+        defer { OpenSSLErrorQueue.clear() }
+        return EVP_PKEY_eq(a, b) == 1
+    }
+}

@@ -190,7 +190,7 @@ public final class CurlHTTPCancellation: Sendable {
 // MARK: - libcurl plumbing
 
 /// `curl_global_init` exactly once per process (a global `let` is initialized once, thread-safely).
-private let curlGlobalInitResult: CURLcode = curl_global_init(Int(CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32))
+let curlGlobalInitResult: CURLcode = curl_global_init(Int(CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32))
 
 /// Collects the final response's headers and the body of one transfer. Used only on the thread that
 /// runs `curl_easy_perform`, under the client's lock.

@@ -74,6 +74,23 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(config.storagePath, temp.path + "/store")
     }
 
+    func testSiteCheckAddressIsOptionalAndValidated() throws {
+        let config = try load(#"""
+        {"storage": "\#(temp.path)/store",
+         "certificates": [{"name": "a", "domains": ["a.example"], "webroot": "\#(webroot!)", "address": "127.0.0.1:8443"},
+                          {"name": "b", "domains": ["b.example"], "webroot": "\#(webroot!)"}]}
+        """#)
+        XCTAssertEqual(config.certificates[0].address, SiteAddress(host: "127.0.0.1", port: 8443))
+        XCTAssertNil(config.certificates[1].address)
+        let found = problems(#"""
+        {"storage": "\#(temp.path)/store",
+         "certificates": [{"name": "a", "domains": ["a.example"], "webroot": "\#(webroot!)", "address": "::1:443"}]}
+        """#)
+        XCTAssertEqual(found.map(\.field), ["certificates[0].address"])
+        XCTAssertEqual(found.first?.value, "\"::1:443\"")
+        XCTAssertEqual(found.first?.message, "an IPv6 address must be written in brackets: [::1]:443")
+    }
+
     func testEveryProblemIsReportedAtOnceWithFieldAndValue() {
         let found = problems(#"""
         {"email": "not-an-address", "directory": "http://insecure.example/dir", "keyType": "ec999", "storage": "relative/path", "webrot": 1,

@@ -61,6 +61,8 @@ public struct CertificateStatus: Codable, Sendable {
     public var failures: Int?
     /// When the CA asked for a later retry than is used (`RetryAfterCap`): what it asked. `nextActionAt` is what is used.
     public var retryAfterRequested: Date?
+    /// What each name's site served at the last site check (`SiteNameResult`; `unchecked` before the first one).
+    public var site: [SiteNameResult] = []
 
     public init(certificate: CertificateConfig, store: CertificateStore, now: Date) {
         let state = StoredCertificateState.inspect(certificate, in: store, now: now)
@@ -96,6 +98,19 @@ public struct CertificateStatus: Codable, Sendable {
             lastError = "deployment: " + deployError
         }
         if step.action == .retryAt { next += "; `certagent renew --force \(certificate.name)` retries now" }
+        site = Self.siteResults(certificate, record: SiteCheckStore(store: store).load(certificate.name), currentSerial: serial)
+    }
+
+    /// The stored site check per configured name; a result recorded for an earlier current certificate counts as
+    /// serving another one now.
+    static func siteResults(_ certificate: CertificateConfig, record: SiteCheckRecord, currentSerial: String?) -> [SiteNameResult] {
+        certificate.domains.map { name in
+            guard var result = record.names.first(where: { $0.name == name }) else {
+                return SiteNameResult(name: name, address: certificate.address?.description ?? "\(name):443", served: .unchecked, checkedAt: nil)
+            }
+            if result.served == .current, result.serial != currentSerial { result.served = .other }
+            return result
+        }
     }
 
     /// A few lines of text for a terminal.
@@ -112,6 +127,10 @@ public struct CertificateStatus: Codable, Sendable {
         }
         if let lastError { lines.append("    last error    \(lastError)" + (failures.map { " (\($0) failure\($0 == 1 ? "" : "s") in a row)" } ?? "")) }
         if let fullChain { lines.append("    full chain    \(fullChain)") }
+        for result in site {
+            let checked = result.checkedAt.map { " (checked \(Self.format($0)))" } ?? ""
+            lines.append("    site          \(result.name): \(result.text(currentNotAfter: notAfter))\(checked)")
+        }
         return lines.joined(separator: "\n")
     }
 

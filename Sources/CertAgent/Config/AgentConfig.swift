@@ -69,6 +69,8 @@ public struct CertificateConfig: Sendable, Equatable {
     public var install: InstallConfig?
     /// This certificate's own `notify` (replacing the top-level block, or off); nil: the top-level block applies.
     public var notify: CertificateNotify? = nil
+    /// Where the site check connects instead of port 443 of each name (`address`: host:port, ip:port, [v6]:port).
+    public var address: SiteAddress? = nil
 }
 
 /// The CA-issued key identifier and the name of the secret holding its HMAC key (RFC 8555 §7.3.4).

@@ -9,9 +9,22 @@ enum CertificateConfigReader {
         let keyType = ConfigLoader.readKeyType(&reader, key: "keyType") ?? defaultKeyType
         let install = InstallConfigReader.read(&reader, webroots: Array((webroots ?? [:]).values))
         let notify = NotifyConfigReader.readOverride(&reader)
+        let address = readAddress(&reader)
         if case .some(nil) = install { return nil }   // present but invalid: the problems are recorded
-        guard let name, !domains.isEmpty, let webroots else { return nil }
-        return CertificateConfig(name: name, domains: domains, webroots: webroots, keyType: keyType, install: install ?? nil, notify: notify)
+        guard let name, !domains.isEmpty, let webroots, address != .some(nil) else { return nil }
+        return CertificateConfig(name: name, domains: domains, webroots: webroots, keyType: keyType, install: install ?? nil,
+                                 notify: notify, address: address ?? nil)
+    }
+
+    /// `address` (optional): where the site check connects. nil when absent, .some(nil) when invalid (reported).
+    private static func readAddress(_ reader: inout FieldReader) -> SiteAddress?? {
+        guard let text = reader.string("address") else { return .none }
+        switch SiteAddress.parse(text) {
+        case .success(let address): return .some(address)
+        case .failure(let problem):
+            reader.report("address", .string(text), problem.message)
+            return .some(nil)
+        }
     }
 
     private static func readDomains(_ reader: inout FieldReader) -> [String] {

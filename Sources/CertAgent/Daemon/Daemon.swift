@@ -28,6 +28,8 @@ public final class Daemon: Sendable {
     private let stopTimeout: TimeInterval
     /// The metrics file (`metricsFile`), written after every pass.
     private let metrics = MetricsWriter()
+    /// What the sites serve: checked after each deploy and daily, beside the renewals (never in their way).
+    private let siteChecks: SiteCheckRunner
 
     /// Builds the daemon from an opened session; nothing runs until `start()`.
     public init(configPath: String, session: AgentSession, logger: Logger, clock: StoppableClock = StoppableClock(),
@@ -40,7 +42,9 @@ public final class Daemon: Sendable {
         self.stopTimeout = stopTimeout
         self.service = RenewalService(session: session, clock: clock, preflight: preflight, logger: logger)
         self.notifications = NotificationService(clock: clock, cancellation: clock.httpCancellation, logger: logger,
-                                                 delivery: NotificationDelivery(logger: logger, isStopped: { clock.isStopped }))
+                                                 delivery: NotificationDelivery(logger: logger, isStopped: { clock.isStopped }),
+                                                 siteFact: { name in SiteMismatch.notificationFact(for: name, in: session) })
+        self.siteChecks = SiteCheckRunner(clock: clock, logger: logger)
     }
 
     /// Starts renewing: cleans up after an interrupted run, deploys, plans every certificate, installs the signal
@@ -52,9 +56,13 @@ public final class Daemon: Sendable {
         service.deployCurrentCertificates()
         let config = service.session.config
         let made = RenewalScheduler(clock: clock, maxConcurrentRenewals: config.maxConcurrentRenewals,
-                                    minimumRerunDelay: config.minimumRenewalInterval) { [service, notifications, weak self] run in
+                                    minimumRerunDelay: config.minimumRenewalInterval) { [service, notifications, siteChecks, weak self] run in
             service.process(run.name, forced: run.forced)
-            let next = service.nextDue(of: run.name)
+            var next = service.nextDue(of: run.name)
+            if let certificate = service.session.config.certificate(named: run.name) {
+                siteChecks.startIfDue(certificate, store: service.session.store)
+                next = min(next, siteChecks.nextDue(certificate, store: service.session.store))
+            }
             notifications.evaluate([run.name], session: service.session, retryAt: { service.nextDue(of: $0) })
             self?.writeMetrics()
             self?.publishStatus()
@@ -85,7 +93,8 @@ public final class Daemon: Sendable {
         // What is already wrong at start (failures a command recorded, a certificate at risk) is told now.
         notifications.evaluate(session: service.session, retryAt: { plan[$0] })
         writeMetrics()
-        made.update(certificates: plan)
+        startDueSiteChecks()
+        made.update(certificates: withSiteChecks(plan))
     }
 
     /// Failed notification delivery attempts since the start (for metrics).
@@ -175,6 +184,7 @@ public final class Daemon: Sendable {
             }
             logger.notice("config reloaded", metadata: ["certificates": "\(config.certificates.count)"])
             writeMetrics()
+            startDueSiteChecks()
         } catch let error as ConfigError {
             for problem in error.problems { logger.error("\(error.file): \(problem)") }
             logger.error("the new config has \(error.problems.count) problem(s): keeping the running one")
@@ -199,7 +209,8 @@ public final class Daemon: Sendable {
         for certificate in service.session.config.certificates {
             plan[certificate.name] = running.contains(certificate.name) ? before[certificate.name] ?? clock.now() : service.nextDue(of: certificate.name)
         }
-        scheduler.update(certificates: plan)
+        startDueSiteChecks()
+        scheduler.update(certificates: withSiteChecks(plan))
         // What the command changed may be news for the admin (a failure it recorded, a recovery).
         notifications.evaluate(service.session.config.certificates.map(\.name).filter { !running.contains($0) },
                                session: service.session, retryAt: { plan[$0] })
@@ -229,8 +240,26 @@ public final class Daemon: Sendable {
             logger.error("still busy after \(Int(stopTimeout)) s with \(scheduler.running.sorted().joined(separator: ", ")) (key generation): exiting without waiting for it")
             _exit(exitCode)
         }
+        siteChecks.waitIdle(timeout: stopTimeout)   // its TLS probe was aborted by `clock.stop()`: ends within about a second
         logger.notice("stopped")
         exit(exitCode)
+    }
+
+    /// Queues the site check of every certificate whose check is due (never checked, deployed since, a day old).
+    private func startDueSiteChecks() {
+        let session = service.session
+        for certificate in session.config.certificates { siteChecks.startIfDue(certificate, store: session.store) }
+    }
+
+    /// `plan` with each certificate woken no later than its next site check (a re-check an hour after a deploy).
+    private func withSiteChecks(_ plan: [String: Date]) -> [String: Date] {
+        let session = service.session
+        var merged = plan
+        for (name, at) in plan {
+            guard let certificate = session.config.certificate(named: name) else { continue }
+            merged[name] = min(at, siteChecks.nextDue(certificate, store: session.store))
+        }
+        return merged
     }
 
     // MARK: Watchdog

@@ -281,6 +281,7 @@ public final class RenewalService: Sendable {
             record.inFlightSince = nil
             record.recordSuccess(at: clock.now())
             let deployError = deploy(certificate, record: &record, logger: logger) { issued.deployment = $0 }
+            if certificate.install == nil { noteDeploy(certificate.name, logger: logger) }   // served from the store: in place now
             save(record, for: certificate.name, logger: logger)
             return .renewed(issued, deployError: deployError)
         } catch where clock.isStopped {
@@ -366,6 +367,7 @@ public final class RenewalService: Sendable {
                                                           shouldStop: { clock.isStopped })
             if report.changed || report.reloaded {
                 logger.notice("deployed", metadata: ["written": "\(report.written.count)", "reloaded": "\(report.reloaded)"])
+                noteDeploy(certificate.name, logger: logger)
             }
             done(report)
             record.deployError = nil
@@ -385,6 +387,13 @@ public final class RenewalService: Sendable {
             logger.log(level: failureLogLevel, "deployment failed; the stored certificate stays and the daemon retries the deployment in \(Int(Self.deployRetryDelay / 60)) min",
                          metadata: ["error": "\(message)"])
             return message
+        }
+    }
+
+    /// Records the time of a successful deploy for the site check (`site.json`), which then checks the site again.
+    private func noteDeploy(_ name: String, logger: Logger) {
+        do { try SiteCheckStore(store: session.store).noteDeploy(name, at: clock.now()) } catch {
+            logger.warning("cannot record the deploy time for the site check: \(error)")
         }
     }
 

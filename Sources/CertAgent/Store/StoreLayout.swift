@@ -7,7 +7,7 @@
 /// <root>/daemon.pid                              the running daemon's PID (DaemonPIDFile)
 /// <root>/secrets.sealed, secrets.sealed.next     the sealed secrets (and a rotation's staged copy)
 /// <root>/accounts/<ca>/account.json, account-key.pem, account-key.pem.next
-/// <root>/certificates/<name>/renewal.json, notify.json, challenges.inflight, .issuing.lock
+/// <root>/certificates/<name>/renewal.json, notify.json, site.json, challenges.inflight, .issuing.lock
 /// <root>/certificates/<name>/current, previous   links to versions/<id> (current.new, previous.new while swapped)
 /// <root>/certificates/<name>/versions/<id>/      privkey.pem, csr.pem, cert.pem, chain.pem, fullchain.pem, revoked.json
 /// <root>/certificates/<name>/versions/.staging-<id>/
@@ -43,7 +43,7 @@ public enum StoreLayout {
 
     static let rootFiles: Set<String> = [markerName, StoreLock.fileName, DaemonPIDFile.fileName, "secrets.sealed", "secrets.sealed.next"]
     static let accountFiles: Set<String> = ["account.json", "account-key.pem", "account-key.pem.next"]
-    static let certificateFiles: Set<String> = ["renewal.json", NotificationStateStore.fileName, "challenges.inflight", ".issuing.lock"]
+    static let certificateFiles: Set<String> = ["renewal.json", NotificationStateStore.fileName, "site.json", "challenges.inflight", ".issuing.lock"]
     /// The links of a certificate directory.
     public static let versionLinks: Set<String> = ["current", "previous", "current.new", "previous.new"]
     static let versionFiles: Set<String> = ["privkey.pem", "csr.pem", "cert.pem", "chain.pem", "fullchain.pem", "revoked.json"]
