@@ -429,7 +429,8 @@ private struct Conversation {
             return error(.timedOut, "the server did not answer in time\(command.isEmpty ? "" : " (after \(command))")")
         case CURLE_USE_SSL_FAILED:
             let what = server.password == nil ? "the message" : "the password"
-            return error(.startTLSNotOffered, "the server does not offer STARTTLS; refusing to send \(what) in clear\(replied)")
+            // When the server's EHLO did not list STARTTLS, libcurl asks nothing further: its reply to EHLO says nothing.
+            return error(.startTLSNotOffered, "the server does not offer STARTTLS; refusing to send \(what) in clear\(command == "STARTTLS" ? replied : "")")
         case CURLE_PEER_FAILED_VERIFICATION:
             return error(.tlsFailed, "the server's TLS certificate was not accepted: \(quoted(libcurlText))")
         case CURLE_SSL_CONNECT_ERROR:

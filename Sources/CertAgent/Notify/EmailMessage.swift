@@ -106,7 +106,9 @@ public struct EmailMessage: Sendable {
         return "Subject: " + encodedWords(text).joined(separator: "\r\n ")
     }
 
-    /// RFC 2047 §2 B-encoded words of at most 75 characters, each holding whole Unicode scalars (§5).
+    /// RFC 2047 §2 B-encoded words of at most 75 characters, each holding whole Unicode scalars (§5), each line of
+    /// the field at most 76 characters: 39 bytes (52 base64 characters) after `Subject: `, 45 bytes (60) on the
+    /// folded lines after it.
     static func encodedWords(_ text: String) -> [String] {
         var words: [String] = []
         var chunk: [UInt8] = []
@@ -117,8 +119,7 @@ public struct EmailMessage: Sendable {
         }
         for scalar in text.unicodeScalars {
             let bytes = Array(String(scalar).utf8)
-            // 45 bytes encode to 60 base64 characters: 60 + 12 of "=?UTF-8?B?" and "?=" stays under 75.
-            if chunk.count + bytes.count > 45 { flush() }
+            if chunk.count + bytes.count > (words.isEmpty ? 39 : 45) { flush() }
             chunk += bytes
         }
         flush()
@@ -154,10 +155,12 @@ public struct EmailMessage: Sendable {
 
     // MARK: Body
 
-    /// The body's lines and the transfer encoding they are in.
+    /// The body's lines (each sent with CRLF after it; a final line break in `body` ends the last line rather than
+    /// adding an empty one) and the transfer encoding they are in.
     static func encodeBody(_ body: String) -> (encoding: String, lines: [String]) {
-        let lines = body.replacing("\r\n", with: "\n").replacing("\r", with: "\n")
-            .split(separator: "\n", omittingEmptySubsequences: false)
+        var text = body.replacing("\r\n", with: "\n").replacing("\r", with: "\n")
+        if text.hasSuffix("\n") { text.removeLast() }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             .map { line in line.split(separator: "\t", omittingEmptySubsequences: false)
                 .map { UntrustedText.display(String($0), limit: Int.max) }.joined(separator: "\t") }
         let sevenBit = lines.allSatisfy { $0.utf8.count <= 998 && $0.utf8.allSatisfy { $0 < 0x80 } }

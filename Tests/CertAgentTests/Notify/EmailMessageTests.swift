@@ -74,7 +74,7 @@ final class EmailMessageTests: XCTestCase {
         let parsed = try ParsedEmail(bytes)
         XCTAssertEqual(parsed.value("To")?.replacing(" ", with: "").split(separator: ",").map(String.init), recipients)
         XCTAssertEqual(parsed.value("Subject"), String(repeating: "word ", count: 40) + "end")
-        XCTAssertEqual(parsed.decodedBody, "a\nb\nc\nd")
+        XCTAssertEqual(parsed.decodedBody, "a\nb\nc\nd\n")
     }
 
     func testNonASCIISubjectIsRFC2047EncodedWords() throws {
@@ -88,6 +88,7 @@ final class EmailMessageTests: XCTestCase {
             let word = line.hasPrefix("Subject: ") ? String(line.dropFirst(9)) : String(line.dropFirst())
             XCTAssertTrue(word.hasPrefix("=?UTF-8?B?") && word.hasSuffix("?="), line)
             XCTAssertLessThanOrEqual(word.count, 75, line)
+            XCTAssertLessThanOrEqual(line.count, 76, line)
             XCTAssertTrue(word.unicodeScalars.allSatisfy { $0.isASCII }, line)
             // Each encoded-word holds whole characters on its own (RFC 2047 §5).
             XCTAssertNotNil(Data(base64Encoded: String(word.dropFirst(10).dropLast(2))).flatMap { String(validating: Array($0), as: UTF8.self) }, line)
@@ -133,6 +134,6 @@ final class EmailMessageTests: XCTestCase {
 
     func testControlCharactersInTheBodyAreShownNotSent() throws {
         let parsed = try ParsedEmail(message(body: "error: \u{1b}[31mred\u{1b}[0m\tand a tab\u{0}").bytes())
-        XCTAssertEqual(parsed.decodedBody, "error: \\x1b[31mred\\x1b[0m\tand a tab\\x00")
+        XCTAssertEqual(parsed.decodedBody, "error: \\x1b[31mred\\x1b[0m\tand a tab\\x00\n")
     }
 }

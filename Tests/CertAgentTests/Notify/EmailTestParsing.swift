@@ -24,7 +24,8 @@ struct ParsedEmail {
         }
         self.fields = fields
         var body = String(text[split.upperBound...])
-        if body.hasSuffix("\r\n") { body.removeLast(1) }
+        guard body.hasSuffix("\r\n") else { throw ParseError(reason: "the body does not end with CRLF") }
+        body.removeLast(1)
         bodyLines = body.components(separatedBy: "\r\n")
     }
 
@@ -50,10 +51,10 @@ struct ParsedEmail {
         return String(validating: bytes, as: UTF8.self)
     }
 
-    /// The body decoded per `Content-Transfer-Encoding`, lines joined with `\n`.
+    /// The body decoded per `Content-Transfer-Encoding`, each line ended by `\n` (as Python's `email` reads it).
     var decodedBody: String? {
         switch value("Content-Transfer-Encoding")?.lowercased() {
-        case "7bit"?, "8bit"?: return bodyLines.joined(separator: "\n")
+        case "7bit"?, "8bit"?: return bodyLines.map { $0 + "\n" }.joined()
         case "quoted-printable"?: return Self.decodeQuotedPrintable(bodyLines)
         default: return nil
         }
@@ -61,7 +62,7 @@ struct ParsedEmail {
 
     static func decodeQuotedPrintable(_ lines: [String]) -> String? {
         var bytes: [UInt8] = []
-        for (index, line) in lines.enumerated() {
+        for line in lines {
             var chars = Array(line.utf8)
             let soft = chars.last == 0x3D
             if soft { chars.removeLast() }
@@ -77,7 +78,7 @@ struct ParsedEmail {
                     position += 1
                 }
             }
-            if !soft && index < lines.count - 1 { bytes.append(0x0A) }
+            if !soft { bytes.append(0x0A) }
         }
         return String(validating: bytes, as: UTF8.self)
     }
