@@ -53,6 +53,9 @@ final class CurlSMTPTests: XCTestCase {
             XCTAssertTrue(error.description.contains("127.0.0.1:\(smtp.port)"), error.description)
             XCTAssertFalse(error.description.contains(wrong), error.description)
             XCTAssertFalse(error.description.contains(Data(wrong.utf8).base64EncodedString()), error.description)
+            // The AUTH PLAIN initial response (RFC 4616) is base64 of NUL user NUL password: never kept.
+            let plain = Data([0] + Array(self.username.utf8) + [0] + Array(wrong.utf8)).base64EncodedString()
+            XCTAssertFalse(error.description.contains(String(plain.prefix(12))), error.description)
         }
         XCTAssertEqual(try smtp.messages().count, 0)
         XCTAssertTrue(smtp.authAttempts().allSatisfy { $0.contains("refused tls=True") }, "\(smtp.authAttempts())")
@@ -129,6 +132,23 @@ final class CurlSMTPTests: XCTestCase {
                 XCTAssertFalse("\(error)".contains("\r"), "\(error)")
             }
         }
+    }
+
+    func testCancellingAbortsAConversationWithASilentServer() throws {
+        // The server accepts the connection and never greets: only the cancellation can end this before 60 s.
+        let silent = try TestServer.silent()
+        defer { silent.stop() }
+        let cancellation = CurlHTTPCancellation()
+        let settings = SMTPServer(security: .starttls, host: "127.0.0.1", port: silent.ports[0], username: username,
+                                  password: Array(password.utf8), connectTimeout: 60, silenceTimeout: 0, totalTimeout: 60,
+                                  cancellation: cancellation)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1) { cancellation.cancel() }
+        let started = Date()
+        XCTAssertThrowsError(try CurlSMTPClient.send(message: message, from: "a@sender.test", recipients: ["b@receiver.test"],
+                                                     server: settings)) { error in
+            XCTAssertEqual((error as? CurlSMTPError)?.kind, .cancelled, "\(error)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 15)
     }
 
     func testCancelledTokenRefusesBeforeConnecting() throws {
