@@ -16,9 +16,11 @@ public struct SMTPServer: Sendable {
         case smtps
     }
 
+    /// STARTTLS on a plain connection, or implicit TLS.
     public var security: Security
     /// Host name, IPv4 address, or IPv6 address (without brackets).
     public var host: String
+    /// TCP port: usually 587 with STARTTLS, 465 with implicit TLS.
     public var port: Int
     /// Login for SMTP AUTH (RFC 4954), sent only after TLS is up; nil = no AUTH.
     public var username: String?
@@ -38,6 +40,7 @@ public struct SMTPServer: Sendable {
     /// When set, cancelling it aborts the conversation in flight (within about a second) and refuses later ones.
     public var cancellation: CurlHTTPCancellation?
 
+    /// A server to send through; the timeouts default like `CurlHTTPConfiguration`'s.
     public init(
         security: Security,
         host: String,
@@ -96,6 +99,8 @@ func isHostName(_ text: String) -> Bool {
 /// Why a message was not accepted, in words. Never carries the password; the server's own reply is quoted with
 /// every byte outside printable ASCII escaped.
 public struct CurlSMTPError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure it was, for callers that react differently (retry later, or tell the admin to fix
+    /// the settings).
     public enum Kind: Sendable, Equatable {
         /// A bad argument (address, host, option); nothing was sent.
         case invalidArgument
@@ -121,6 +126,7 @@ public struct CurlSMTPError: Error, Sendable, CustomStringConvertible {
         case other
     }
 
+    /// What kind of failure it was.
     public let kind: Kind
     /// `host:port` of the server.
     public let server: String
@@ -129,6 +135,7 @@ public struct CurlSMTPError: Error, Sendable, CustomStringConvertible {
     /// libcurl's code, when libcurl reported the failure.
     public let curlCode: Int?
 
+    /// An error about `server` (`host:port`) with `detail` in words.
     public init(kind: Kind, server: String, detail: String, curlCode: Int? = nil) {
         self.kind = kind
         self.server = server
@@ -136,6 +143,7 @@ public struct CurlSMTPError: Error, Sendable, CustomStringConvertible {
         self.curlCode = curlCode
     }
 
+    /// `sending mail via HOST:PORT failed: DETAIL`.
     public var description: String { "sending mail via \(server) failed: \(detail)" }
 }
 

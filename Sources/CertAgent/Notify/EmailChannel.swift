@@ -19,7 +19,9 @@ public struct EmailSettings: Sendable {
 
     /// The mail server: a host name or an IP address (IPv6 without brackets).
     public var server: String
+    /// The server's TCP port (default: 587 with STARTTLS, 465 with smtps).
     public var port: Int
+    /// STARTTLS (required) or implicit TLS.
     public var security: Security
     /// The sender address (`From` and the envelope sender).
     public var from: String
@@ -37,6 +39,8 @@ public struct EmailSettings: Sendable {
     /// Seconds allowed for the whole conversation with the server.
     public var totalTimeout: Double
 
+    /// Settings with the usual defaults: STARTTLS, its port, no AUTH, the system's CA store, 10 s to connect,
+    /// 60 s in all. Nothing is checked here: see `problems(field:)`.
     public init(server: String, port: Int? = nil, security: Security = .starttls, from: String, to: [String],
                 username: String? = nil, password: [UInt8]? = nil, caFile: String? = nil,
                 connectTimeout: Double = 10, totalTimeout: Double = 60) {
@@ -92,7 +96,9 @@ public struct EmailSettings: Sendable {
 
 /// Settings an `EmailChannel` cannot be built from.
 public struct EmailSettingsError: Error, Sendable, CustomStringConvertible {
+    /// Every problem found, each naming its field.
     public let problems: [ConfigProblem]
+    /// One problem per line.
     public var description: String { problems.map(\.description).joined(separator: "\n") }
 }
 

@@ -27,6 +27,7 @@ public struct EmailMessage: Sendable {
     /// The longest a subject may be (in bytes of its text) before it is cut.
     public static let subjectLimit = 400
 
+    /// A message; nothing is checked until `problem()` or `bytes()`.
     public init(from: String, to: [String], subject: String, body: String, date: Date, messageID: String,
                 extraFields: [(name: String, value: String)] = []) {
         self.from = from
@@ -191,7 +192,9 @@ public struct EmailMessage: Sendable {
 
 /// A message that cannot be composed: an invalid address or header field.
 public struct EmailMessageError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong, in words, with outside text escaped.
     public let reason: String
+    /// The reason.
     public var description: String { reason }
 }
 
