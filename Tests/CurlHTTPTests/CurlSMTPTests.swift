@@ -135,11 +135,25 @@ final class CurlSMTPTests: XCTestCase {
     }
 
     func testCancellingAbortsAConversationWithASilentServer() throws {
-        // The server accepts the connection and never greets: only the cancellation can end this before 60 s.
-        let silent = try TestServer.silent()
-        defer { silent.stop() }
+        // A listener that never accepts: the kernel completes the TCP handshake, and no greeting ever comes. Only
+        // the cancellation can end this before 60 s. (In process: CurlHTTPClientTests removes the shared test PKI
+        // that `TestServer` needs when its class finishes.)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(listener, 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 4) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        XCTAssertTrue(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
         let cancellation = CurlHTTPCancellation()
-        let settings = SMTPServer(security: .starttls, host: "127.0.0.1", port: silent.ports[0], username: username,
+        let settings = SMTPServer(security: .starttls, host: "127.0.0.1", port: port, username: username,
                                   password: Array(password.utf8), connectTimeout: 60, silenceTimeout: 0, totalTimeout: 60,
                                   cancellation: cancellation)
         DispatchQueue.global().asyncAfter(deadline: .now() + 1) { cancellation.cancel() }
