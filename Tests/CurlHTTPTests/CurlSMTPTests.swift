@@ -90,6 +90,24 @@ final class CurlSMTPTests: XCTestCase {
         XCTAssertEqual(try smtp.messages().count, 0)
     }
 
+    func testRefusedSenderAndRefusedMessageAreSaidInWords() throws {
+        let smtp = try SMTPTestServer(mode: .starttls, username: username, password: password)
+        XCTAssertThrowsError(try CurlSMTPClient.send(message: message, from: "refused@sender.test", recipients: ["b@receiver.test"],
+                                                     server: server(smtp))) { error in
+            guard let error = error as? CurlSMTPError else { return XCTFail("\(error)") }
+            XCTAssertEqual(error.kind, .senderRefused)
+            XCTAssertEqual(error.detail, "the server refused the sender <refused@sender.test>; the server replied \"553 5.7.1 <refused@sender.test>: sender not allowed\"")
+        }
+        let refusedMessage = Array("Subject: x\r\nX-Test-Refuse: yes\r\n\r\nbody\r\n".utf8)
+        XCTAssertThrowsError(try CurlSMTPClient.send(message: refusedMessage, from: "a@sender.test", recipients: ["b@receiver.test"],
+                                                     server: server(smtp))) { error in
+            guard let error = error as? CurlSMTPError else { return XCTFail("\(error)") }
+            XCTAssertEqual(error.kind, .messageRefused)
+            XCTAssertEqual(error.detail, "the server refused the message; the server replied \"554 5.6.0 message refused by policy\"")
+        }
+        XCTAssertEqual(try smtp.messages().count, 0)
+    }
+
     func testUntrustedServerCertificateIsATLSFailure() throws {
         let smtp = try SMTPTestServer(mode: .starttls, username: username, password: password)
         var settings = server(smtp)

@@ -35,7 +35,8 @@ public final class SMTPTestServer {
     private let directory: TemporaryDirectory
 
     /// Starts the server; `username`/`password` are the only credentials it accepts. A recipient whose address
-    /// starts with `refused` is refused with a 550 reply that carries an ESC byte.
+    /// starts with `refused` is refused with a 550 reply that carries an ESC byte, such a sender with 553, and a
+    /// message with the header line `X-Test-Refuse: yes` with 554 after its data.
     public init(mode: Mode, username: String = "mailer", password: String = "correct horse") throws {
         let directory = try TemporaryDirectory()
         let d = directory.path
@@ -144,12 +145,20 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)
 
 class Handler:
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if address.startswith("refused"):
+            return "553 5.7.1 <%s>: sender not allowed" % address
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("refused"):
             return "550 5.1.1 <%s>: no such \x1b[31mmailbox" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
     async def handle_DATA(self, server, session, envelope):
+        if b"\r\nX-Test-Refuse: yes\r\n" in envelope.original_content:
+            return "554 5.6.0 message refused by policy"
         with lock:
             counter[0] += 1; n = counter[0]
         record("%d.eml" % n, envelope.original_content)
