@@ -162,7 +162,8 @@ public enum CurlSMTPClient {
     ///   - recipients: the envelope recipients, bare addresses. Any refused recipient fails the whole send.
     /// - Throws: `CurlSMTPError`, whose `detail` says in words what happened.
     public static func send(message: [UInt8], from: String, recipients: [String], server: SMTPServer) throws {
-        let endpoint = server.endpoint
+        // An invalid host is named quoted, escaped: it may hold anything.
+        let endpoint = isHostName(server.host) ? server.endpoint : "\(quoted(server.host)):\(server.port)"
         func invalid(_ detail: String) -> CurlSMTPError {
             CurlSMTPError(kind: .invalidArgument, server: endpoint, detail: detail)
         }

@@ -134,7 +134,7 @@ final class CurlSMTPTests: XCTestCase {
         let port = try unusedLoopbackPort()
         let good = SMTPServer(security: .starttls, host: "127.0.0.1", port: port)
         var badHost = good
-        badHost.host = "mail.test/evil"
+        badHost.host = "mail.test\r\nevil"
         var badUser = good
         badUser.username = "user\r\nRCPT TO:<x@y>"
         let cases: [(String, [String], SMTPServer)] = [
