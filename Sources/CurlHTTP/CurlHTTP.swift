@@ -189,7 +189,7 @@ public final class CurlHTTPCancellation: Sendable {
 
 // MARK: - libcurl plumbing
 
-/// `curl_global_init` exactly once per process (a global `let` is initialized once, thread-safely).
+/// `curl_global_init` exactly once per process (shared with `CurlSMTPClient`; a global `let` is initialized once, thread-safely).
 let curlGlobalInitResult: CURLcode = curl_global_init(Int(CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32))
 
 /// Collects the final response's headers and the body of one transfer. Used only on the thread that
@@ -265,7 +265,7 @@ private let headerCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int, I
 
 /// libcurl's transfer-info callback (`CURLOPT_XFERINFOFUNCTION`): a non-zero return aborts the transfer with
 /// `CURLE_ABORTED_BY_CALLBACK`.
-private let cancellationCallback: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = {
+let cancellationCallback: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = {
     context, _, _, _, _ in
     guard let context else { return 0 }
     return Unmanaged<CurlHTTPCancellation>.fromOpaque(context).takeUnretainedValue().isCancelled ? 1 : 0
@@ -543,7 +543,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
         return CurlResponse(status: status, headers: sink.headers, body: sink.body, effectiveURL: effectiveURL)
     }
 
-    private static func milliseconds(_ seconds: Double) -> Int {
+    static func milliseconds(_ seconds: Double) -> Int {
         guard seconds.isFinite, seconds > 0 else { return 0 }
         let ms = (seconds * 1000).rounded(.up)
         return ms >= Double(Int.max) ? Int.max : max(Int(ms), 1)

@@ -14,9 +14,20 @@ final class NotifyTests: XCTestCase {
         server.requests.compactMap { $0.json?["event"] as? String }
     }
 
+    /// The subjects of the mails the SMTP server accepted, in order.
+    private func subjects(_ smtp: SMTPTestServer) -> [String] {
+        ((try? smtp.messages()) ?? []).compactMap { message in
+            String(decoding: message.data, as: UTF8.self).components(separatedBy: "\r\n")
+                .first { $0.hasPrefix("Subject: ") }.map { String($0.dropFirst("Subject: ".count)) }
+        }
+    }
+
     func testAFailingDaemonToldOnceNothingOnRetriesOrRestartAndOnceWhenRecovered() throws {
         let testbed = try Testbed()
         let server = try WebhookCaptureServer()
+        // A real SMTP server (aiosmtpd): STARTTLS required, AUTH checked, its own throwaway CA.
+        let smtp = try SMTPTestServer(mode: .starttls, username: "mailer", password: "correct horse")
+        defer { smtp.stop() }
         // The config's webroot is not the one nginx serves for live.test: every validation gets a 404.
         let webroot = testbed.directory + "/site-files"
         try FileManager.default.createDirectory(atPath: webroot, withIntermediateDirectories: true)
@@ -24,7 +35,12 @@ final class NotifyTests: XCTestCase {
         let storage = testbed.directory + "/store"
         let config = try testbed.writeConfig([["name": "live", "domains": ["live.test"], "webroot": webroot]], storage: storage,
                                              extra: ["minimumRenewalIntervalSeconds": 1,
-                                                     "notify": ["webhook": ["url": server.url + "/hook"]]])
+                                                     "notify": ["webhook": ["url": server.url + "/hook"],
+                                                                "email": ["server": "127.0.0.1", "port": smtp.port, "caFile": smtp.caFile,
+                                                                          "from": "certagent@example.com", "to": ["admin@example.com"],
+                                                                          "username": "mailer", "passwordSecret": "smtp-password"]]])
+        let set = try runCommand(ProjectPaths.certagentBinary, ["secret", "set", "smtp-password", "--config", config], input: "correct horse\n")
+        XCTAssertEqual(set.status, 0, set.output)
 
         var daemon = try startDaemon(testbed, config: config, log: "first.log")
         // The first attempt fails: one renewalFailed.
@@ -37,12 +53,25 @@ final class NotifyTests: XCTestCase {
         XCTAssertTrue((first["error"] as? String)?.isEmpty == false, "\(first)")
         XCTAssertTrue(daemon.output.contains("notifying: CertAgent: issuance of live failed"), daemon.output)
         XCTAssertTrue(daemon.output.contains("notification delivered"), daemon.output)
+        // The same failure as one real mail, over STARTTLS with AUTH.
+        XCTAssertTrue(eventually(timeout: 30) { self.subjects(smtp).count == 1 }, "\(subjects(smtp))\n\(smtp.log)\n\(daemon.output)")
+        let mail = try XCTUnwrap(try smtp.messages().first)
+        XCTAssertTrue(mail.usedTLS && mail.authenticated, "STARTTLS and AUTH: \(mail)")
+        XCTAssertEqual(mail.recipients, ["admin@example.com"])
+        let text = String(decoding: mail.data, as: UTF8.self)
+        let headers = text.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n")
+        XCTAssertTrue(headers.contains { $0.hasPrefix("Date: ") }, text)
+        XCTAssertTrue(headers.contains { $0.hasPrefix("Message-ID: <") && $0.hasSuffix("@example.com>") }, text)
+        XCTAssertTrue(headers.contains("To: admin@example.com"), text)
+        XCTAssertEqual(subjects(smtp), ["CertAgent: issuance of live failed"], text)
+        XCTAssertTrue(text.contains("live.test"), text)
 
         // The daemon retries after a minute (backoff) and fails again: nothing more is sent.
         XCTAssertTrue(eventually(timeout: 150) { daemon.output.contains("(attempt 2)") }, daemon.output)
         XCTAssertTrue(eventually(timeout: 10) { daemon.output.contains("next: live ") && daemon.output.components(separatedBy: "next: live ").count >= 3 }, daemon.output)
         usleep(3_000_000)   // a message the job queued would have arrived by now
         XCTAssertEqual(events(server), ["renewalFailed"], daemon.output)
+        XCTAssertEqual(subjects(smtp).count, 1, "no mail on a retry")
 
         // A restart reads what was sent from the store: nothing is repeated.
         daemon.send(SIGTERM)
@@ -67,6 +96,8 @@ final class NotifyTests: XCTestCase {
         daemon.send(SIGTERM)
         XCTAssertEqual(daemon.waitForExit(timeout: 10), 0, daemon.output)
         XCTAssertEqual(events(server), ["renewalFailed", "recovered"], "exactly one of each")
+        XCTAssertEqual(subjects(smtp), ["CertAgent: issuance of live failed", "CertAgent: live renewed again after failures"],
+                       "exactly one mail of each, none repeated by the restart")
     }
 
     func testAWebhookThatNeverAnswersDelaysNeitherTheJobNorTheStop() throws {

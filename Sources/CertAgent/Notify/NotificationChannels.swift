@@ -16,7 +16,7 @@ public enum NotificationChannels {
         if let email = settings.email {
             do {
                 let password = try email.passwordSecret.map { try secretValue($0) }
-                channels.append(try makeEmailChannel(email, password: password))
+                channels.append(try makeEmailChannel(email, password: password, cancellation: cancellation))
             } catch {
                 channels.append(UnavailableChannel(displayName: "email to \(email.to.joined(separator: ", ")) via \(email.server):\(email.port)",
                                                    reason: "\(error)"))
@@ -33,9 +33,12 @@ public enum NotificationChannels {
     }
 
     /// The e-mail transport (`EmailChannel`, SMTP through libcurl), given the config and the password's bytes.
-    static func makeEmailChannel(_ config: EmailNotifyConfig, password: [UInt8]?) throws -> any NotificationChannel {
-        // Filled in when the SMTP transport is merged: `try EmailChannel(config: config, password: password)`.
-        throw NotificationDeliveryError("e-mail delivery is not available in this build")
+    static func makeEmailChannel(_ config: EmailNotifyConfig, password: [UInt8]?,
+                                 cancellation: CurlHTTPCancellation?) throws -> any NotificationChannel {
+        let settings = EmailSettings(server: config.server, port: config.port, security: config.security == .smtps ? .smtps : .starttls,
+                                     from: config.from, to: config.to, username: config.username, password: password,
+                                     caFile: config.caFile)
+        return try EmailChannel(settings: settings, cancellation: cancellation)
     }
 }
 

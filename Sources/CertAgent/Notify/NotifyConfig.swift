@@ -88,6 +88,8 @@ public struct EmailNotifyConfig: Sendable, Equatable {
     public var username: String?
     /// The name of the sealed secret holding the password (`certagent secret set NAME`).
     public var passwordSecret: String?
+    /// A PEM file of CAs to trust for the mail server (a private CA) instead of the system store.
+    public var caFile: String?
 
     public init(server: String, port: Int? = nil, security: Security = .starttls, from: String, to: [String],
                 username: String? = nil, passwordSecret: String? = nil) {

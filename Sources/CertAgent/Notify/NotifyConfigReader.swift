@@ -104,11 +104,21 @@ enum NotifyConfigReader {
         if password != nil, username == nil, !email.problems.contains(where: { $0.field == email.fieldPath("username") }) {
             email.report("username", nil, "is required with passwordSecret")
         }
+        let caFile = email.string("caFile")
+        if let caFile {
+            if !caFile.hasPrefix("/") {
+                email.report("caFile", .string(caFile), "must be an absolute path")
+            } else if let problem = ReferencedFiles.caFileProblem(caFile) {
+                email.report("caFile", .string(caFile), problem)
+            }
+        }
         email.reportUnknownFields()
         reader.absorb(email)
         guard email.problems.isEmpty, let server, let from else { return nil }
-        return EmailNotifyConfig(server: server, port: port.map { Int($0) }, security: security, from: from, to: recipients,
-                                 username: username, passwordSecret: password)
+        var config = EmailNotifyConfig(server: server, port: port.map { Int($0) }, security: security, from: from, to: recipients,
+                                       username: username, passwordSecret: password)
+        config.caFile = caFile
+        return config
     }
 
     // MARK: webhook
