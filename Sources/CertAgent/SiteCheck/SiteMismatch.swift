@@ -54,15 +54,18 @@ public enum SiteMismatch {
 }
 
 extension SiteMismatch {
-    /// What the notification engine should know of certificate `name`'s site, from its last check (`site.json`):
-    /// `.servesOther` once `evaluate` finds a mismatch, `.servesCurrent` when every name served the current
-    /// certificate, nil when not checked yet, still within `grace` of a deploy, or only unreachable.
+    /// What the notification engine should know of certificate `name`'s site, from its last check (`site.json`).
     public static func notificationFact(for name: String, in session: AgentSession) -> SiteCheckFact? {
         guard let certificate = session.config.certificate(named: name) else { return nil }
-        let record = SiteCheckStore(store: session.store).load(name)
+        return notificationFact(certificate: certificate, record: SiteCheckStore(store: session.store).load(name), now: session.clock.now())
+    }
+
+    /// `.servesOther` once `evaluate` finds a mismatch (with the names, the serials they served and the likely cause),
+    /// `.servesCurrent` when every name served the current certificate, nil when not checked yet, still within
+    /// `grace` of a deploy, or only unreachable.
+    public static func notificationFact(certificate: CertificateConfig, record: SiteCheckRecord, now: Date) -> SiteCheckFact? {
         guard record.checkedAt != nil else { return nil }
-        if let mismatch = evaluate(result: record, lastDeploy: record.lastDeploy, hasReload: certificate.install?.reload != nil,
-                                   now: session.clock.now()) {
+        if let mismatch = evaluate(result: record, lastDeploy: record.lastDeploy, hasReload: certificate.install?.reload != nil, now: now) {
             let served = zip(mismatch.names, mismatch.servedSerials).map { "\($0) serves serial \($1)" }.joined(separator: ", ")
             return .servesOther(detail: "\(served) instead of the current certificate (checked \(TimeText.human(mismatch.checkedAt)), "
                 + "deployed \(TimeText.human(mismatch.lastDeploy))); likely cause: \(mismatch.cause)")

@@ -1,5 +1,5 @@
 import ACME
-import CertAgent
+@testable import CertAgent
 import CertCrypto
 import Foundation
 import TestSupport
@@ -171,5 +171,27 @@ final class SiteCheckDecisionTests: XCTestCase {
         XCTAssertEqual(StoreLayout.entry("site.json", in: .certificate), .file, "part of the store's layout")
         try "not json".write(toFile: sites.path(for: "shop"), atomically: true, encoding: .utf8)
         XCTAssertEqual(sites.load("shop"), SiteCheckRecord(), "corrupt: fresh, never a crash")
+    }
+
+    func testTheNotificationEngineHearsOfAMismatchOnlyOnceTheGraceHourIsOver() {
+        let deploy = Date(timeIntervalSince1970: 1_900_000_000)
+        let certificate = CertificateConfig(name: "shop", domains: ["a.test", "b.test"], webroots: ["a.test": "/srv/a", "b.test": "/srv/a"],
+                                            keyType: .ec256, install: nil)
+        XCTAssertNil(SiteMismatch.notificationFact(certificate: certificate, record: SiteCheckRecord(), now: deploy),
+                     "never checked: nothing to say")
+        let early = record(deploy: deploy, checked: deploy.addingTimeInterval(60), [result(.other, at: deploy), result(.current, name: "b.test", at: deploy)])
+        XCTAssertNil(SiteMismatch.notificationFact(certificate: certificate, record: early, now: deploy.addingTimeInterval(120)),
+                     "within the grace hour a reload may still be under way")
+        let checked = deploy.addingTimeInterval(2 * 3600)
+        let late = record(deploy: deploy, checked: checked, [result(.other, at: checked), result(.current, name: "b.test", at: checked)])
+        guard case .servesOther(let detail)? = SiteMismatch.notificationFact(certificate: certificate, record: late, now: checked) else {
+            return XCTFail("a mismatch two hours after the deploy is told")
+        }
+        XCTAssertTrue(detail.hasPrefix("a.test serves serial 0a instead of the current certificate"), detail)
+        XCTAssertTrue(detail.contains("likely cause: no reload command is configured"), detail)
+        let fine = record(deploy: deploy, checked: checked, [result(.current, at: checked), result(.current, name: "b.test", at: checked)])
+        XCTAssertEqual(SiteMismatch.notificationFact(certificate: certificate, record: fine, now: checked), .servesCurrent)
+        let down = record(deploy: deploy, checked: checked, [result(.unreachable, at: checked), result(.current, name: "b.test", at: checked)])
+        XCTAssertNil(SiteMismatch.notificationFact(certificate: certificate, record: down, now: checked), "unreachable is not a mismatch")
     }
 }
