@@ -6,16 +6,9 @@ import Foundation
 /// secret. The config reader fills it in; `problems(field:)` checks every field the way the rest of the config is
 /// checked.
 public struct EmailSettings: Sendable {
-    /// How the connection to the mail server is protected; there is no clear-text mode.
-    public enum Security: String, Sendable, CaseIterable {
-        /// `smtp://` upgraded with STARTTLS, required: a server that does not offer it is refused. Port 587.
-        case starttls
-        /// `smtps://`, TLS from the first byte (RFC 8314). Port 465.
-        case smtps
-
-        /// The submission port for this security: 587 (RFC 6409) or 465 (RFC 8314).
-        public var defaultPort: Int { self == .starttls ? 587 : 465 }
-    }
+    /// How the connection to the mail server is protected (STARTTLS required, or TLS from the first byte); there is no
+    /// clear-text mode. One type with the config's.
+    public typealias Security = EmailNotifyConfig.Security
 
     /// The mail server: a host name or an IP address (IPv6 without brackets).
     public var server: String

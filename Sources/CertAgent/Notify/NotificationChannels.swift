@@ -35,7 +35,7 @@ public enum NotificationChannels {
     /// The e-mail transport (`EmailChannel`, SMTP through libcurl), given the config and the password's bytes.
     static func makeEmailChannel(_ config: EmailNotifyConfig, password: [UInt8]?,
                                  cancellation: CurlHTTPCancellation?) throws -> any NotificationChannel {
-        let settings = EmailSettings(server: config.server, port: config.port, security: config.security == .smtps ? .smtps : .starttls,
+        let settings = EmailSettings(server: config.server, port: config.port, security: config.security,
                                      from: config.from, to: config.to, username: config.username, password: password,
                                      caFile: config.caFile)
         return try EmailChannel(settings: settings, cancellation: cancellation)
