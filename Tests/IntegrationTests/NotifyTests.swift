@@ -1,4 +1,5 @@
 import CertAgent
+import CertCrypto
 import Foundation
 import TestSupport
 import XCTest
@@ -98,6 +99,37 @@ final class NotifyTests: XCTestCase {
         XCTAssertEqual(events(server), ["renewalFailed", "recovered"], "exactly one of each")
         XCTAssertEqual(subjects(smtp), ["CertAgent: issuance of live failed", "CertAgent: live renewed again after failures"],
                        "exactly one mail of each, none repeated by the restart")
+    }
+
+    func testACertificateAtRiskIsToldOnceByTheDaemonOnTheRealClock() throws {
+        // Pebble issues 120-second certificates; with atRiskShare 0.9 (no floor) a certificate is at risk 12 s after it
+        // was issued, long before its renewal point (half its lifetime left): the daemon must say so, once.
+        let testbed = try Testbed(options: ["--validity", "120"])
+        let server = try WebhookCaptureServer()
+        let webroot = try testbed.webroot(for: "risk.test")
+        let config = try testbed.writeConfig([["name": "risk", "domains": ["risk.test"], "webroot": webroot]],
+                                             storage: testbed.directory + "/store",
+                                             extra: ["notify": ["webhook": ["url": server.url + "/hook"], "atRiskShare": 0.9, "atRiskFloorDays": 0]])
+        let issued = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
+        XCTAssertEqual(issued.status, 0, issued.output)
+        let current = testbed.directory + "/store/certificates/risk/current/cert.pem"
+        let notAfter = try XCTUnwrap(Certificate.parseChain(pem: String(contentsOfFile: current, encoding: .utf8)).first?.notAfter)
+        let notBefore = notAfter.addingTimeInterval(-120)
+        let atRiskFrom = notBefore.addingTimeInterval(12)
+        if atRiskFrom > Date() { usleep(useconds_t((atRiskFrom.timeIntervalSinceNow + 1) * 1_000_000)) }
+
+        let daemon = try startDaemon(testbed, config: config, log: "daemon.log")
+        XCTAssertTrue(eventually(timeout: 30) { self.events(server) == ["atRisk"] }, "\(events(server))\n\(daemon.output)")
+        let told = try XCTUnwrap(server.requests.first?.json)
+        XCTAssertEqual(told["certificate"] as? String, "risk")
+        XCTAssertNotNil(told["notAfter"] as? String)
+        // A command's nudge makes the daemon look again: nothing is repeated for the same certificate.
+        daemon.send(SIGUSR1)
+        XCTAssertTrue(eventually(timeout: 30) { daemon.output.contains("looking at them again") }, daemon.output)
+        usleep(2_000_000)
+        XCTAssertEqual(events(server), ["atRisk"], daemon.output)
+        daemon.send(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(timeout: 10), 0, daemon.output)
     }
 
     func testAWebhookThatNeverAnswersDelaysNeitherTheJobNorTheStop() throws {
