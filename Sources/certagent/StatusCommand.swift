@@ -21,8 +21,9 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         _ = options.logger()
         let reports: [CertificateStatus]
+        let config: AgentConfig
         do {
-            reports = try loadReports()
+            (config, reports) = try loadReports()
         } catch {
             // Whatever went wrong was said on stderr; the plugin convention wants a first line and 3.
             if check {
@@ -32,7 +33,8 @@ struct StatusCommand: ParsableCommand {
             throw error
         }
         if check {
-            let report = StatusCheck.report(reports.map(StatusCheck.Input.init), now: Date())
+            // The notifications' at-risk rule, so --check and the mails call the same certificates at risk.
+            let report = StatusCheck.report(reports.map(StatusCheck.Input.init), now: Date(), risk: config.notify ?? NotifyConfig())
             print(report.summary)
             for line in report.details { print(line) }
             if report.level != .ok { throw ExitCode(Int32(report.level.rawValue)) }
@@ -43,7 +45,7 @@ struct StatusCommand: ParsableCommand {
         }
     }
 
-    private func loadReports() throws -> [CertificateStatus] {
+    private func loadReports() throws -> (AgentConfig, [CertificateStatus]) {
         let config = try options.loadConfig()
         try options.requireStoreAccess(config, .read)
         let store: CertificateStore
@@ -70,6 +72,6 @@ struct StatusCommand: ParsableCommand {
         for index in reports.indices {
             if let results = fresh[reports[index].name] { reports[index].site = results }
         }
-        return reports
+        return (config, reports)
     }
 }

@@ -5,7 +5,8 @@ import Foundation
 /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN, and one summary line first.
 ///
 /// - CRITICAL: a configured certificate is missing, unreadable, does not match its key, does not cover every
-///   configured name, has expired or was revoked — or is at risk: less than max(lifetime/6, 2 days) left.
+///   configured name, has expired or was revoked — or is at risk: less than max(share × lifetime, floor) left, the
+///   notifications' rule (`NotifyConfig.atRiskLead`; by default a sixth of the lifetime, at least 2 days).
 /// - WARNING (none critical): a renewal failure being retried, a failed deployment being retried, a name serving
 ///   another certificate than the current one, a name whose site could not be reached.
 /// - OK: everything else (a site not checked yet is OK, and said so).
@@ -67,11 +68,9 @@ public enum StatusCheck {
         public var details: [String]
     }
 
-    /// The least time left before a certificate counts as at risk: max(lifetime/6, 2 days).
-    public static func riskThreshold(lifetime: TimeInterval) -> TimeInterval { max(lifetime / 6, 2 * 86_400) }
-
-    /// What is wrong with one certificate at `now` (empty: nothing).
-    public static func findings(_ input: Input, now: Date) -> [Finding] {
+    /// What is wrong with one certificate at `now` (empty: nothing). `risk` holds the at-risk share and floor (the
+    /// config's `notify`, else the defaults), so `--check` and the notifications call the same certificates at risk.
+    public static func findings(_ input: Input, now: Date, risk: NotifyConfig = NotifyConfig()) -> [Finding] {
         var found: [Finding] = []
         switch input.state {
         case .notConfigured:
@@ -91,7 +90,7 @@ public enum StatusCheck {
         case .valid:
             if let notBefore = input.notBefore, let notAfter = input.notAfter {
                 let left = notAfter.timeIntervalSince(now)
-                if left < riskThreshold(lifetime: notAfter.timeIntervalSince(notBefore)) {
+                if left < risk.atRiskLead(notBefore: notBefore, notAfter: notAfter) {
                     found.append(Finding(level: .critical, text: "\(input.name) expires in \(duration(left))"))
                 }
             }
@@ -115,9 +114,9 @@ public enum StatusCheck {
     }
 
     /// The whole report over every certificate.
-    public static func report(_ inputs: [Input], now: Date) -> Report {
+    public static func report(_ inputs: [Input], now: Date, risk: NotifyConfig = NotifyConfig()) -> Report {
         let configured = inputs.filter { $0.state != .notConfigured }
-        let all = configured.flatMap { findings($0, now: now) }
+        let all = configured.flatMap { findings($0, now: now, risk: risk) }
         let level = all.map(\.level).max() ?? .ok
         var summary = "CERTAGENT \(level.label) - "
         if all.isEmpty {

@@ -42,8 +42,9 @@ final class StatusCheckTests: XCTestCase {
     }
 
     func testAtRiskIsLessThanASixthOfTheLifetimeWithATwoDayFloor() {
-        XCTAssertEqual(StatusCheck.riskThreshold(lifetime: 90 * day), 15 * day)
-        XCTAssertEqual(StatusCheck.riskThreshold(lifetime: 6 * day), 2 * day, "short-lived: the floor")
+        let start = Date(timeIntervalSince1970: 1_900_000_000)
+        XCTAssertEqual(NotifyConfig().atRiskLead(notBefore: start, notAfter: start.addingTimeInterval(90 * day)), 15 * day)
+        XCTAssertEqual(NotifyConfig().atRiskLead(notBefore: start, notAfter: start.addingTimeInterval(6 * day)), 2 * day, "short-lived: the floor")
         XCTAssertEqual(level(input(left: 15 * day)), .ok, "exactly a sixth left: not yet")
         XCTAssertEqual(level(input(left: 15 * day - 1)), .critical)
         XCTAssertEqual(level(input(left: 2 * day, lifetime: 6 * day)), .ok)
