@@ -111,8 +111,8 @@ struct CheckCommand: ParsableCommand {
         }
         print("  master key   \(keyLine)")
         if let secretsLine { print("  secrets      \(secretsLine)") }
-        if online { try OnlineCheck.run(config: config, store: store, names: names) }
         let channels = config.allNotifySettings.flatMap(\.channelDescriptions)
         print("  notify       " + (channels.isEmpty ? "nobody (no notify block: see README, Being told)" : channels.joined(separator: "; ") + " (certagent notify --test sends a test)"))
+        if online { try OnlineCheck.run(config: config, store: store, names: names) }
     }
 }
