@@ -112,6 +112,21 @@ final class ConfigPermissionTests: XCTestCase {
         XCTAssertTrue(found[0].hasSuffix("Fix: chown -h root:root \(link)"), found[0])
     }
 
+    func testADirectoryAboveALinksDirectoryIsCheckedToo() throws {
+        // /srv/shared is writable by all (not sticky): another user could rename cfg and put a config of their own there.
+        XCTAssertEqual(chmod(try temp.make("srv"), 0o755), 0)
+        let shared = try temp.make("srv/shared")
+        XCTAssertEqual(chmod(shared, 0o777), 0)
+        let cfg = try temp.make("srv/shared/cfg")
+        XCTAssertEqual(chmod(cfg, 0o755), 0)
+        let link = cfg + "/certagent.json"
+        XCTAssertEqual(symlink(config, link), 0)
+        let found = try problems(path: link)
+        XCTAssertTrue(found.contains { $0.hasPrefix("the directory \(shared) on the config's path is not safe") }, "\(found)")
+        XCTAssertEqual(chmod(shared, 0o755), 0)
+        XCTAssertEqual(try problems(path: link), [], "safe once nobody else can write there")
+    }
+
     func testTheRunningUserIsInjectable() throws {
         XCTAssertEqual(chown(config, nobody, nobody), 0)
         XCTAssertEqual(try problems(euid: nobody), [], "nobody's own config is fine for nobody")

@@ -39,7 +39,9 @@ public struct ConfigPermissions: Sendable {
             ancestors.append((ancestors.count == 1 ? "" : ancestors.last!) + "/" + component)
         }
         var directories = ancestors
-        for directory in walk.linkDirectories where !directories.contains(directory) { directories.append(directory) }
+        // Every directory the kernel passed through, those above a link's directory included: whoever can rename one
+        // of them can put a config of their own in its place.
+        for directory in walk.passedDirectories where !directories.contains(directory) { directories.append(directory) }
         for directory in directories {
             var info = stat()
             guard lstat(directory, &info) == 0 else { continue }
@@ -126,7 +128,8 @@ public struct ConfigPermissions: Sendable {
         /// The real path's components, the file last.
         private(set) var components: [String] = []
         private(set) var links: [Link] = []
-        private(set) var linkDirectories: [String] = []
+        /// Every directory passed through on the way, in order (before and after following links).
+        private(set) var passedDirectories: [String] = []
 
         init(_ path: String) throws(ConfigFileProblem) {
             var pending = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
@@ -145,6 +148,7 @@ public struct ConfigPermissions: Sendable {
                     continue
                 }
                 let directory = "/" + components.joined(separator: "/")
+                if !passedDirectories.contains(directory) { passedDirectories.append(directory) }
                 let candidate = (components.isEmpty ? "" : directory) + "/" + component
                 var info = stat()
                 guard lstat(candidate, &info) == 0 else { throw ConfigFileProblem(openFailure: errno, path: path) }
@@ -159,7 +163,6 @@ public struct ConfigPermissions: Sendable {
                 var directoryInfo = stat()
                 _ = lstat(directory, &directoryInfo)
                 links.append(Link(path: candidate, owner: info.st_uid, directory: directory, directoryMode: directoryInfo.st_mode & 0o7777))
-                if !linkDirectories.contains(directory) { linkDirectories.append(directory) }
                 if target.hasPrefix("/") { components = [] }
                 pending = target.split(separator: "/", omittingEmptySubsequences: true).map(String.init) + pending
             }

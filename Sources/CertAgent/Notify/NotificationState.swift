@@ -28,36 +28,25 @@ public struct NotificationState: Codable, Sendable, Equatable {
 /// a missing or unusable file is a fresh state.
 public struct NotificationStateStore: Sendable {
     public static let fileName = "notify.json"
-    private let directoryOf: @Sendable (String) -> String
+    private let file: CertificateJSONFile<NotificationState>
 
     public init(store: CertificateStore) {
-        directoryOf = { store.certificateDirectory($0) }
+        self.init(directoryOf: { store.certificateDirectory($0) })
     }
 
     public init(directoryOf: @escaping @Sendable (String) -> String) {
-        self.directoryOf = directoryOf
+        file = CertificateJSONFile(fileName: Self.fileName, directoryOf: directoryOf)
     }
 
-    public func path(for name: String) -> String { directoryOf(name) + "/" + Self.fileName }
+    public func path(for name: String) -> String { file.path(for: name) }
 
     /// The state of certificate `name` (fresh when there is none), and why an existing file could not be used.
     public func load(_ name: String) -> (state: NotificationState, problem: String?) {
-        let path = path(for: name)
-        do {
-            guard let bytes = try StoreFileReader.readFile(path) else { return (NotificationState(), nil) }
-            return (try Self.decoder().decode(NotificationState.self, from: Data(bytes)), nil)
-        } catch {
-            return (NotificationState(), "cannot use \(path), starting afresh: \(error)")
-        }
+        let (state, problem) = file.load(name, fresh: { NotificationState() })
+        return (state, problem)
     }
 
     public func save(_ state: NotificationState, for name: String) throws {
-        try AtomicFile.makeDirectory(directoryOf(name))
-        let data = try Self.encoder().encode(state)
-        try AtomicFile.write(Array(data) + [0x0A], to: path(for: name), mode: 0o600)
+        try file.save(state, for: name)
     }
-
-    // The renewal record's format (ISO 8601 with fractional seconds).
-    private static func encoder() -> JSONEncoder { RenewalRecordStore.encoder() }
-    private static func decoder() -> JSONDecoder { RenewalRecordStore.decoder() }
 }

@@ -176,7 +176,9 @@ public struct HTTP01Preflight: CertificatePreflight {
                     return result(.tooManyRedirects(limit: PreflightLimits.maximumRedirects))
                 }
                 guard let next = URL(string: location, relativeTo: URL(string: url))?.absoluteURL,
-                      let scheme = next.scheme?.lowercased(), next.host != nil else {
+                      let scheme = next.scheme?.lowercased(), let host = next.host, !Self.isIPLiteral(host) else {
+                    // Let's Encrypt does not follow a redirect to a bare IP address, and neither does the probe (nor
+                    // does it let a site send this host's requests to an internal address by number).
                     return result(.redirectNotFollowed(to: location))
                 }
                 redirects.append(next.absoluteString)
@@ -228,5 +230,14 @@ public struct PreflightPortError: Error, Sendable, CustomStringConvertible {
     public let value: String
     public var description: String {
         "environment variable \(HTTP01Preflight.portVariable): \(UntrustedText.display(value, limit: 40).debugDescription) is not a port number (1–65535)"
+    }
+}
+
+extension HTTP01Preflight {
+    /// Whether `host` (as a URL gives it, IPv6 with or without brackets) is an IPv4 or IPv6 address, not a name.
+    static func isIPLiteral(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        var buffer = [UInt8](repeating: 0, count: 16)
+        return inet_pton(AF_INET, bare, &buffer) == 1 || inet_pton(AF_INET6, bare, &buffer) == 1
     }
 }

@@ -155,7 +155,8 @@ public enum PermissionAudit {
             }
             let isDirectory = kind == S_IFDIR
             // Open without following a link swapped in since lstat, and work on the descriptor from here on.
-            let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (isDirectory ? O_DIRECTORY : 0))
+            // The store's root is taken as configured, links and all (`followLink`); nothing below it is followed.
+            let descriptor = open(path, O_RDONLY | (followLink ? 0 : O_NOFOLLOW) | O_CLOEXEC | O_NONBLOCK | (isDirectory ? O_DIRECTORY : 0))
             guard descriptor >= 0 else {
                 problems.append("cannot open \(path): \(String(cString: strerror(errno)))")
                 return

@@ -13,15 +13,15 @@ public struct SiteCheckStore: Sendable {
 
     public init(store: CertificateStore) { self.store = store }
 
-    public func path(for name: String) -> String { store.certificateDirectory(name) + "/" + Self.fileName }
+    private var file: CertificateJSONFile<SiteCheckRecord> {
+        CertificateJSONFile(fileName: Self.fileName, directoryOf: { [store] in store.certificateDirectory($0) })
+    }
+
+    public func path(for name: String) -> String { file.path(for: name) }
 
     /// The record of certificate `name` (fresh when there is none or it cannot be used).
     public func load(_ name: String) -> SiteCheckRecord {
-        guard let bytes = try? StoreFileReader.readFile(path(for: name)),
-              let record = try? RenewalRecordStore.decoder().decode(SiteCheckRecord.self, from: Data(bytes)) else {
-            return SiteCheckRecord()
-        }
-        return record
+        file.load(name, fresh: { SiteCheckRecord() }).value
     }
 
     /// Reads, changes and writes the record of `name` atomically.
@@ -29,9 +29,7 @@ public struct SiteCheckStore: Sendable {
         try Self.updates.withLock { _ in
             var record = load(name)
             change(&record)
-            try AtomicFile.makeDirectory(store.certificateDirectory(name))
-            let data = try RenewalRecordStore.encoder().encode(record)
-            try AtomicFile.write(Array(data) + [0x0A], to: path(for: name), mode: 0o600)
+            try file.save(record, for: name)
         }
     }
 

@@ -87,6 +87,13 @@ public enum StoreMarker {
             let shown = foreign.prefix(namedEntries).map { name in PathSafety.isDirectory(root + "/" + name) ? name + "/" : name }
             throw StoreOwnershipError.foreign(path: root, entries: Array(shown), total: foreign.count)
         }
+        // Names alone are not enough (an application's directory may hold just `certificates/`): an earlier version's
+        // store belongs to the running user and holds something only CertAgent writes (its lock, its account, secrets).
+        let onlyCertAgents: Set<String> = [StoreLock.fileName, "accounts", "secrets.sealed"]
+        guard info.st_uid == geteuid(), entries.contains(where: onlyCertAgents.contains) else {
+            let shown = entries.prefix(namedEntries).map { name in PathSafety.isDirectory(root + "/" + name) ? name + "/" : name }
+            throw StoreOwnershipError.foreign(path: root, entries: Array(shown), total: entries.count)
+        }
         return .legacy
     }
 

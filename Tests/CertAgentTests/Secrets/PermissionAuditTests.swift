@@ -62,6 +62,18 @@ final class PermissionAuditTests: XCTestCase {
         XCTAssertEqual(try PermissionAudit.run(store: store), PermissionAuditReport(), "idempotent")
     }
 
+    func testAStoreReachedThroughASymbolicLinkIsAuditedAsConfigured() throws {
+        // `storage` may name a link (e.g. /var/lib/certagent → /data/certagent): the root is taken as configured.
+        let temp = try TemporaryDirectory()
+        let real = try CertificateStore(root: temp.path("data/store"), webroots: [])
+        try real.commit(try real.stage(material("1"), for: "site"), for: "site")
+        XCTAssertEqual(symlink(real.root, temp.path("store-link")), 0)
+        let linked = try CertificateStore(root: temp.path("store-link"), webroots: [], create: false)
+        XCTAssertEqual(chmod(real.certificateDirectory("site"), 0o755), 0)
+        let report = try PermissionAudit.run(store: linked)
+        XCTAssertEqual(report.fixes.map(\.newMode), [0o700], "the loosened directory is found below the linked root: \(report)")
+    }
+
     func testForeignEntriesAreReportedButNeverWalkedIntoOrChanged() throws {
         let temp = try TemporaryDirectory()
         let store = try CertificateStore(root: temp.path("store"), webroots: [])
