@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The one way CertAgent writes a moment: for people `2026-12-01 13:39 UTC` (every message, log line and status
 /// text), for machines RFC 3339 in UTC `2026-12-01T13:39:07Z` (`status --json`). Pure arithmetic in UTC, no locale

@@ -1,5 +1,5 @@
 import CertAgent
-import Foundation
+import FoundationEssentials
 
 /// Tells the daemon running on a store that a command changed certificates there, and prints one line saying so.
 enum DaemonNotice {

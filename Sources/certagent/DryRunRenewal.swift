@@ -1,6 +1,9 @@
 import ArgumentParser
 import CertAgent
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `certagent renew --dry-run [NAME…]`: each selected certificate is ordered from the CA's staging directory through the
 /// daemon's own renewal code (`RenewalService` on a session over a throwaway store, see `DryRun`), then the throwaway

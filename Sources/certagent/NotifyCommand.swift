@@ -1,6 +1,6 @@
 import ArgumentParser
 import CertAgent
-import Foundation
+import FoundationEssentials
 
 /// `certagent notify --test`: sends a test message through every configured channel and says, per channel, whether
 /// it was accepted.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import CertAgent
-import Foundation
+import FoundationEssentials
 
 /// `certagent check --online`: the pre-flight check of every certificate (or the named ones), on demand — each name's
 /// A and AAAA addresses, each fetching a probe file from the webroot as the CA would fetch the challenge file.

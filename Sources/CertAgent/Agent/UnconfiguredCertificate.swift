@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 
 extension CertificateStatus {
     /// The status of `name`, whose files are in `store` although the config no longer lists it (removed by hand): it

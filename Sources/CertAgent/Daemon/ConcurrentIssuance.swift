@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a renewal does when another certagent process holds the certificate's issuance lock.
 public enum BusyCertificateHandling: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// Remembers the servers (by origin: scheme, host and port) that could not be reached or did not answer — no

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the metrics say, gathered at one moment: per certificate and per process. Pure data; `PrometheusExposition`
 /// renders it. A value that is not known is nil and its sample is left out (never a made-up 0).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Prometheus
 
 /// The Prometheus text exposition (format 0.0.4) of a `MetricsSnapshot`, made by swift-prometheus's registry.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What kind of thing happened, as the event engine (`NotificationEngine`) decides it.
 public enum NotificationEvent: String, Sendable, Equatable, Codable, CaseIterable {

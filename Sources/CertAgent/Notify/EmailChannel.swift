@@ -1,6 +1,6 @@
 import ACME
 import CurlHTTP
-import Foundation
+import FoundationEssentials
 
 /// How to reach the admin by e-mail: the `notify.email` settings, with the password already taken from its sealed
 /// secret. The config reader fills it in; `problems(field:)` checks every field the way the rest of the config is

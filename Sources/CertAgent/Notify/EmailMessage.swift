@@ -1,6 +1,6 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 /// A plain-text e-mail message (RFC 5322, MIME RFC 2045/2047) as CertAgent sends it: every line CRLF-terminated
 /// and at most 998 octets, header fields folded at 78 characters where they can be, a non-ASCII subject as RFC 2047

@@ -1,5 +1,5 @@
 import CurlHTTP
-import Foundation
+import FoundationEssentials
 
 /// Builds the channels a `notify` block names, with their secrets resolved from the sealed secrets file.
 public enum NotificationChannels {

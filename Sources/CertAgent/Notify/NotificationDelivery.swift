@@ -1,6 +1,6 @@
 import ACME
 import Dispatch
-import Foundation
+import FoundationEssentials
 import Logging
 import Synchronization
 

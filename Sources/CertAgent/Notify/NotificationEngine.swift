@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 
 /// What the site serves, as the site check (`status` item 2) last saw it: an optional input of the engine.
 public enum SiteCheckFact: Sendable, Equatable {

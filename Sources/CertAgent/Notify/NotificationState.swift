@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What CertAgent remembers about telling the admin about one certificate (`<certificate dir>/notify.json`), so a
 /// restart never repeats a message and a state that comes and goes does not flood anyone.

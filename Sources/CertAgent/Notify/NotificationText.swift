@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 
 /// The words of each notification: a subject that says what happened to which certificate, and a plain-text body
 /// with the facts (names, error, since when, next try, expiry) and the command to run.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where and when to tell the admin (config `notify`, top level; a certificate's own `notify` replaces it or turns
 /// notifications off for that certificate, see `CertificateNotify`).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Reads `notify` (top level) and a certificate's `notify` (an object replacing it, or `false`), every value bounded
 /// and reported with its field like the rest of the config.

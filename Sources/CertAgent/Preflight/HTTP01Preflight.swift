@@ -1,7 +1,10 @@
 import ACME
 import CertCrypto
 import CurlHTTP
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A check run before a certificate's first order, so a misconfigured site does not cost the CA's failed validations
 /// (Let's Encrypt allows 5 per name per hour). Injected into `RenewalService`; tests use a fake.

@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 
 /// What one address of a name answered when asked for the probe file, as the CA would ask for the challenge file.
 public enum PreflightOutcome: Sendable, Equatable {

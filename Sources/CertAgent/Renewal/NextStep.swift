@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 
 /// What happens next to a certificate, as a stable value for machines (`status --json`'s `nextAction`).
 public enum NextAction: String, Codable, Sendable, CaseIterable {

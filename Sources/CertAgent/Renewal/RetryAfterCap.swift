@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The most CertAgent waits when the CA asks it to (`Retry-After` on a `rateLimited` or `serverInternal` answer,
 /// RFC 8555 §6.6; on a failed renewal-information fetch, RFC 9773 §4.3), so a broken or hostile CA cannot put a

@@ -1,6 +1,6 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 /// What one name served, as a stable value for machines (`status --json`'s `site[].served`).
 public enum SiteServed: String, Codable, Sendable, CaseIterable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// Keeps one `SiteCheckRecord` per certificate in `<certificate dir>/site.json` (atomic write, mode 0600). A missing

@@ -1,6 +1,6 @@
 import CertCrypto
 import CurlHTTP
-import Foundation
+import FoundationEssentials
 
 /// Connects to each name of a certificate over TLS (SNI = the name) on port 443, or on the certificate's `address`,
 /// and compares the served leaf with the store's current one. Nothing served is trusted: only serial and key count.

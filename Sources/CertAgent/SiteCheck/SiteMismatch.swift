@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 
 /// "The site serves a different certificate an hour after a successful deploy", with the likely cause: the fact the
 /// notification engine turns into a `siteMismatch` event.

@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 
 /// `certagent status --check`: the monitoring-plugin convention (Nagios, Icinga, Zabbix, Sensu): exit 0 OK,
 /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN, and one summary line first.

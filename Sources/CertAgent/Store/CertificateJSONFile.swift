@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One JSON document per certificate, `<certificate dir>/<fileName>` (renewal.json, notify.json, site.json): read
 /// without following a link, written atomically with mode 0600 (the directory made 0700 when needed), in one format —

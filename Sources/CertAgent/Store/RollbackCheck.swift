@@ -1,6 +1,6 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 /// Why the version kept as `previous` is not made current again.
 public enum RollbackRefusal: Error, Sendable, Equatable, CustomStringConvertible {
