@@ -37,6 +37,20 @@ final class CertificateStoreTests: XCTestCase {
         XCTAssertEqual(versions.count, 2, "only current and previous are kept: \(versions)")
     }
 
+    func testIssuanceFactsTravelWithTheirVersion() throws {
+        let temp = try TemporaryDirectory()
+        let store = try CertificateStore(root: temp.path + "/store", webroots: [])
+        var first = material("1")
+        first.facts = IssuanceFacts(directoryURL: "https://ca-one.test/dir", accountURL: "https://ca-one.test/acct/1", profile: "tlsserver")
+        try store.commit(try store.stage(first, for: "site"), for: "site")
+        XCTAssertEqual(store.issuanceFacts(of: "site"), first.facts)
+        XCTAssertEqual(fileMode(store.certificateDirectory("site") + "/current/issuance.json"), 0o600)
+        try store.commit(try store.stage(material("2"), for: "site"), for: "site")
+        XCTAssertNil(store.issuanceFacts(of: "site"), "a version written without facts has none")
+        XCTAssertEqual(store.issuanceFacts(of: "site", link: "previous"), first.facts, "the previous version keeps its own")
+        XCTAssertTrue(try PermissionAudit.run(store: store).findings.isEmpty, "issuance.json is one of the store's own files")
+    }
+
     func testDiscardedStagingNeverBecomesCurrentAndLeavesNothing() throws {
         let temp = try TemporaryDirectory()
         let store = try CertificateStore(root: temp.path + "/store", webroots: [])

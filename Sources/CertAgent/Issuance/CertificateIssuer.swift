@@ -83,7 +83,8 @@ public struct CertificateIssuer: Sendable {
                 privateKeyPEM: try key.pkcs8PEM(),
                 csrPEM: csr.pem,
                 certificatePEM: chain[0].pem,
-                chainPEM: chain.dropFirst().map(\.pem).joined())
+                chainPEM: chain.dropFirst().map(\.pem).joined(),
+                facts: IssuanceFacts(directoryURL: client.directoryURL, accountURL: client.accountURL))
             let staged = try store.stage(material, for: certificate.name, now: clock.now())
             let files = try store.commit(staged, for: certificate.name)
             let leaf = chain[0]

@@ -26,12 +26,15 @@ public struct CertificateMaterial: Sendable {
     public var csrPEM: String
     public var certificatePEM: String
     public var chainPEM: String
+    /// How it was obtained (`issuance.json`); nil writes none (a version made without a CA, as in tests).
+    public var facts: IssuanceFacts?
 
-    public init(privateKeyPEM: String, csrPEM: String, certificatePEM: String, chainPEM: String) {
+    public init(privateKeyPEM: String, csrPEM: String, certificatePEM: String, chainPEM: String, facts: IssuanceFacts? = nil) {
         self.privateKeyPEM = privateKeyPEM
         self.csrPEM = csrPEM
         self.certificatePEM = certificatePEM
         self.chainPEM = chainPEM
+        self.facts = facts
     }
 
     public var fullChainPEM: String { certificatePEM + chainPEM }

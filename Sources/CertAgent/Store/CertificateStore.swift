@@ -151,6 +151,7 @@ public final class CertificateStore: Sendable {
             try AtomicFile.write(material.certificatePEM, to: files.certificate)
             try AtomicFile.write(material.chainPEM, to: files.chain)
             try AtomicFile.write(material.fullChainPEM, to: files.fullChain)
+            if let facts = material.facts { try AtomicFile.write(try facts.encoded(), to: IssuanceFacts.path(in: files)) }
         } catch {
             discard(files)
             throw error

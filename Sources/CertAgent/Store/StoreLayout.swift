@@ -9,7 +9,7 @@
 /// <root>/accounts/<ca>/account.json, account-key.pem, account-key.pem.next
 /// <root>/certificates/<name>/renewal.json, notify.json, site.json, challenges.inflight, .issuing.lock
 /// <root>/certificates/<name>/current, previous   links to versions/<id> (current.new, previous.new while swapped)
-/// <root>/certificates/<name>/versions/<id>/      privkey.pem, csr.pem, cert.pem, chain.pem, fullchain.pem, revoked.json
+/// <root>/certificates/<name>/versions/<id>/      privkey.pem, csr.pem, cert.pem, chain.pem, fullchain.pem, revoked.json, issuance.json
 /// <root>/certificates/<name>/versions/.staging-<id>/
 /// ```
 /// plus `AtomicFile`'s temporary files (`.<name>.tmp-…`) beside any of those files, and the master key file (and its
@@ -46,7 +46,7 @@ public enum StoreLayout {
     static let certificateFiles: Set<String> = ["renewal.json", NotificationStateStore.fileName, "site.json", "challenges.inflight", ".issuing.lock"]
     /// The links of a certificate directory.
     public static let versionLinks: Set<String> = ["current", "previous", "current.new", "previous.new"]
-    static let versionFiles: Set<String> = ["privkey.pem", "csr.pem", "cert.pem", "chain.pem", "fullchain.pem", "revoked.json"]
+    static let versionFiles: Set<String> = ["privkey.pem", "csr.pem", "cert.pem", "chain.pem", "fullchain.pem", "revoked.json", IssuanceFacts.fileName]
 
     /// What `name` is in a directory of `level`, or nil when it is not CertAgent's. `extraRootFiles` names more files
     /// of the store's root (the master key file, when the config puts it there).
