@@ -39,6 +39,11 @@ final class IssueCommandTests: XCTestCase {
                 XCTAssertEqual(fileMode(current + "/" + file), 0o600, file)
             }
             XCTAssertEqual(fileMode(storage + "/certificates/\(name)"), 0o700)
+            // The version says which CA and account issued it.
+            let facts = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: current + "/issuance.json"))) as? [String: Any]
+            XCTAssertEqual(facts?["directoryURL"] as? String, testbed.directoryURL)
+            XCTAssertTrue((facts?["accountURL"] as? String)?.hasPrefix("https://") == true, "\(facts ?? [:])")
+            XCTAssertEqual(fileMode(current + "/issuance.json"), 0o600)
             let csr = try runCommand("/usr/bin/openssl", ["req", "-in", current + "/csr.pem", "-noout", "-verify"])
             XCTAssertEqual(csr.status, 0, csr.stderr)
         }
