@@ -8,7 +8,7 @@ extension RevocationReason: ExpressibleByArgument {}
 struct RevokeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revoke",
-        abstract: "Revoke a certificate's current version at the CA; the next issue or renewal replaces it.",
+        abstract: "Revoke a certificate's current version at the CA (the next issue or renewal replaces it), or one given as files.",
         discussion: """
             Revoke with --reason keyCompromise if the private key may have leaked. Revoking does not reset any rate limit. \
             Asks for confirmation on a terminal; elsewhere --yes is required.

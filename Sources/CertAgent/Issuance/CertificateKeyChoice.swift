@@ -1,5 +1,8 @@
 import CertCrypto
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// Which private key a new certificate gets. By default a new one each time; with `reuseKey` the current version's,

@@ -1,6 +1,9 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Revocation signed with the certificate's own private key (RFC 8555 §7.6, header `jwk`), for when the account key
 /// is lost or the certificate came from elsewhere: no account is loaded, created or looked up — the only requests are
