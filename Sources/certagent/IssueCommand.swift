@@ -123,7 +123,7 @@ enum DisplayFormat {
             issuer        \(issued.issuer)
             serial        \(issued.serialHex)
             full chain    \(issued.files.fullChain)
-            private key   \(issued.files.privateKey)
+            private key   \(issued.files.privateKey)\(issued.keyReused ? " (the same key as before: reuseKey)" : "")
             certificate   \(issued.files.certificate)
             chain         \(issued.files.chain)
         """

@@ -13,6 +13,9 @@ struct RenewCommand: ParsableCommand {
     @Flag(help: "Renew even if not due, and retry at once after failures.")
     var force = false
 
+    @Flag(help: "With --force: a new private key even for certificates with reuseKey (rotate the key deliberately).")
+    var newKey = false
+
     @Flag(help: ArgumentHelp("Order without the pre-flight check of a first certificate's names.",
                              discussion: "The check fetches a probe file through every address of every name, as the CA would, and refuses to order when one fails."))
     var skipPreflight = false
@@ -24,6 +27,10 @@ struct RenewCommand: ParsableCommand {
     var names: [String] = []
 
     func run() throws {
+        if newKey, !force {
+            printError("--new-key needs --force: a new key comes with a new certificate, ordered now (`certagent renew --force --new-key NAME`)")
+            throw ExitCode(2)
+        }
         if dryRun { return try DryRunRenewal.run(options: options, names: names, skipPreflight: skipPreflight) }
         let logger = options.logger()
         let config = try options.loadConfig()
@@ -32,7 +39,7 @@ struct RenewCommand: ParsableCommand {
         let service = context.service
         // A forced renewal is about the certificates stored as the command starts: one another process replaces
         // meanwhile counts as done.
-        let forcing = force ? context.forcedRenewals() : [:]
+        let forcing = force ? context.forcedRenewals(newKey: newKey) : [:]
         service.connectIfPossible()
         var failures = 0
         var cutShort: [String] = []

@@ -54,7 +54,8 @@ struct RenewalCommandContext {
     static let maximumLockWait: TimeInterval = 600
 
     /// What each selected certificate's forced renewal is about: the certificate stored now, as the command starts.
-    func forcedRenewals() -> [String: ForcedRenewal] {
-        Dictionary(uniqueKeysWithValues: session.inspect(selected).map { ($0.0.name, ForcedRenewal(replacing: $0.1)) })
+    /// `newKey`: each gets a new private key, even with `reuseKey` (`--new-key`).
+    func forcedRenewals(newKey: Bool = false) -> [String: ForcedRenewal] {
+        Dictionary(uniqueKeysWithValues: session.inspect(selected).map { ($0.0.name, ForcedRenewal(replacing: $0.1, newKey: newKey)) })
     }
 }

@@ -71,6 +71,8 @@ public struct CertificateConfig: Sendable, Equatable {
     public var notify: CertificateNotify? = nil
     /// Where the site check connects instead of port 443 of each name (`address`: host:port, ip:port, [v6]:port).
     public var address: SiteAddress? = nil
+    /// Keep the private key across renewals (`reuseKey`, for DANE/TLSA records or key pinning); default a new key each time.
+    public var reuseKey: Bool = false
 }
 
 /// The CA-issued key identifier and the name of the secret holding its HMAC key (RFC 8555 §7.3.4).

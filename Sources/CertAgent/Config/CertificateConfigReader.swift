@@ -10,10 +10,11 @@ enum CertificateConfigReader {
         let install = InstallConfigReader.read(&reader, webroots: Array((webroots ?? [:]).values))
         let notify = NotifyConfigReader.readOverride(&reader)
         let address = readAddress(&reader)
+        let reuseKey = reader.bool("reuseKey") ?? false
         if case .some(nil) = install { return nil }   // present but invalid: the problems are recorded
         guard let name, !domains.isEmpty, let webroots, address != .some(nil) else { return nil }
         return CertificateConfig(name: name, domains: domains, webroots: webroots, keyType: keyType, install: install ?? nil,
-                                 notify: notify, address: address ?? nil)
+                                 notify: notify, address: address ?? nil, reuseKey: reuseKey)
     }
 
     /// `address` (optional): where the site check connects. nil when absent, .some(nil) when invalid (reported).

@@ -277,7 +277,7 @@ public final class RenewalService: Sendable {
             }
             let connection = try connect()
             let replaces = connection.ariSupported ? state.leaf?.ariCertificateIdentifier : nil
-            var issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, logger: logger)
+            var issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, newKey: forcing?.newKey ?? false, logger: logger)
             record.inFlightSince = nil
             record.recordSuccess(at: clock.now())
             let deployError = deploy(certificate, record: &record, logger: logger) { issued.deployment = $0 }

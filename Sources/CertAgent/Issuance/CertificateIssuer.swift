@@ -19,6 +19,8 @@ public struct IssuedCertificate: Sendable {
     public let alternateChains: Int
     /// What deploying it did (files written, the reload command run), when it has an `install` block and deployed.
     public internal(set) var deployment: InstallReport? = nil
+    /// Whether the private key is the previous version's (`reuseKey`).
+    public internal(set) var keyReused = false
 }
 
 /// An issuance that failed, with the certificate it was for.
@@ -58,8 +60,10 @@ public struct CertificateIssuer: Sendable {
     }
 
     /// Issues `certificate`. `lock` is its issuance lock when the caller already holds it; otherwise it is taken here
-    /// (failing at once with `CertificateBusy` when another process holds it).
-    public func issue(_ certificate: CertificateConfig, replaces: String? = nil, lock: FileLock? = nil, logger: Logger) throws -> IssuedCertificate {
+    /// (failing at once with `CertificateBusy` when another process holds it). `newKey`: a new private key even with
+    /// `reuseKey` (`CertificateKeyChoice`).
+    public func issue(_ certificate: CertificateConfig, replaces: String? = nil, lock: FileLock? = nil, newKey: Bool = false,
+                      logger: Logger) throws -> IssuedCertificate {
         var logger = logger
         logger[metadataKey: "certificate"] = "\(certificate.name)"
         var usedSolver: WebrootSolver?
@@ -71,7 +75,7 @@ public struct CertificateIssuer: Sendable {
             for file in ChallengeJournal.removeLeftovers(journal: journal, webroots: Array(certificate.webroots.values)) {
                 logger.warning("removed a challenge file left by an interrupted run", metadata: ["file": "\(file)"])
             }
-            let key = try PrivateKey.generate(certificate.keyType)
+            let (key, keyReused) = try CertificateKeyChoice.key(for: certificate, store: store, newKeyAsked: newKey, logger: logger)
             let csr = try CertificateSigningRequest.make(key: key, domains: certificate.domains)
             logger.info("ordering", metadata: ["domains": "\(certificate.domains.joined(separator: ","))", "keyType": "\(certificate.keyType.rawValue)"])
             let solver = WebrootSolver(webroots: certificate.webroots, journal: ChallengeJournal(path: journal))
@@ -89,9 +93,11 @@ public struct CertificateIssuer: Sendable {
             let files = try store.commit(staged, for: certificate.name)
             let leaf = chain[0]
             logger.notice("issued", metadata: ["serial": "\(leaf.serialHex)", "notAfter": "\(TimeText.human(leaf.notAfter))", "fullchain": "\(files.fullChain)"])
-            return IssuedCertificate(name: certificate.name, domains: certificate.domains, files: files, serialHex: leaf.serialHex,
+            var issued = IssuedCertificate(name: certificate.name, domains: certificate.domains, files: files, serialHex: leaf.serialHex,
                                      issuer: UntrustedText.display(leaf.issuer, limit: 300), notBefore: leaf.notBefore, notAfter: leaf.notAfter, chainLength: chain.count,
                                      alternateChains: downloaded.alternateURLs.count)
+            issued.keyReused = keyReused
+            return issued
         } catch {
             // The failure is reported once, by whoever called (the daemon's log line, a command's summary); here only
             // its low-level detail, for --debug.

@@ -51,10 +51,23 @@ extension CertificateIssuer {
 
 public enum RevocationError: Error, Sendable, CustomStringConvertible {
     case noCertificate(name: String)
+    /// The private key is not the certificate's (its public key differs); the files, when they are known.
+    case keyMismatch(certificate: String?, key: String?)
+    case notACertificate(file: String)
+    case notAPrivateKey(file: String, encrypted: Bool)
 
     public var description: String {
         switch self {
         case .noCertificate(let name): "\(name) has no current certificate to revoke"
+        case .keyMismatch(let certificate?, let key?):
+            "the private key in \(key) is not the key of the certificate in \(certificate) (their public keys differ): nothing was sent to the CA"
+        case .keyMismatch:
+            "the private key is not the certificate's key (their public keys differ): nothing was sent to the CA"
+        case .notACertificate(let file): "\(file) holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        case .notAPrivateKey(let file, true):
+            "\(file) holds an encrypted private key: write it out unencrypted first (openssl pkey -in \(file) -out FILE) and pass that file"
+        case .notAPrivateKey(let file, false):
+            "\(file) holds no PEM private key CertAgent can use (PKCS#8, EC or RSA: P-256, P-384, RSA 2048–4096)"
         }
     }
 }

@@ -8,14 +8,17 @@
 public struct ForcedRenewal: Sendable, Equatable {
     /// The serial (hex) of the certificate stored when the admin asked; nil when there was none to read.
     public var replacing: String?
+    /// A new private key even when the certificate has `reuseKey` (`certagent renew --force --new-key`).
+    public var newKey = false
 
     public init(replacing serial: String?) {
         self.replacing = serial
     }
 
     /// A request about the certificate found in `state`.
-    public init(replacing state: StoredCertificateState) {
+    public init(replacing state: StoredCertificateState, newKey: Bool = false) {
         self.init(replacing: state.leaf?.serialHex)
+        self.newKey = newKey
     }
 
     /// Whether the store, now in `state`, already holds what was asked for: a usable certificate other than the one
