@@ -58,6 +58,8 @@ final class KeyReuseIntegrationTests: XCTestCase {
             XCTAssertEqual(try publicKey(ofCertificateAt: pinned + "cert.pem"), pinnedKeys.last, "the certificate carries that key")
         }
         XCTAssertEqual(Set(pinnedKeys).count, 1, "one key across three certificates")
+        let facts = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: pinned + "issuance.json"))) as? [String: Any]
+        XCTAssertEqual(facts?["keyReused"] as? Bool, true, "the version records that its key was kept")
         XCTAssertEqual(Set(pinnedSerials).count, 3, "three certificates")
         XCTAssertEqual(Set(plainKeys).count, 3, "a new key each time by default")
         XCTAssertTrue(pinnedKeys[0].hasPrefix("-----BEGIN PUBLIC KEY-----"), pinnedKeys[0])

@@ -88,7 +88,7 @@ public struct CertificateIssuer: Sendable {
                 csrPEM: csr.pem,
                 certificatePEM: chain[0].pem,
                 chainPEM: chain.dropFirst().map(\.pem).joined(),
-                facts: IssuanceFacts(directoryURL: client.directoryURL, accountURL: client.accountURL))
+                facts: IssuanceFacts(directoryURL: client.directoryURL, accountURL: client.accountURL, keyReused: keyReused))
             let staged = try store.stage(material, for: certificate.name, now: clock.now())
             let files = try store.commit(staged, for: certificate.name)
             let leaf = chain[0]
