@@ -110,7 +110,7 @@ final class ProfileConfigTests: XCTestCase {
         let problem = try XCTUnwrap(CertificateProfile.ipAddressProblem(with: certificate(["box.example.org", "192.0.2.7"], profile: nil),
                                                                directoryURL: letsEncrypt, offered: nil))
         XCTAssertEqual(problem.kind, .ipAddressNeedsShortlived(address: "192.0.2.7"))
-        XCTAssertEqual(problem.description, "certificate box: the IP address 192.0.2.7 needs the profile \"shortlived\" at the CA at \(letsEncrypt) (Let's Encrypt issues IP-address certificates only under it), but the profile is none: set \"profile\": \"shortlived\" for this certificate")
+        XCTAssertEqual(problem.description, "the IP address 192.0.2.7 needs the profile \"shortlived\" at the CA at \(letsEncrypt) (Let's Encrypt issues IP-address certificates only under it), but the profile is none: set \"profile\": \"shortlived\" for this certificate")
         let classic = try XCTUnwrap(CertificateProfile.ipAddressProblem(with: certificate(["2001:db8::1"], profile: "classic"),
                                                                directoryURL: KnownDirectory.letsencryptStaging.url, offered: nil))
         XCTAssertEqual(classic.kind, .ipAddressNeedsShortlived(address: "2001:db8::1"))
@@ -143,7 +143,7 @@ final class ProfileConfigTests: XCTestCase {
         let unknown = try XCTUnwrap(CertificateProfile.problem(with: certificate(["a.example.org"], profile: "tlsclient"),
                                                                directoryURL: "https://ca.test/dir", offered: offered))
         XCTAssertEqual(unknown.kind, .notOffered(offered))
-        XCTAssertEqual(unknown.description, "certificate box: profile = \"tlsclient\" is not offered by the CA at https://ca.test/dir; it offers: "
+        XCTAssertEqual(unknown.description, "profile = \"tlsclient\" is not offered by the CA at https://ca.test/dir; it offers: "
             + "classic (The same profile you're accustomed to); shortlived (Near-term expiration\\x1b[31m); tlsserver (45-day certificates). "
             + "Set \"profile\" to one of them (or remove it for the CA's default)", "descriptions are the CA's text: escaped")
 
@@ -151,7 +151,7 @@ final class ProfileConfigTests: XCTestCase {
             let problem = try XCTUnwrap(CertificateProfile.problem(with: certificate(["a.example.org"], profile: "tlsserver"),
                                                                    directoryURL: "https://ca.test/dir", offered: none))
             XCTAssertEqual(problem.kind, .noProfilesOffered)
-            XCTAssertEqual(problem.description, "certificate box: profile = \"tlsserver\" is configured, but the CA at https://ca.test/dir offers no profiles (its directory has no meta.profiles): remove \"profile\" (the CA would ignore or refuse it)")
+            XCTAssertEqual(problem.description, "profile = \"tlsserver\" is configured, but the CA at https://ca.test/dir offers no profiles (its directory has no meta.profiles): remove \"profile\" (the CA would ignore or refuse it)")
         }
     }
 }

@@ -106,17 +106,18 @@ public struct ProfileProblem: Error, Sendable, Equatable, CustomStringConvertibl
     public var directoryURL: String
     public var kind: Kind
 
+    /// The problem in words, without the certificate's name (callers put it first: `site: profile = …`).
     public var description: String {
         let shownProfile = profile.map { "\"\($0)\"" } ?? "none"
         switch kind {
         case .notOffered(let offered):
-            return "certificate \(certificate): profile = \(shownProfile) is not offered by the CA at \(directoryURL); it offers: "
+            return "profile = \(shownProfile) is not offered by the CA at \(directoryURL); it offers: "
                 + CertificateProfile.listed(offered) + ". Set \"profile\" to one of them (or remove it for the CA's default)"
         case .noProfilesOffered:
-            return "certificate \(certificate): profile = \(shownProfile) is configured, but the CA at \(directoryURL) offers no profiles "
+            return "profile = \(shownProfile) is configured, but the CA at \(directoryURL) offers no profiles "
                 + "(its directory has no meta.profiles): remove \"profile\" (the CA would ignore or refuse it)"
         case .ipAddressNeedsShortlived(let address):
-            return "certificate \(certificate): the IP address \(address) needs the profile \"\(CertificateProfile.shortlived)\" at the CA at "
+            return "the IP address \(address) needs the profile \"\(CertificateProfile.shortlived)\" at the CA at "
                 + "\(directoryURL) (Let's Encrypt issues IP-address certificates only under it), but the profile is \(shownProfile): "
                 + "set \"profile\": \"\(CertificateProfile.shortlived)\" for this certificate"
         }

@@ -34,7 +34,7 @@ public enum ProfilePreflight {
         for certificate in certificates where certificate.profile != nil && !problems.contains(where: { $0.certificate == certificate.name }) {
             lines.append("  ✓ \(certificate.name): profile \(certificate.profile ?? "")")
         }
-        lines += problems.map { "  ✗ \($0)" }
+        lines += problems.map { "  ✗ \($0.certificate): \($0)" }
         return Report(lines: lines, refused: problems.map(\.certificate))
     }
 

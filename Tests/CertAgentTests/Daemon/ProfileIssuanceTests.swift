@@ -173,7 +173,7 @@ final class ProfileIssuanceTests: XCTestCase {
         XCTAssertEqual(report.refused, ["bad"])
         XCTAssertEqual(report.lines.first, "Profiles: the CA at \(ScriptedACMEServer.directoryURL) offers classic (The same profile you're accustomed to); shortlived (Near-term expiration); tlsserver (Fewer names, 45 days)")
         XCTAssertTrue(report.lines.contains("  ✓ good: profile shortlived"), "\(report.lines)")
-        XCTAssertTrue(report.lines.contains { $0.hasPrefix(#"  ✗ certificate bad: profile = "tlsclient" is not offered"#) }, "\(report.lines)")
+        XCTAssertTrue(report.lines.contains { $0.hasPrefix(#"  ✗ bad: profile = "tlsclient" is not offered"#) }, "\(report.lines)")
         XCTAssertEqual(bed.server.placedOrders.count, 0)
 
         bed.server.script(profiles: nil)
