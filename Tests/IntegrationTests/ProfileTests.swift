@@ -13,6 +13,7 @@ final class ProfileTests: XCTestCase {
 
         let checked = try runCommand(ProjectPaths.certagentBinary, ["check", "--config", config])
         XCTAssertEqual(checked.status, 0, "the offline check cannot know what the CA offers:\n\(checked.output)")
+        XCTAssertTrue(checked.stdout.contains("  profiled: profiled.test [ec256, profile shortlived] — no certificate yet"), checked.stdout)
 
         let issued = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
         XCTAssertNotEqual(issued.status, 0, issued.output)
