@@ -107,7 +107,8 @@ struct CheckCommand: ParsableCommand {
         for certificate in config.certificates {
             let state = StoredCertificateState.inspect(certificate, in: store, now: Date())
             let shown = CurrentLinkRecovery.candidate(for: certificate, in: store, now: Date()).map(CurrentLinkRecovery.note) ?? "\(state)"
-            print("  \(certificate.name): \(certificate.domains.joined(separator: ", ")) [\(certificate.keyType.rawValue)\(certificate.reuseKey ? ", key reused" : "")] — \(shown)")
+            let profile = certificate.profile.map { ", profile \($0)" } ?? ""
+            print("  \(certificate.name): \(certificate.domains.joined(separator: ", ")) [\(certificate.keyType.rawValue)\(profile)\(certificate.reuseKey ? ", key reused" : "")] — \(shown)")
         }
         print("  master key   \(keyLine)")
         if let secretsLine { print("  secrets      \(secretsLine)") }

@@ -21,6 +21,7 @@ enum OnlineCheck {
             printError("\(error)")
             throw ExitCode(2)
         }
+        let refusedProfiles = checkProfiles(config: config, certificates: selected, clock: clock)
         print("Pre-flight check: http://NAME/.well-known/acme-challenge/PROBE through each address of each name, as the CA fetches it"
               + (preflight.port == 80 ? "" : " (port \(preflight.port), from \(HTTP01Preflight.portVariable))"))
         var failed: [String] = []
@@ -59,11 +60,32 @@ enum OnlineCheck {
             }
         }
         try interruption.exitIfInterrupted(cutShort: cutShort, notStarted: notStarted)
+        if !refusedProfiles.isEmpty {
+            printError("✗ the CA would refuse the orders of \(refusedProfiles.joined(separator: ", ")) (see above): fix \"profile\" in \(config.sourcePath)")
+        }
         guard failed.isEmpty else {
             printError("✗ pre-flight check failed for \(failed.joined(separator: ", ")): the CA's validation would fail the same way; "
                 + "a first order is refused until this passes (or with --skip-preflight)")
             throw ExitCode(1)
         }
         print("✓ every name serves its webroot through every address")
+        guard refusedProfiles.isEmpty else { throw ExitCode(1) }
+    }
+
+    /// The CA's directory against each certificate's profile and IP addresses (`ProfilePreflight`), when one names a
+    /// profile or holds an address: prints what the CA offers and each problem; returns the certificates the CA would
+    /// refuse (or whose check could not run).
+    private static func checkProfiles(config: AgentConfig, certificates: [CertificateConfig], clock: StoppableClock) -> [String] {
+        guard ProfilePreflight.needsDirectory(certificates) else { return [] }
+        let report: ProfilePreflight.Report
+        do {
+            let transport = try CurlTransport(caFile: config.caFile, cancellation: clock.httpCancellation)
+            report = ProfilePreflight.check(certificates, directoryURL: config.directoryURL, transport: transport, clock: clock)
+        } catch {
+            print("Profiles: not checked: \(error)")
+            return certificates.filter { $0.profile != nil }.map(\.name)
+        }
+        for line in report.lines { print(line) }
+        return report.refused
     }
 }

@@ -19,6 +19,7 @@ final class ConfigExampleTests: XCTestCase {
         XCTAssertEqual(config.certificates.map(\.name), ["example", "shop"])
         XCTAssertNotNil(config.certificates[0].install?.reload)
         XCTAssertEqual(config.certificates[1].install?.privateKey?.mode, 0o640)
+        XCTAssertEqual(config.certificates.map(\.profile), [nil, "tlsserver"])
         XCTAssertEqual(config.directoryURL, KnownDirectory.letsencrypt.url)
         XCTAssertEqual(config.notify?.email?.port, 587)
         XCTAssertEqual(config.notify?.webhook?.format, .ntfy)

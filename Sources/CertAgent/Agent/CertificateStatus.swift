@@ -52,8 +52,8 @@ public struct CertificateStatus: Codable, Sendable {
     public var nextAction: NextAction
     /// When `nextAction` happens (absent for `renewNow` and `none`).
     public var nextActionAt: Date?
-    /// Why (a `RenewalReason` raw value: `missing`, `unreadable`, `keyMismatch`, `namesMissing`, `expired`, `revoked`,
-    /// `inWindow`, `lifetimeThreshold`, `forced`); absent for `checkRenewalInfo` and `none`.
+    /// Why (a `RenewalReason` raw value: `missing`, `unreadable`, `keyMismatch`, `namesMissing`, `profileChanged`,
+    /// `expired`, `revoked`, `inWindow`, `lifetimeThreshold`, `forced`); absent for `checkRenewalInfo` and `none`.
     public var nextActionReason: RenewalReason?
     /// What happens next in words: "renews at 2026-12-03 10:00 UTC (its renewal point: …)".
     public var next: String
@@ -63,6 +63,13 @@ public struct CertificateStatus: Codable, Sendable {
     public var retryAfterRequested: Date?
     /// What each name's site served at the last site check (`SiteNameResult`; `unchecked` before the first one).
     public var site: [SiteNameResult] = []
+    /// The ACME profile the current certificate was ordered under (its `IssuanceFacts`); absent when it named none,
+    /// or the version predates the record (then `profileRecorded` is false).
+    public var profile: String?
+    /// False when the current version has no issuance record (stored by an earlier CertAgent): its profile is unknown.
+    public var profileRecorded: Bool?
+    /// The profile the config names now, when any.
+    public var configuredProfile: String?
 
     public init(certificate: CertificateConfig, store: CertificateStore, now: Date) {
         let state = StoredCertificateState.inspect(certificate, in: store, now: now)
@@ -83,8 +90,15 @@ public struct CertificateStatus: Codable, Sendable {
         // When the daemon has not chosen a time yet, show the middle of the range it will choose from (not a fresh
         // random draw that would differ at every call).
         let planned = relink.map { StoredCertificateState.valid(leaf: $0.candidate.leaf, chain: $0.candidate.chain) } ?? state
+        let facts = state.leaf == nil ? nil : store.issuanceFacts(of: certificate.name)
+        if state.leaf != nil {
+            profile = facts?.profile
+            profileRecorded = facts != nil
+        }
+        configuredProfile = certificate.profile
         let decision = RenewalPolicy().decide(state: planned, record: record, ariSupported: record.ariWindow != nil,
-                                              now: now, random: MidpointRandomSource())
+                                              now: now, random: MidpointRandomSource(),
+                                              profileChange: ProfileChange.between(configured: certificate.profile, facts: facts))
         let step = NextStep(decision)
         nextAction = step.action
         nextActionAt = step.at
@@ -121,6 +135,7 @@ public struct CertificateStatus: Codable, Sendable {
             let days = Int(notAfter.timeIntervalSinceNow / 86_400)
             lines.append("    expires       \(Self.format(notAfter)) (\(days) days)")
         }
+        if let profileLine { lines.append("    profile       \(profileLine)") }
         lines.append("    next          \(next)")
         if let retryAfterRequested {
             lines.append("    CA asked      to wait until \(Self.format(retryAfterRequested)): capped, see next")
@@ -132,6 +147,25 @@ public struct CertificateStatus: Codable, Sendable {
             lines.append("    site          \(result.name): \(result.text(currentNotAfter: notAfter))\(checked)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The profile in words, when there is anything to say: the one the certificate was issued under, and the
+    /// configured one when it differs.
+    var profileLine: String? {
+        let issued: String? = switch (profileRecorded, profile) {
+        case (true?, let name?): name
+        case (true?, nil): "none (the CA's default)"
+        case (false?, _): "not recorded (issued by an earlier CertAgent)"
+        case (nil, _): nil
+        }
+        switch (issued, configuredProfile) {
+        case (nil, nil): return nil
+        case (nil, let configured?): return "\(configured) (configured)"
+        case (let issued?, let configured):
+            if profileRecorded == true, profile == configured { return profile == nil ? nil : issued }
+            if profileRecorded == false, configured == nil { return nil }
+            return "\(issued); configured: \(configured ?? "none (the CA's default)")"
+        }
     }
 
     /// A moment for people: `2026-12-01 13:39 UTC` (`TimeText.human`).

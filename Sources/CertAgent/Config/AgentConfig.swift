@@ -46,6 +46,9 @@ public struct AgentConfig: Sendable, Equatable {
     public var metricsFile: String?
     /// Whom to tell when something goes wrong (`notify`); nil: nobody.
     public var notify: NotifyConfig? = nil
+    /// The top-level `profile`: the ACME profile every certificate is ordered under unless it names its own (already
+    /// applied to each `CertificateConfig.profile`); nil: none, the CA's default.
+    public var profile: String? = nil
 
     /// The sealed secrets file in the store.
     public var secretsFile: String { storagePath + "/secrets.sealed" }
@@ -73,6 +76,9 @@ public struct CertificateConfig: Sendable, Equatable {
     public var address: SiteAddress? = nil
     /// Keep the private key across renewals (`reuseKey`, for DANE/TLSA records or key pinning); default a new key each time.
     public var reuseKey: Bool = false
+    /// The ACME profile its orders name (the directory's `meta.profiles`): its own `profile`, else the top-level one;
+    /// nil: none, the CA's default.
+    public var profile: String? = nil
 }
 
 /// The CA-issued key identifier and the name of the secret holding its HMAC key (RFC 8555 §7.3.4).

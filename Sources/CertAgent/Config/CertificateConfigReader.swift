@@ -2,7 +2,10 @@ import CertCrypto
 
 /// Reads one entry of `certificates`: its name, domains, webroot(s) and key type.
 enum CertificateConfigReader {
-    static func read(_ reader: inout FieldReader, defaultKeyType: KeyType) -> CertificateConfig? {
+    /// `defaultProfile`: the top-level `profile`, used when the certificate names none. `directoryURL`: the CA's, for
+    /// the rules known offline (`CertificateProfile`); nil when it is invalid.
+    static func read(_ reader: inout FieldReader, defaultKeyType: KeyType, defaultProfile: String? = nil,
+                     directoryURL: String? = nil) -> CertificateConfig? {
         let domains = readDomains(&reader)
         let name = readName(&reader, firstDomain: domains.first)
         let webroots = readWebroots(&reader, domains: domains)
@@ -11,10 +14,31 @@ enum CertificateConfigReader {
         let notify = NotifyConfigReader.readOverride(&reader)
         let address = readAddress(&reader)
         let reuseKey = reader.bool("reuseKey") ?? false
+        let profile = ConfigLoader.readProfile(&reader) ?? defaultProfile
         if case .some(nil) = install { return nil }   // present but invalid: the problems are recorded
         guard let name, !domains.isEmpty, let webroots, address != .some(nil) else { return nil }
-        return CertificateConfig(name: name, domains: domains, webroots: webroots, keyType: keyType, install: install ?? nil,
-                                 notify: notify, address: address ?? nil, reuseKey: reuseKey)
+        let certificate = CertificateConfig(name: name, domains: domains, webroots: webroots, keyType: keyType, install: install ?? nil,
+                                            notify: notify, address: address ?? nil, reuseKey: reuseKey, profile: profile)
+        guard checkProfileRules(certificate, &reader, directoryURL: directoryURL) else { return nil }
+        return certificate
+    }
+
+    /// The limits known offline (`CertificateProfile`): `tlsserver` holds at most 25 names; at Let's Encrypt an IP
+    /// address needs `shortlived`. False when one is broken (reported).
+    private static func checkProfileRules(_ certificate: CertificateConfig, _ reader: inout FieldReader, directoryURL: String?) -> Bool {
+        var valid = true
+        let limit = CertificateProfile.nameLimit(profile: certificate.profile)
+        if certificate.domains.count > limit, limit < CertificateProfile.nameLimit {
+            reader.report("domains", nil, "lists \(certificate.domains.count) names: the profile \(certificate.profile ?? "") allows at most \(limit) per certificate (Let's Encrypt): split them over several certificates or choose another profile")
+            valid = false
+        }
+        if let directoryURL, let problem = CertificateProfile.ipAddressProblem(with: certificate, directoryURL: directoryURL, offered: nil),
+           case .ipAddressNeedsShortlived(let address) = problem.kind {
+            let profile = certificate.profile.map { "\"\($0)\"" } ?? "none (the CA's default)"
+            reader.report("domains", .string(address), "is an IP address, which Let's Encrypt certifies only under the profile \"\(CertificateProfile.shortlived)\" (160-hour certificates); this certificate's profile is \(profile): set \"profile\": \"\(CertificateProfile.shortlived)\"")
+            valid = false
+        }
+        return valid
     }
 
     /// `address` (optional): where the site check connects. nil when absent, .some(nil) when invalid (reported).
@@ -45,7 +69,9 @@ enum CertificateConfigReader {
             }
         }
         if entries.isEmpty { reader.report("domains", .array([]), "is empty: list at least one DNS name") }
-        if domains.count > 100 { reader.report("domains", nil, "lists \(domains.count) names: a certificate holds at most 100") }
+        if domains.count > CertificateProfile.nameLimit {
+            reader.report("domains", nil, "lists \(domains.count) names: a certificate holds at most \(CertificateProfile.nameLimit) (Let's Encrypt's limit): split them over several certificates")
+        }
         return domains
     }
 

@@ -76,7 +76,8 @@ public enum ConfigLoader {
             preferredChain = nil
         }
         let defaultKeyType = readKeyType(&reader, key: "keyType") ?? defaultKeyType
-        let certificates = readCertificates(&reader, defaultKeyType: defaultKeyType)
+        let profile = readProfile(&reader)
+        let certificates = readCertificates(&reader, defaultKeyType: defaultKeyType, defaultProfile: profile, directoryURL: directoryURL)
         let storage = readStorage(&reader, certificates: certificates, environment: environment, runningAsRoot: runningAsRoot)
         let binding = readExternalAccountBinding(&reader)
         let masterKeyFile = readMasterKeyFile(&reader, configPath: path, certificates: certificates)
@@ -98,6 +99,7 @@ public enum ConfigLoader {
         config.dryRunDirectory = dryRunDirectory
         config.metricsFile = metricsFile
         config.notify = notify
+        config.profile = profile
         return config
     }
 
@@ -199,7 +201,18 @@ public enum ConfigLoader {
         return type
     }
 
-    private static func readCertificates(_ reader: inout FieldReader, defaultKeyType: KeyType) -> [CertificateConfig] {
+    /// `profile` (top level or per certificate): an ACME profile name, checked against the CA's list when connecting.
+    static func readProfile(_ reader: inout FieldReader) -> String? {
+        guard let value = reader.string("profile") else { return nil }
+        if let problem = CertificateProfile.nameProblem(value) {
+            reader.report("profile", .string(value), problem)
+            return nil
+        }
+        return value
+    }
+
+    private static func readCertificates(_ reader: inout FieldReader, defaultKeyType: KeyType, defaultProfile: String?,
+                                         directoryURL: String?) -> [CertificateConfig] {
         guard let items = reader.array("certificates") else {
             reader.report("certificates", nil, "is required: list at least one certificate")
             return []
@@ -213,7 +226,8 @@ public enum ConfigLoader {
                 continue
             }
             var certificateReader = FieldReader(members, path: itemPath)
-            let certificate = CertificateConfigReader.read(&certificateReader, defaultKeyType: defaultKeyType)
+            let certificate = CertificateConfigReader.read(&certificateReader, defaultKeyType: defaultKeyType, defaultProfile: defaultProfile,
+                                                           directoryURL: directoryURL)
             certificateReader.reportUnknownFields()
             if let certificate {
                 if seenNames.insert(certificate.name).inserted {

@@ -6,7 +6,7 @@ public enum DomainName {
     public static func problem(with name: String) -> String? {
         if name.isEmpty { return "is empty" }
         if name.hasPrefix("*.") {
-            return "is a wildcard: wildcard certificates need the DNS-01 challenge, and CertAgent validates with HTTP-01 only"
+            return "is a wildcard name, which HTTP-01 cannot prove (RFC 8555 §8.3; Let's Encrypt requires the DNS-01 challenge for wildcards), and CertAgent validates with HTTP-01 only: list each name instead (e.g. www.\(name.dropFirst(2)))"
         }
         if name != name.lowercased() { return "must be lowercase" }
         if name.utf8.count > 253 { return "is longer than 253 characters" }

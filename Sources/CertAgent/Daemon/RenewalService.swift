@@ -169,7 +169,8 @@ public final class RenewalService: Sendable {
         let record = loadRecord(certificate.name, logger: logger)
         let state = StoredCertificateState.inspect(certificate, in: session.store, now: clock.now())
         let decision = policy.decide(state: state, record: record, ariSupported: ariSupported ?? false, now: clock.now(),
-                                     random: random, forcing: forcing)
+                                     random: random, forcing: forcing,
+                                     profileChange: ProfileChange.between(configured: certificate.profile, facts: session.store.issuanceFacts(of: certificate.name)))
         if decision.record != record { save(decision.record, for: certificate.name, logger: logger) }
         return (decision, state, decision.record)
     }

@@ -68,6 +68,11 @@ public struct CertificateIssuer: Sendable {
         logger[metadataKey: "certificate"] = "\(certificate.name)"
         var usedSolver: WebrootSolver?
         do {
+            // A profile the CA does not offer fails here, before any key, file or order is made.
+            if let problem = CertificateProfile.problem(with: certificate, directoryURL: client.directoryURL,
+                                                        offered: try client.directory().meta?.profiles) {
+                throw problem
+            }
             let held = try lock ?? store.lockForIssuance(certificate.name)
             defer { withExtendedLifetime(held) {} }
             // Files a killed earlier run left published (it can no longer remove them) go before new ones are added.
@@ -77,10 +82,13 @@ public struct CertificateIssuer: Sendable {
             }
             let (key, keyReused) = try CertificateKeyChoice.key(for: certificate, store: store, newKeyAsked: newKey, logger: logger)
             let csr = try CertificateSigningRequest.make(key: key, domains: certificate.domains)
-            logger.info("ordering", metadata: ["domains": "\(certificate.domains.joined(separator: ","))", "keyType": "\(certificate.keyType.rawValue)"])
+            var orderMetadata: Logger.Metadata = ["domains": "\(certificate.domains.joined(separator: ","))", "keyType": "\(certificate.keyType.rawValue)"]
+            if let profile = certificate.profile { orderMetadata["profile"] = "\(profile)" }
+            logger.info("ordering", metadata: orderMetadata)
             let solver = WebrootSolver(webroots: certificate.webroots, journal: ChallengeJournal(path: journal))
             usedSolver = solver
-            let (_, downloaded) = try HTTP01Issuance.issue(client: client, domains: certificate.domains, csrDER: csr.der, solver: solver, replaces: replaces)
+            let (_, downloaded) = try HTTP01Issuance.issue(client: client, domains: certificate.domains, csrDER: csr.der, solver: solver, replaces: replaces,
+                                                     profile: certificate.profile)
             let chosenPEM = ChainPreference.choose(downloaded, preferredIssuer: preferredChain, client: client, logger: logger)
             let chain = try ChainVerifier.verify(chainPEM: chosenPEM, key: key, domains: certificate.domains, now: clock.now())
             let material = CertificateMaterial(
@@ -88,7 +96,8 @@ public struct CertificateIssuer: Sendable {
                 csrPEM: csr.pem,
                 certificatePEM: chain[0].pem,
                 chainPEM: chain.dropFirst().map(\.pem).joined(),
-                facts: IssuanceFacts(directoryURL: client.directoryURL, accountURL: client.accountURL, keyReused: keyReused))
+                facts: IssuanceFacts(directoryURL: client.directoryURL, accountURL: client.accountURL, profile: certificate.profile,
+                                     keyReused: keyReused))
             let staged = try store.stage(material, for: certificate.name, now: clock.now())
             let files = try store.commit(staged, for: certificate.name)
             let leaf = chain[0]

@@ -11,6 +11,8 @@ public enum RenewalReason: String, Sendable, Equatable, Codable, CustomStringCon
     case keyMismatch
     /// The certificate does not cover every configured name.
     case namesMissing
+    /// The configured profile is not the one the certificate was issued under (`ProfileChange`).
+    case profileChanged
     /// The certificate has expired.
     case expired
     /// The certificate was revoked (`certagent revoke`).
@@ -29,6 +31,7 @@ public enum RenewalReason: String, Sendable, Equatable, Codable, CustomStringCon
         case .unreadable: "the stored certificate cannot be read"
         case .keyMismatch: "the certificate does not match its key"
         case .namesMissing: "the certificate does not cover every configured name"
+        case .profileChanged: "the configured profile is not the one the certificate was issued under"
         case .expired: "the certificate has expired"
         case .revoked: "the certificate was revoked"
         case .inWindow: "inside the CA's suggested renewal window"

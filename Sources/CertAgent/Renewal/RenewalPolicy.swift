@@ -12,6 +12,8 @@ import Foundation
 /// - The random moment is stored in the record, tied to the certificate's serial (and window), and reused until
 ///   either changes, so a restart does not draw again.
 /// - An admin-forced renewal runs now, ignoring backoff.
+/// - A usable certificate whose configured profile is not the one it was issued under (`ProfileChange`) is renewed
+///   at once, subject to `FailureBackoff`, like one missing a configured name.
 /// - Nothing the CA says moves a renewal past the certificate's latest safe renewal time
 ///   (`LifetimeRenewalRule.latestRenewal`): not a suggested window, not a `Retry-After` (`RetryAfterCap`; one day
 ///   when there is no usable certificate).
@@ -29,8 +31,9 @@ public struct RenewalPolicy: Sendable {
 
     /// What to do next for a certificate found in `state`, with `record` its renewal history.
     /// `ariSupported`: the CA's directory has `renewalInfo`. `forced`: the admin asked for a renewal now.
+    /// `profileChange`: the configured profile differs from the stored certificate's (`ProfileChange.between`).
     public func decide(state: StoredCertificateState, record: RenewalRecord, ariSupported: Bool, now: Date,
-                       random: any RandomSource, forced: Bool = false) -> RenewalDecision {
+                       random: any RandomSource, forced: Bool = false, profileChange: ProfileChange? = nil) -> RenewalDecision {
         let reason: RenewalReason
         switch state {
         case .missing: reason = .missing
@@ -41,7 +44,7 @@ public struct RenewalPolicy: Sendable {
         case .revoked: reason = .revoked
         case .valid(let leaf, _):
             return decide(serving: ServedCertificate(leaf), record: record, ariSupported: ariSupported, now: now,
-                          random: random, forced: forced)
+                          random: random, forced: forced, profileChange: profileChange)
         }
         let cap = RetryAfterCap.withoutCertificate(failedAt: FailureBackoff.failureTime(of: record, now: now))
         return renew(because: forced ? .forced : reason, record: record, now: now, cap: cap, forced: forced)
@@ -58,16 +61,18 @@ public struct RenewalPolicy: Sendable {
     /// stored at the time (`forcing`): forced while that request is not yet fulfilled (`ForcedRenewal.isFulfilled`),
     /// scheduled as usual once another process has replaced the certificate.
     public func decide(state: StoredCertificateState, record: RenewalRecord, ariSupported: Bool, now: Date,
-                       random: any RandomSource, forcing: ForcedRenewal?) -> RenewalDecision {
+                       random: any RandomSource, forcing: ForcedRenewal?, profileChange: ProfileChange? = nil) -> RenewalDecision {
         let forced = forcing.map { !$0.isFulfilled(by: state) } ?? false
-        return decide(state: state, record: record, ariSupported: ariSupported, now: now, random: random, forced: forced)
+        return decide(state: state, record: record, ariSupported: ariSupported, now: now, random: random, forced: forced,
+                      profileChange: profileChange)
     }
 
     /// What to do next for a usable certificate described by `certificate`.
     public func decide(serving certificate: ServedCertificate, record: RenewalRecord, ariSupported: Bool, now: Date,
-                       random: any RandomSource, forced: Bool = false) -> RenewalDecision {
+                       random: any RandomSource, forced: Bool = false, profileChange: ProfileChange? = nil) -> RenewalDecision {
         let cap = RetryAfterCap.serving(certificate, rule: lifetimeRule, failedAt: FailureBackoff.failureTime(of: record, now: now))
         if forced { return renew(because: .forced, record: record, now: now, cap: cap, forced: true) }
+        if profileChange != nil { return renew(because: .profileChanged, record: record, now: now, cap: cap) }
         var record = record
         guard ariSupported, let certificateID = certificate.ariCertificateID else {
             let time = chosenTime(for: certificate, window: nil, record: &record, now: now, random: random)

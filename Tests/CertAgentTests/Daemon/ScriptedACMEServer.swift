@@ -3,7 +3,7 @@ import CertCrypto
 import Foundation
 import Synchronization
 
-/// A tiny but real ACME server (RFC 8555 + RFC 9773 ARI) behind `HTTPTransport`, for driving `RenewalService` end to
+/// A tiny but real ACME server (RFC 8555 + RFC 9773 ARI + the profiles extension) behind `HTTPTransport`, for driving `RenewalService` end to
 /// end without Pebble (which has no ARI). It keeps state like a CA: nonces are issued and accepted once each, the
 /// JWS `url` must match, `kid` must name a registered account; orders move pending → ready → processing → valid;
 /// an http-01 challenge is only valid when the key authorization file `token.<thumbprint>` is in the domain's webroot
@@ -41,6 +41,8 @@ final class ScriptedACMEServer: HTTPTransport {
         var hasReplacesMember: Bool
         /// Whether the CA accepted the order (false: answered with an error).
         var accepted: Bool
+        /// The payload's `profile` (the profiles extension), nil when absent.
+        var profile: String? = nil
     }
 
     /// A certificate the CA issued.
@@ -56,6 +58,7 @@ final class ScriptedACMEServer: HTTPTransport {
         var identifiers: [String]
         var authorizations: [Int]
         var replaces: String?
+        var profile: String?
         var finalized = false
         var polledSinceFinalize = false
         var certificate: Int?
@@ -87,6 +90,8 @@ final class ScriptedACMEServer: HTTPTransport {
         var challengeFilesChecked: [String] = []
         var leafLifetimeDays = 90
         var hostile = HostileScript()
+        /// The directory's `meta.profiles` (name → description); nil: the directory has none.
+        var profiles: [String: String]?
     }
 
     /// How the CA misbehaves, for the tests of what CertAgent accepts from it.
@@ -116,6 +121,8 @@ final class ScriptedACMEServer: HTTPTransport {
     func script(newOrderFailure: ScriptedProblem?) { state.withLock { $0.newOrderFailure = newOrderFailure } }
     func script(leafLifetimeDays: Int) { state.withLock { $0.leafLifetimeDays = leafLifetimeDays } }
     func script(hostile: HostileScript) { state.withLock { $0.hostile = hostile } }
+    /// The profiles the directory offers (`meta.profiles`) and new orders accept; nil: none (orders naming one are refused).
+    func script(profiles: [String: String]?) { state.withLock { $0.profiles = profiles } }
     /// Runs `hook` as each newOrder request arrives, before the CA handles it and outside its state, so the hook may
     /// block: a test holds an order in flight (a slow CA) while it starts a second renewal.
     func script(beforeNewOrder hook: (@Sendable () -> Void)?) { newOrderHook.withLock { $0 = hook } }
@@ -155,11 +162,13 @@ final class ScriptedACMEServer: HTTPTransport {
         guard request.url.hasPrefix(Self.base) else { return problem(404, "malformed", "not this CA: \(request.url)") }
         switch (request.method, path) {
         case (.get, "/dir"):
+            var meta: [String: Any] = ["termsOfService": Self.base + "/terms"]
+            if let profiles = state.profiles { meta["profiles"] = profiles }
             return json(200, [
                 "newNonce": Self.base + "/new-nonce", "newAccount": Self.base + "/new-account",
                 "newOrder": Self.base + "/new-order", "revokeCert": Self.base + "/revoke-cert",
                 "keyChange": Self.base + "/key-change", "renewalInfo": Self.renewalInfoBase,
-                "meta": ["termsOfService": Self.base + "/terms"],
+                "meta": meta,
             ])
         case (.head, "/new-nonce"):
             return HTTPResponse(status: 200, headers: [(name: "Cache-Control", value: "no-store")])
@@ -264,12 +273,17 @@ final class ScriptedACMEServer: HTTPTransport {
             entry["type"] as? String == "dns" ? entry["value"] as? String : nil
         }
         let replaces = payload["replaces"] as? String
-        var placed = PlacedOrder(identifiers: identifiers, replaces: replaces, hasReplacesMember: payload["replaces"] != nil, accepted: false)
+        let profile = payload["profile"] as? String
+        var placed = PlacedOrder(identifiers: identifiers, replaces: replaces, hasReplacesMember: payload["replaces"] != nil, accepted: false,
+                                 profile: profile)
         defer { state.placedOrders.append(placed) }
         if let failure = state.newOrderFailure {
             return problem(failure.status, failure.type, failure.detail, headers: failure.retryAfter.map { [("Retry-After", $0)] } ?? [])
         }
         guard !identifiers.isEmpty else { return problem(400, "malformed", "an order needs dns identifiers") }
+        if let profile, state.profiles?[profile] == nil {
+            return problem(400, "invalidProfile", "the profile \(profile) is not offered")
+        }
         if let replaces {
             guard state.issued.contains(where: { $0.certificateID == replaces }) else {
                 return problem(400, "malformed", "replaces names no certificate this CA issued: \(replaces)")
@@ -283,7 +297,8 @@ final class ScriptedACMEServer: HTTPTransport {
             authorizations.append(state.authorizations.count)
             state.authorizations.append(Authorization(domain: domain, token: state.hostile.challengeToken ?? Self.base64url(Self.randomBytes(32))))
         }
-        state.orders.append(Order(accountURL: account, identifiers: identifiers, authorizations: authorizations, replaces: replaces))
+        state.orders.append(Order(accountURL: account, identifiers: identifiers, authorizations: authorizations, replaces: replaces,
+                                  profile: profile))
         placed.accepted = true
         let id = state.orders.count - 1
         return json(201, orderObject(id, state), headers: [("Location", Self.base + "/order/\(id)")])
@@ -307,6 +322,7 @@ final class ScriptedACMEServer: HTTPTransport {
             "finalize": Self.base + "/finalize/\(id)",
         ]
         if let replaces = order.replaces { object["replaces"] = replaces }
+        if let profile = order.profile { object["profile"] = profile }
         if status == "valid", let certificate = order.certificate { object["certificate"] = Self.base + "/cert/\(certificate)" }
         return object
     }
