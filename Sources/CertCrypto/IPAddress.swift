@@ -64,11 +64,3 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { text }
 }
-
-extension IPAddress {
-    /// The octets of an IP literal, or nil if `text` is not one.
-    static func parse(_ text: String) -> [UInt8]? { IPAddress(text)?.octets }
-
-    /// Canonical text for 4 or 16 octets, or nil for any other count.
-    static func format(_ octets: [UInt8]) -> String? { IPAddress(octets: octets)?.text }
-}

@@ -138,6 +138,8 @@ final class CertificateTests: XCTestCase {
         XCTAssertFalse(leaf.covers("::ffff:192.0.2.7"))   // the same IPv4 address inside IPv6 is 16 other octets
         XCTAssertFalse(leaf.covers("192.0.2.07"))          // not an address (a leading zero), and no DNS SAN says it
         XCTAssertFalse(leaf.covers("[2001:db8::1]"))
+        XCTAssertEqual(leaf.dnsNames, ["example.test", "*.wild.example.test"])
+        XCTAssertEqual(leaf.ipAddresses, [IPAddress("192.0.2.7"), IPAddress("2001:db8::1")])
     }
 
     func testIPAddressParsesAndPrintsCanonicalText() {
