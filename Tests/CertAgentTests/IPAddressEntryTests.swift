@@ -39,6 +39,7 @@ final class IPAddressEntryTests: XCTestCase {
     func testAnAddressFirstNamesTheCertificateWithoutColons() throws {
         XCTAssertEqual(try load(config(domains: ["192.0.2.7"])).certificates[0].name, "192.0.2.7")
         XCTAssertEqual(try load(config(domains: ["2001:db8::1", "a.example.test"])).certificates[0].name, "2001-db8--1")
+        XCTAssertEqual(try load(config(domains: ["::1"])).certificates[0].name, "0--1", "never a leading '-', like an option")
         XCTAssertEqual(ConfigEditor.names(in: Array(config(domains: ["2001:db8::1"]).utf8)), ["2001-db8--1"], "init and the loader agree")
     }
 

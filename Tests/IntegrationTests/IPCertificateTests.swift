@@ -95,4 +95,25 @@ final class IPCertificateTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("does not listen on [::1] port 80, or its default site"), result.stderr)
         XCTAssertEqual(filesBelow(unserved), [])
     }
+
+    /// `init` takes an address where a domain goes and writes a config that works: the certificate is named after it
+    /// without colons, and issued.
+    func testInitWithAnAddressWritesAWorkingConfig() throws {
+        let testbed = try Testbed(options: ["--ipv6"])
+        let config = testbed.directory + "/etc/config.json"
+        let result = try runCommand(ProjectPaths.certagentBinary, [
+            "init", "--config", config, "--domain", "::1", "--domain", "127.0.0.1", "--webroot", try addressWebroot(testbed),
+            "--storage", testbed.directory + "/store", "--email", "admin@example.com", "--accept-terms-of-service", "--no-reload",
+            "--directory", testbed.directoryURL, "--ca-file", testbed.caFile])
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.stdout.contains("✓ 0--1: issued for ::1, 127.0.0.1"), result.stdout)
+        let written = try String(contentsOfFile: config, encoding: .utf8)
+        XCTAssertTrue(written.contains(#""domains": ["::1", "127.0.0.1"]"#), written)
+        let checked = try runCommand(ProjectPaths.certagentBinary, ["check", "--config", config])
+        XCTAssertEqual(checked.status, 0, checked.output)
+
+        let refused = try runCommand(ProjectPaths.certagentBinary, ["init", "--config", config, "--domain", "0:0::2", "--webroot", try addressWebroot(testbed)])
+        XCTAssertEqual(refused.status, 2, refused.output)
+        XCTAssertTrue(refused.stderr.contains("--domain 0:0::2: is not written in canonical form (RFC 5952 for IPv6): write ::2"), refused.stderr)
+    }
 }

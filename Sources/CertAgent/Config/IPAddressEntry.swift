@@ -53,10 +53,14 @@ public enum IPAddressEntry {
         return .notAnAddress
     }
 
-    /// The certificate name (a store directory) an entry gives when the config names none: the entry itself, with an
-    /// IPv6 address's colons written as `-` (`::1` → `--1`), as colons cannot appear in a certificate's name.
+    /// The certificate name (a store directory) an entry gives when the config names none: the entry itself in lower
+    /// case; an IPv6 address with its colons written as `-`, as colons cannot appear in a certificate's name, and a
+    /// leading `::` as `0::` so the name never starts with `-` like a command-line option (`2001:db8::1` →
+    /// `2001-db8--1`, `::1` → `0--1`).
     public static func defaultCertificateName(for firstDomain: String) -> String {
-        firstDomain.lowercased().replacing(":", with: "-")
+        let lower = firstDomain.lowercased()
+        guard lower.contains(":") else { return lower }
+        return (lower.hasPrefix(":") ? "0" + lower : lower).replacing(":", with: "-")
     }
 }
 
