@@ -153,4 +153,25 @@ final class IPAddressEntryTests: XCTestCase {
         XCTAssertThrowsError(try ChainVerifier.verify(chainPEM: asName + ca.certificatePEM, key: key, domains: domains, now: Date()),
                              "an address written as a DNS SAN does not cover the address")
     }
+
+    /// The stored certificate's check (status, `issue`'s "nothing to do") compares addresses by octets: an address the
+    /// certificate carries only as a DNS name, or not at all, is missing.
+    func testStoredCertificateMissingAnAddressIsNamesMissing() throws {
+        let result = try Subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                         "-keyout", temp.path("key.pem"), "-out", temp.path("cert.pem"), "-subj", "/CN=site.test",
+                                         "-addext", "subjectAltName=DNS:site.test,IP:0:0:0:0:0:0:0:1,DNS:127.0.0.1", "-days", "30"])
+        XCTAssertEqual(result.status, 0, result.output)
+        let store = try CertificateStore(root: temp.path("store"), webroots: [])
+        let material = CertificateMaterial(privateKeyPEM: try temp.read("key.pem"), csrPEM: "", certificatePEM: try temp.read("cert.pem"), chainPEM: "")
+        try store.commit(try store.stage(material, for: "site"), for: "site")
+        func state(_ domains: [String]) -> StoredCertificateState {
+            let certificate = CertificateConfig(name: "site", domains: domains, webroots: [:], keyType: .ec256)
+            return StoredCertificateState.inspect(certificate, in: store, now: Date())
+        }
+        XCTAssertTrue(state(["site.test", "::1"]).isUsable)
+        guard case .namesMissing(let missing, _) = state(["site.test", "::1", "127.0.0.1", "::2"]) else {
+            return XCTFail("expected namesMissing")
+        }
+        XCTAssertEqual(missing, ["127.0.0.1", "::2"])
+    }
 }
