@@ -54,8 +54,9 @@ public struct CurlProbeTransport: ProbeTransport {
 
 /// Issue 9 item 3: for each name, resolve A and AAAA (an IP address entry is its own one address, RFC 8738); for every
 /// address, place a probe file (random name, random content) in the name's webroot under `.well-known/acme-challenge/`,
-/// fetch `http://<name>/.well-known/acme-challenge/<probe>` (`http://[v6]/…` for an IPv6 entry) from that address, following redirects as Let's Encrypt does
-/// (up to 10, to http on port 80 or https on port 443, HTTPS certificates not checked), and compare the body.
+/// fetch `http://<name>/.well-known/acme-challenge/<probe>` (`http://[v6]/…` for an IPv6 entry) from that address,
+/// following redirects as Let's Encrypt does (up to 10, to http on port 80 or https on port 443, HTTPS certificates
+/// not checked), and compare the body.
 public struct HTTP01Preflight: CertificatePreflight {
     /// The port `http://` URLs are fetched from: 80, as the CA does (RFC 8555 §8.3).
     public let port: Int

@@ -2,8 +2,9 @@ import CertCrypto
 import CurlHTTP
 import FoundationEssentials
 
-/// Connects to each name of a certificate over TLS (SNI = the name; none for an IP address entry) on port 443, or on the certificate's `address`,
-/// and compares the served leaf with the store's current one. Nothing served is trusted: only serial and key count.
+/// Connects to each name of a certificate over TLS (SNI = the name; none for an IP address entry) on port 443, or on
+/// the certificate's `address`, and compares the served leaf with the store's current one. Nothing served is trusted:
+/// only serial and key count.
 public struct SiteChecker: Sendable {
     /// Seconds allowed for each name's connection and handshake.
     public var timeout: Double

@@ -2,8 +2,9 @@ import ACME
 import CertCrypto
 import Foundation
 
-/// A domain (a DNS name or an IP address) that did not pass the CA's HTTP-01 check (RFC 8555 §8.3), told as an admin needs it: where the token was
-/// written, which URL the CA fetched, what it got (the CA's problem document, escaped), and the usual causes.
+/// A domain (a DNS name or an IP address) that did not pass the CA's HTTP-01 check (RFC 8555 §8.3), told as an admin
+/// needs it: where the token was written, which URL the CA fetched, what it got (the CA's problem document, escaped),
+/// and the usual causes.
 public struct HTTP01ValidationFailure: Error, Sendable, CustomStringConvertible {
     /// The configured domain.
     public let domain: String
@@ -54,7 +55,7 @@ public struct HTTP01ValidationFailure: Error, Sendable, CustomStringConvertible 
         if let address {
             lines.append("  usual causes: the web server does not listen on \(address.urlHost) port 80, or its default site (the one "
                 + "answering requests whose Host is the address itself, not a name) does not serve\(root) at /.well-known/acme-challenge/; "
-                + "a redirect to an address (the CA follows none to a bare address); a firewall closing port 80; "
+                + "a redirect to an IP address (the CA follows none); a firewall closing port 80; "
                 + "the address is not this machine's from the Internet (behind NAT, or a private address)")
         } else if problem?.kind == .dns {
             lines.append("  usual causes: \(domain) has no A/AAAA record in public DNS, or it points at another machine")
