@@ -10,8 +10,10 @@ public struct HTTP01Issuance {
         }
     }
 
-    /// Orders a certificate for `domains`, proves control over each pending name with HTTP-01 (§8.3),
-    /// finalizes with `csrDER` and downloads the chain.
+    /// Orders a certificate for `identifiers` (`dns` names, RFC 8555 §9.7.7, and `ip` addresses, RFC 8738 §3, whose
+    /// values the caller gives in canonical text), proves control over each pending one with HTTP-01 (§8.3; the
+    /// solver is handed the authorization's identifier value: a name, or an address), finalizes with `csrDER` and
+    /// downloads the chain. Repeated identifiers (same type, value ignoring case) are sent once.
     ///
     /// When the server refuses the order because of `replaces` (RFC 9773 §5: `alreadyReplaced`; or the named
     /// certificate is not one this account may replace — another CA or account, no name in common — which servers
@@ -20,10 +22,10 @@ public struct HTTP01Issuance {
     /// Already-valid authorizations (reused) are skipped. Every token is checked to be base64url before the
     /// solver sees any; all challenges are presented and answered before any is polled. `solver.cleanUp` is
     /// called for every token handed to `present` (also one whose `present` threw), on success and on every error.
-    public static func issue(client: ACMEClient, domains: [String], csrDER: [UInt8], solver: any HTTP01Solver,
+    public static func issue(client: ACMEClient, identifiers requested: [ACMEIdentifier], csrDER: [UInt8], solver: any HTTP01Solver,
                              replaces: String? = nil, profile: String? = nil) throws -> (order: ACMEOrder, chain: ACMECertificateChain) {
-        var seen = Set<String>()
-        let identifiers = domains.filter { seen.insert($0.lowercased()).inserted }.map(ACMEIdentifier.dns)
+        var seen = Set<ACMEIdentifier>()
+        let identifiers = requested.filter { seen.insert(ACMEIdentifier(type: $0.type, value: $0.value.lowercased())).inserted }
         let order: ACMEOrder
         do {
             order = try client.newOrder(identifiers: identifiers, replaces: replaces, profile: profile)
@@ -79,5 +81,12 @@ public struct HTTP01Issuance {
         }
         let chain = try client.downloadCertificate(at: certificateURL)
         return (finalized, chain)
+    }
+
+    /// `issue(client:identifiers:…)` for DNS names only: each of `domains` as a `dns` identifier.
+    public static func issue(client: ACMEClient, domains: [String], csrDER: [UInt8], solver: any HTTP01Solver,
+                             replaces: String? = nil, profile: String? = nil) throws -> (order: ACMEOrder, chain: ACMECertificateChain) {
+        try issue(client: client, identifiers: domains.map(ACMEIdentifier.dns), csrDER: csrDER, solver: solver,
+                  replaces: replaces, profile: profile)
     }
 }

@@ -24,15 +24,16 @@ extension Certificate {
     }
 
     /// True when a subjectAltName covers `name` (RFC 6125 §6.4): DNS names compare
-    /// case-insensitively, ignoring one trailing dot; a SAN `*.a.b` covers exactly one extra
-    /// leftmost label (`x.a.b`, not `a.b` or `y.x.a.b`); IP literals compare by address.
+    /// case-insensitively, ignoring one trailing dot, with dNSName entries only; a SAN `*.a.b` covers exactly one
+    /// extra leftmost label (`x.a.b`, not `a.b` or `y.x.a.b`); an IP literal is covered by an iPAddress entry with the
+    /// same octets (RFC 8738 §3), never by a dNSName spelling it.
     public func covers(_ name: String) -> Bool {
-        if let address = IPAddress.parse(name) {
-            return subjectAlternativeNames.contains { IPAddress.parse($0) == address }
+        if let address = IPAddress(name) {
+            return ipAddresses.contains(address)
         }
         let wanted = Certificate.normalized(name)
         guard !wanted.isEmpty else { return false }
-        for san in subjectAlternativeNames where IPAddress.parse(san) == nil {
+        for san in dnsNames {
             let pattern = Certificate.normalized(san)
             if pattern == wanted { return true }
             if pattern.hasPrefix("*."), pattern.count > 2 {
@@ -50,12 +51,10 @@ extension Certificate {
     /// a wildcard SAN must be requested as that same wildcard; IP addresses compare by address (RFC 8738 §3).
     /// A CA must issue exactly the CSR's names (RFC 8555 §7.4); anything this returns means it did not.
     public func namesNotRequested(_ requested: [String]) -> [String] {
-        let requestedAddresses = requested.compactMap(IPAddress.parse)
-        let requestedNames = Set(requested.filter { IPAddress.parse($0) == nil }.map(Certificate.normalized))
-        return subjectAlternativeNames.filter { san in
-            if let address = IPAddress.parse(san) { return !requestedAddresses.contains(address) }
-            return !requestedNames.contains(Certificate.normalized(san))
-        }
+        let requestedAddresses = Set(requested.compactMap(IPAddress.init))
+        let requestedNames = Set(requested.filter { IPAddress($0) == nil }.map(Certificate.normalized))
+        return dnsNames.filter { !requestedNames.contains(Certificate.normalized($0)) }
+            + ipAddresses.filter { !requestedAddresses.contains($0) }.map(\.text)
     }
 
     private static func normalized(_ name: String) -> String {

@@ -13,6 +13,10 @@ public struct Certificate: Sendable, Equatable {
     /// The subjectAltName entries (RFC 5280 §4.2.1.6): dNSName values as written, and
     /// iPAddress values as text (dotted quad / RFC 5952 IPv6). Other name types are skipped.
     public let subjectAlternativeNames: [String]
+    /// The dNSName entries of the subjectAltName, as written.
+    public let dnsNames: [String]
+    /// The iPAddress entries of the subjectAltName (4 or 16 octets; other lengths are skipped).
+    public let ipAddresses: [IPAddress]
     /// The serial number's DER INTEGER content octets, big-endian (RFC 5280 §4.1.2.2), including a
     /// leading 0x00 when the DER has one (ACME ARI's certificate identifier uses these bytes).
     public let serialNumber: [UInt8]
@@ -47,7 +51,10 @@ public struct Certificate: Sendable, Equatable {
         self.der = der
         subject = try X509Handle.oneLine(X509_get_subject_name(x509))
         issuer = try X509Handle.oneLine(X509_get_issuer_name(x509))
-        subjectAlternativeNames = Certificate.subjectAltNames(x509)
+        let names = Certificate.subjectAltNames(x509)
+        subjectAlternativeNames = names.map { $0.address?.text ?? $0.dnsName ?? "" }
+        dnsNames = names.compactMap(\.dnsName)
+        ipAddresses = names.compactMap(\.address)
         serialNumber = try Certificate.serialOctets(x509)
         notBefore = try Certificate.date(X509_get0_notBefore(x509), "notBefore")
         notAfter = try Certificate.date(X509_get0_notAfter(x509), "notAfter")
@@ -77,11 +84,12 @@ public struct Certificate: Sendable, Equatable {
 
     // MARK: - Field extraction
 
-    private static func subjectAltNames(_ x509: OpaquePointer) -> [String] {
+    /// The dNSName and iPAddress entries, in the certificate's order (exactly one of the two is set).
+    private static func subjectAltNames(_ x509: OpaquePointer) -> [(dnsName: String?, address: IPAddress?)] {
         guard let raw = X509_get_ext_d2i(x509, NID_subject_alt_name, nil, nil) else { return [] }
         let names = OpaquePointer(raw)
         defer { GENERAL_NAMES_free(names) }  // X509_get_ext_d2i returns an owned GENERAL_NAMES
-        var result: [String] = []
+        var result: [(dnsName: String?, address: IPAddress?)] = []
         for index in 0 ..< max(0, OPENSSL_sk_num(names)) {
             guard let element = OPENSSL_sk_value(names, index) else { continue }
             let entry = element.assumingMemoryBound(to: GENERAL_NAME.self)
@@ -90,9 +98,9 @@ public struct Certificate: Sendable, Equatable {
             let octets = X509Handle.bytes(UnsafePointer(value.assumingMemoryBound(to: ASN1_STRING.self)))
             switch kind {
             case GEN_DNS:
-                result.append(String(decoding: octets, as: UTF8.self))
+                result.append((String(decoding: octets, as: UTF8.self), nil))
             case GEN_IPADD:
-                if let text = IPAddress.format(octets) { result.append(text) }
+                if let address = IPAddress(octets: octets) { result.append((nil, address)) }
             default:
                 continue
             }

@@ -3,9 +3,9 @@ import COpenSSL
 /// PKCS#10 certificate signing requests (RFC 2986) for ACME finalization (RFC 8555 §7.4).
 public enum CertificateSigningRequest {
     /// CSR (RFC 2986) with every domain as a subjectAltName DNS entry (IP literals as IP entries,
-    /// RFC 5280 §4.2.1.6, RFC 8738), subject CN = first domain if it is a DNS name of at most
-    /// 64 characters (the `ub-common-name` bound of RFC 5280 Appendix A.1), otherwise an empty
-    /// subject; signed with SHA-256 by `key`.
+    /// RFC 5280 §4.2.1.6, RFC 8738), subject CN = the first DNS name when it has at most 64 characters (the
+    /// `ub-common-name` bound of RFC 5280 Appendix A.1); with no DNS name (only addresses, as Let's Encrypt
+    /// issues them) or a longer one, an empty subject. Signed with SHA-256 by `key`.
     ///
     /// Exact duplicates are dropped (first occurrence kept). Names must be non-empty printable
     /// ASCII without spaces (IDNs in their A-label form); anything else throws `CryptoError`.
@@ -20,7 +20,7 @@ public enum CertificateSigningRequest {
             }
             names.append(domain)
         }
-        guard let first = names.first else {
+        guard !names.isEmpty else {
             throw CryptoError(operation: "CSR", detail: "at least one domain is required",
                               summary: "the certificate signing request cannot be made: it needs at least one name")
         }
@@ -29,9 +29,9 @@ public enum CertificateSigningRequest {
         defer { X509_REQ_free(request) }
         try check(X509_REQ_set_version(request, 0), "X509_REQ_set_version")  // v1 is 0 (RFC 2986 §4.1)
 
-        if IPAddress.parse(first) == nil, first.utf8.count <= 64 {
+        if let commonName = names.first(where: { IPAddress($0) == nil }), commonName.utf8.count <= 64 {
             guard let subject = X509_REQ_get_subject_name(request) else { throw CryptoError.openSSL("X509_REQ_get_subject_name") }
-            let bytes = Array(first.utf8)
+            let bytes = Array(commonName.utf8)
             // Pass the length: a [UInt8] is not NUL-terminated.
             try check(X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, bytes, Int32(bytes.count), -1, 0),
                       "X509_NAME_add_entry_by_txt(CN)")
@@ -70,7 +70,7 @@ public enum CertificateSigningRequest {
     /// A `dNSName` or `iPAddress` GeneralName (RFC 5280 §4.2.1.6) owned by the caller.
     private static func makeGeneralName(_ name: String) throws -> UnsafeMutablePointer<GENERAL_NAME> {
         guard let entry = GENERAL_NAME_new() else { throw CryptoError.openSSL("GENERAL_NAME_new") }
-        if let octets = IPAddress.parse(name) {
+        if let octets = IPAddress(name)?.octets {
             guard let value = ASN1_OCTET_STRING_new() else {
                 GENERAL_NAME_free(entry)
                 throw CryptoError.openSSL("ASN1_OCTET_STRING_new")

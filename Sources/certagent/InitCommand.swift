@@ -88,7 +88,7 @@ struct InitCommand: ParsableCommand {
             printError(problems.joined(separator: "\n") + "\nNothing was written.")
             throw ExitCode(2)
         }
-        let name = self.name ?? domains[0].lowercased()
+        let name = self.name ?? IPAddressEntry.defaultCertificateName(for: domains[0])
         let existing: ExistingConfigFile?
         do { existing = try ExistingConfigFile.read(path) } catch {
             printError(error.description + "\nNothing was changed.")

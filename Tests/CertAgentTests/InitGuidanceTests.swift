@@ -38,6 +38,8 @@ final class InitGuidanceTests: XCTestCase {
                        "read the CA's terms, then run the same init again with --accept-terms-of-service")
         let validation = InitGuidance.fixHint(for: ["✗ a: authorization for a.example failed: urn:ietf:params:acme:error:unauthorized: 404"], webroot: "/srv/a", domains: ["a.example", "www.a.example"])
         XCTAssertEqual(validation, "the CA could not fetch the challenge from http://a.example/.well-known/acme-challenge/: check that --webroot /srv/a is the directory your web server serves for a.example, www.a.example over plain HTTP (port 80), then run the same init again")
+        let address = InitGuidance.fixHint(for: ["✗ a: authorization for ::1 failed: urn:ietf:params:acme:error:connection"], webroot: "/srv/a", domains: ["::1"])
+        XCTAssertTrue(address.hasPrefix("the CA could not fetch the challenge from http://[::1]/.well-known/acme-challenge/:"), address)
         XCTAssertEqual(InitGuidance.fixHint(for: ["✗ a: could not connect to server"], webroot: "/w", domains: ["a.example"]),
                        "check --directory (the ACME server's URL) and, for a private CA, --ca-file; then run the same init again")
         XCTAssertEqual(InitGuidance.fixHint(for: [], webroot: "/w", domains: ["a.example"]), "fix the cause above, then run the same init again")

@@ -125,9 +125,21 @@ final class ProfileConfigTests: XCTestCase {
                        .ipAddressNeedsShortlived(address: "192.0.2.7"))
         XCTAssertNil(CertificateProfile.ipAddressProblem(with: certificate(["box.example.org"], profile: nil), directoryURL: letsEncrypt, offered: nil),
                      "names alone need no profile")
-        XCTAssertFalse(CertificateProfile.isIPAddress("1.2.3.example.org"))
-        XCTAssertFalse(CertificateProfile.isIPAddress("[::1]"), "a bracketed address is not a domains entry")
-        XCTAssertTrue(CertificateProfile.isIPAddress("::1"))
+        XCTAssertNil(CertificateProfile.ipAddressProblem(with: certificate(["1.2.3.example.org"], profile: nil), directoryURL: letsEncrypt, offered: nil),
+                     "a name that starts like an address is a name")
+
+        // At config load, against Let's Encrypt's directory: field and value named; shortlived passes; another CA passes.
+        let refused = problems(#"""
+        {"directory": "letsencrypt", "certificates": [{"name": "box", "domains": ["box.example.org", "::1"], "webroot": "\#(webroot!)"}]}
+        """#)
+        XCTAssertEqual(refused.map(\.field), ["certificates[0].domains"], "\(refused)")
+        XCTAssertTrue(refused.first?.description.contains("::1") == true && refused.first?.description.contains("shortlived") == true, "\(refused)")
+        XCTAssertNoThrow(try load(#"""
+        {"directory": "letsencrypt", "certificates": [{"name": "box", "domains": ["box.example.org", "::1"], "webroot": "\#(webroot!)", "profile": "shortlived"}]}
+        """#))
+        XCTAssertNoThrow(try load(#"""
+        {"directory": "https://ca.example.net/dir", "certificates": [{"name": "box", "domains": ["127.0.0.1"], "webroot": "\#(webroot!)"}]}
+        """#))
     }
 
     // MARK: The CA's meta.profiles

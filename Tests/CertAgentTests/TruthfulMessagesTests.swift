@@ -148,7 +148,9 @@ final class TruthfulMessagesTests: XCTestCase {
     func testInitNamesItsOwnFlags() {
         XCTAssertEqual(InitArguments.domainProblem("https://example.com/"), "--domain https://example.com/: give a name, not a URL (example.com)")
         XCTAssertEqual(InitArguments.domainProblem("example.com/shop"), "--domain example.com/shop: give a name, not a URL (example.com)")
-        XCTAssertEqual(InitArguments.domainProblem("192.0.2.1"), "--domain 192.0.2.1: is an IP address: CertAgent issues for DNS names only")
+        XCTAssertNil(InitArguments.domainProblem("192.0.2.1"))
+        XCTAssertNil(InitArguments.domainProblem("2001:db8::1"))
+        XCTAssertEqual(InitArguments.domainProblem("2001:db8:0:0::1"), "--domain 2001:db8:0:0::1: is not written in canonical form (RFC 5952 for IPv6): write 2001:db8::1")
         XCTAssertNil(InitArguments.domainProblem("Example.com"))
         XCTAssertNil(InitArguments.nameProblem("shop"))
         XCTAssertTrue(InitArguments.nameProblem("a b")?.hasPrefix("--name a b: must be 1–64 characters") == true)

@@ -47,6 +47,29 @@ final class CSRTests: XCTestCase {
         }
     }
 
+    /// RFC 8738: addresses go in as iPAddress SANs (16 octets for IPv6, whatever text it was written in); the CN is
+    /// the first DNS name even when an address comes first, and a CSR for addresses alone has no CN at all.
+    func testAddressesAreIPSANsAndNeverTheCommonName() throws {
+        let dir = try TemporaryDirectory()
+        let key = try PrivateKey.generate(.ec256)
+        let cases: [(domains: [String], sans: String, subject: String)] = [
+            (["127.0.0.1", "::1", "a.example.test"], "IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, DNS:a.example.test", "subject=CN=a.example.test"),
+            (["127.0.0.1", "0:0::1"], "IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1", "subject="),
+            (["2001:db8::7"], "IP Address:2001:DB8:0:0:0:0:0:7", "subject="),
+        ]
+        for (domains, sans, subject) in cases {
+            let csr = try CertificateSigningRequest.make(key: key, domains: domains)
+            let file = try dir.write("csr.pem", csr.pem)
+            try OpenSSLCLI.succeed(["req", "-in", file, "-noout", "-verify"])
+            let text = try OpenSSLCLI.succeed(["req", "-in", file, "-noout", "-text"]).stdout
+            let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            let heading = try XCTUnwrap(lines.firstIndex(of: "X509v3 Subject Alternative Name:"), text)
+            XCTAssertEqual(lines[heading + 1], sans)
+            let shown = try OpenSSLCLI.succeed(["req", "-in", file, "-noout", "-subject", "-nameopt", "RFC2253"]).stdout
+            XCTAssertEqual(shown.trimmingCharacters(in: .whitespacesAndNewlines), subject, "\(domains)")
+        }
+    }
+
     func testRejectsEmptyAndInvalidNames() throws {
         let key = try PrivateKey.generate(.ec256)
         XCTAssertThrowsError(try CertificateSigningRequest.make(key: key, domains: []))

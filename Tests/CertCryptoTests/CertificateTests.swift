@@ -130,6 +130,37 @@ final class CertificateTests: XCTestCase {
         XCTAssertFalse(leaf.covers(""))
     }
 
+    /// Addresses are compared as octets (RFC 8738 §3, RFC 5280 §4.2.1.6), never as text, and never against a DNS SAN.
+    func testCoversComparesAddressOctets() throws {
+        let leaf = try Certificate(pem: try TestPKI().leafPEM)   // example.test, *.wild.example.test, 192.0.2.7, 2001:db8::1
+        XCTAssertTrue(leaf.covers("2001:db8:0:0:0:0:0:1"))
+        XCTAssertFalse(leaf.covers("2001:db8::2"))
+        XCTAssertFalse(leaf.covers("::ffff:192.0.2.7"))   // the same IPv4 address inside IPv6 is 16 other octets
+        XCTAssertFalse(leaf.covers("192.0.2.07"))          // not an address (a leading zero), and no DNS SAN says it
+        XCTAssertFalse(leaf.covers("[2001:db8::1]"))
+        XCTAssertEqual(leaf.dnsNames, ["example.test", "*.wild.example.test"])
+        XCTAssertEqual(leaf.ipAddresses, [IPAddress("192.0.2.7"), IPAddress("2001:db8::1")])
+    }
+
+    func testIPAddressParsesAndPrintsCanonicalText() {
+        XCTAssertEqual(IPAddress("127.0.0.1")?.octets, [127, 0, 0, 1])
+        XCTAssertEqual(IPAddress("0:0::1")?.text, "::1")
+        XCTAssertEqual(IPAddress("2001:DB8:0:0:1:0:0:1")?.text, "2001:db8::1:0:0:1")
+        XCTAssertEqual(IPAddress("2001:db8:0:1:1:1:1:1")?.text, "2001:db8:0:1:1:1:1:1")   // one zero field stays (RFC 5952 §4.2.2)
+        XCTAssertEqual(IPAddress("::1")?.urlHost, "[::1]")
+        XCTAssertEqual(IPAddress("192.0.2.1")?.urlHost, "192.0.2.1")
+        XCTAssertEqual(IPAddress("::1"), IPAddress("0:0:0:0:0:0:0:1"))
+        for text in ["010.0.0.1", "1.2.3", "fe80::1%eth0", "2001:db8::/32", "[::1]", "example.test", "", "1.2.3.256"] {
+            XCTAssertNil(IPAddress(text), text)
+        }
+        XCTAssertTrue(IPAddress("::ffff:192.0.2.1")!.embedsIPv4)
+        XCTAssertTrue(IPAddress("::192.0.2.1")!.embedsIPv4)
+        XCTAssertFalse(IPAddress("::1")!.embedsIPv4)
+        XCTAssertFalse(IPAddress("::")!.embedsIPv4)
+        XCTAssertFalse(IPAddress("192.0.2.1")!.embedsIPv4)
+        XCTAssertNil(IPAddress(octets: [1, 2, 3]))
+    }
+
     func testParseChainAndGarbage() throws {
         let pki = try TestPKI()
         let chain = try Certificate.parseChain(pem: "leaf follows\n" + pki.leafPEM + "\n" + pki.caPEM)

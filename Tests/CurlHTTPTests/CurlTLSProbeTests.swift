@@ -72,6 +72,9 @@ final class CurlTLSProbeTests: XCTestCase {
         let chain = try CurlTLSProbe.servedChain(host: "localhost", port: 443, connectTo: ("127.0.0.1", ports[0]), timeout: 10)
         let leaf = try XCTUnwrap(chain.first)
         XCTAssertEqual(normalized(leaf), normalized(try String(contentsOfFile: directory + "/server.pem", encoding: .utf8)))
+        // An IP address entry (RFC 8738) as the site check passes it: the host in brackets, no SNI.
+        let byAddress = try CurlTLSProbe.servedChain(host: "[::1]", port: 443, connectTo: ("127.0.0.1", ports[0]), timeout: 10)
+        XCTAssertEqual(byAddress.first.map(normalized), normalized(leaf))
     }
 
     func testARefusedConnectionAndASilentServerAreToldApart() throws {

@@ -1,3 +1,5 @@
+import CertCrypto
+
 /// What `certagent init` tells the admin: how to serve the certificate, how to run the daemon (as root, or as an
 /// ordinary user on a shared host), and which flag to change after a failure. Pure text, tested word for word.
 public enum InitGuidance {
@@ -45,13 +47,13 @@ public enum InitGuidance {
             return "read the CA's terms, then run the same init again with --accept-terms-of-service"
         }
         if text.contains("pre-flight check failed") {
-            let url = "http://\(domains.first ?? "DOMAIN")/.well-known/acme-challenge/"
+            let url = "http://\(domains.first.map { IPAddress($0)?.urlHost ?? $0 } ?? "DOMAIN")/.well-known/acme-challenge/"
             return "nothing reached the CA: a probe file in --webroot \(webroot) could not be fetched from \(url) through every address (see above): "
                 + "check that the web server serves that directory for \(domains.joined(separator: ", ")) over plain HTTP (port 80), on IPv4 and IPv6, then run the same init again"
         }
         if ["urn:ietf:params:acme:error:unauthorized", "urn:ietf:params:acme:error:connection", "urn:ietf:params:acme:error:dns",
             "urn:ietf:params:acme:error:incorrectresponse", "validation", "challenge"].contains(where: text.contains) {
-            let url = "http://\(domains.first ?? "DOMAIN")/.well-known/acme-challenge/"
+            let url = "http://\(domains.first.map { IPAddress($0)?.urlHost ?? $0 } ?? "DOMAIN")/.well-known/acme-challenge/"
             return "the CA could not fetch the challenge from \(url): check that --webroot \(webroot) is the directory your web server serves for \(domains.joined(separator: ", ")) over plain HTTP (port 80), then run the same init again"
         }
         if ["cannot reach", "could not connect", "couldn't connect", "could not resolve", "timed out", "ssl", "certificate verify", "directory"].contains(where: text.contains) {

@@ -63,9 +63,11 @@ public struct AgentConfig: Sendable, Equatable {
 public struct CertificateConfig: Sendable, Equatable {
     /// A short name, used as the directory name in the store.
     public var name: String
-    /// Every DNS name the certificate covers; the first is the subject's common name.
+    /// Every DNS name and IP address (canonical text, `IPAddressEntry`) the certificate covers; the first DNS name is
+    /// the subject's common name. `identifiers` gives them as the order carries them.
     public var domains: [String]
-    /// The webroot serving each domain (`http://<domain>/.well-known/acme-challenge/` maps below it).
+    /// The webroot serving each domain (`http://<domain>/.well-known/acme-challenge/` maps below it; for an address,
+    /// `http://<address>/…`, IPv6 in brackets).
     public var webroots: [String: String]
     public var keyType: KeyType
     /// Where to copy the files after each renewal, and what to run then (none: serve from the store).

@@ -1,13 +1,14 @@
 import CertCrypto
 
-/// Reads one entry of `certificates`: its name, domains, webroot(s) and key type.
+/// Reads one entry of `certificates`: its name, domains (DNS names and IP addresses, `IPAddressEntry`), webroot(s) and
+/// key type.
 enum CertificateConfigReader {
     /// `defaultProfile`: the top-level `profile`, used when the certificate names none. `directoryURL`: the CA's, for
     /// the rules known offline (`CertificateProfile`); nil when it is invalid.
     static func read(_ reader: inout FieldReader, defaultKeyType: KeyType, defaultProfile: String? = nil,
                      directoryURL: String? = nil) -> CertificateConfig? {
         let domains = readDomains(&reader)
-        let name = readName(&reader, firstDomain: domains.first)
+        let name = readName(&reader, firstDomain: domains.first.map(IPAddressEntry.defaultCertificateName(for:)))
         let webroots = readWebroots(&reader, domains: domains)
         let keyType = ConfigLoader.readKeyType(&reader, key: "keyType") ?? defaultKeyType
         let install = InstallConfigReader.read(&reader, webroots: Array((webroots ?? [:]).values))
@@ -54,15 +55,26 @@ enum CertificateConfigReader {
 
     private static func readDomains(_ reader: inout FieldReader) -> [String] {
         guard let entries = reader.strings("domains") else {
-            reader.report("domains", nil, "is required: list the DNS names the certificate covers")
+            reader.report("domains", nil, "is required: list the DNS names (and IP addresses) the certificate covers")
             return []
         }
         var domains: [String] = []
         for (field, written) in entries {
-            let domain = written.lowercased()
-            if let problem = DomainName.problem(with: domain) {
+            let domain: String
+            switch IPAddressEntry.read(written) {
+            case .address(let address):
+                domain = address.text
+            case .problem(let problem):
                 reader.add(field: field, value: JSONValue.string(written).excerpt, message: problem)
-            } else if domains.contains(domain) {
+                continue
+            case .notAnAddress:
+                domain = written.lowercased()
+                if let problem = DomainName.problem(with: domain) {
+                    reader.add(field: field, value: JSONValue.string(written).excerpt, message: problem)
+                    continue
+                }
+            }
+            if domains.contains(domain) {
                 reader.add(field: field, value: JSONValue.string(written).excerpt, message: "is listed twice")
             } else {
                 domains.append(domain)
@@ -104,7 +116,9 @@ enum CertificateConfigReader {
             let field = reader.fieldPath("webroots") + "[\"\(written)\"]"
             let domain = written.lowercased()
             guard domains.contains(domain) else {
-                reader.add(field: field, value: value.excerpt, message: "names a domain that is not in domains")
+                let canonical = IPAddress(written).map(\.text)
+                let hint = canonical.map { domains.contains($0) ? ": write it as domains does, \($0)" : "" } ?? ""
+                reader.add(field: field, value: value.excerpt, message: "names a domain that is not in domains" + hint)
                 valid = false
                 continue
             }

@@ -45,11 +45,6 @@ public enum CertificateProfile {
         isLetsEncrypt(directoryURL) || offered?[shortlived] != nil
     }
 
-    /// Whether a `domains` entry is an IP address (an `ip` identifier, RFC 8738) rather than a DNS name.
-    public static func isIPAddress(_ entry: String) -> Bool {
-        HTTP01Preflight.isIPLiteral(entry) && !entry.hasPrefix("[")
-    }
-
     /// `offered` (`meta.profiles`) in words: `classic (…); tlsserver (…)`, sorted by name, each with its description.
     /// Both are the CA's text: escaped and bounded (`UntrustedText`).
     public static func listed(_ offered: [String: String]) -> String {
@@ -81,7 +76,7 @@ public enum CertificateProfile {
     /// addresses only under `shortlived`), or nil.
     public static func ipAddressProblem(with certificate: CertificateConfig, directoryURL: String, offered: [String: String]?) -> ProfileProblem? {
         guard certificate.profile != shortlived, shortlivedRuleApplies(directoryURL: directoryURL, offered: offered),
-              let address = certificate.domains.first(where: isIPAddress) else { return nil }
+              let address = certificate.identifiers.first(where: { $0.type == "ip" })?.value else { return nil }
         return ProfileProblem(certificate: certificate.name, profile: certificate.profile, directoryURL: directoryURL,
                               kind: .ipAddressNeedsShortlived(address: address))
     }

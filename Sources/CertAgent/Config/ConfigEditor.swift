@@ -92,11 +92,12 @@ public enum ConfigEditor {
         return entries.compactMap(certificateName(of:))
     }
 
-    /// The name of one `certificates` entry as the loader reads it: `name`, else the first domain in lower case.
+    /// The name of one `certificates` entry as the loader reads it: `name`, else the first domain in lower case (an
+    /// IPv6 address's colons as `-`).
     static func certificateName(of entry: JSONValue) -> String? {
         guard case .object(let members) = entry else { return nil }
         if case .string(let name)? = members["name"] { return name }
-        if case .array(let domains)? = members["domains"], case .string(let first)? = domains.first { return first.lowercased() }
+        if case .array(let domains)? = members["domains"], case .string(let first)? = domains.first { return IPAddressEntry.defaultCertificateName(for: first) }
         return nil
     }
 

@@ -13,7 +13,7 @@ public enum DomainName {
         if name.hasSuffix(".") { return "must not end with a dot" }
         if let host = host(inURL: name) { return "is a URL, not a name: write \(host)" }
         if name.allSatisfy({ $0.isNumber || $0 == "." }) || name.contains(":") {
-            return "is an IP address: CertAgent issues for DNS names only"
+            return "is neither a DNS name nor an IP address"
         }
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
         if labels.count < 2 { return "is not a fully qualified name (it needs at least one dot)" }

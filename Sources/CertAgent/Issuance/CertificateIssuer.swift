@@ -87,8 +87,8 @@ public struct CertificateIssuer: Sendable {
             logger.info("ordering", metadata: orderMetadata)
             let solver = WebrootSolver(webroots: certificate.webroots, journal: ChallengeJournal(path: journal))
             usedSolver = solver
-            let (_, downloaded) = try HTTP01Issuance.issue(client: client, domains: certificate.domains, csrDER: csr.der, solver: solver, replaces: replaces,
-                                                     profile: certificate.profile)
+            let (_, downloaded) = try HTTP01Issuance.issue(client: client, identifiers: certificate.identifiers, csrDER: csr.der, solver: solver,
+                                                     replaces: replaces, profile: certificate.profile)
             let chosenPEM = ChainPreference.choose(downloaded, preferredIssuer: preferredChain, client: client, logger: logger)
             let chain = try ChainVerifier.verify(chainPEM: chosenPEM, key: key, domains: certificate.domains, now: clock.now())
             let material = CertificateMaterial(
@@ -118,8 +118,14 @@ public struct CertificateIssuer: Sendable {
     /// A failed HTTP-01 check told with what the admin needs to fix it (`HTTP01ValidationFailure`); other errors as
     /// they are.
     static func explained(_ error: any Error, certificate: CertificateConfig, solver: WebrootSolver?) -> any Error {
-        guard case ACMEError.authorizationFailed(let identifier, let problem) = error, identifier.type == "dns" else { return error }
-        guard let domain = certificate.domains.first(where: { $0.lowercased() == identifier.value.lowercased() }) else { return error }
+        guard case ACMEError.authorizationFailed(let identifier, let problem) = error else { return error }
+        let domain: String?
+        switch identifier.type {
+        case "dns": domain = certificate.domains.first { $0.lowercased() == identifier.value.lowercased() }
+        case "ip": domain = IPAddress(identifier.value).flatMap { address in certificate.domains.first { IPAddress($0) == address } }
+        default: domain = nil
+        }
+        guard let domain else { return error }
         return HTTP01ValidationFailure(domain: domain, webroot: certificate.webroots[domain],
                                        tokenFile: solver?.lastWrittenFile(for: identifier.value) ?? solver?.lastWrittenFile(for: domain), problem: problem)
     }

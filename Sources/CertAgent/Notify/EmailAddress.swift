@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CertCrypto
 
 /// Checks the e-mail addresses and the mail server name CertAgent writes into SMTP commands and message headers.
 ///
@@ -67,15 +65,9 @@ public enum EmailAddress {
         (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
     }
 
-    private static func isIPv4(_ text: String) -> Bool {
-        var address = in_addr()
-        return inet_pton(AF_INET, text, &address) == 1
-    }
+    private static func isIPv4(_ text: String) -> Bool { IPAddress(text).map { !$0.isIPv6 } ?? false }
 
-    private static func isIPv6(_ text: String) -> Bool {
-        var address = in6_addr()
-        return inet_pton(AF_INET6, text, &address) == 1
-    }
+    private static func isIPv6(_ text: String) -> Bool { IPAddress(text)?.isIPv6 ?? false }
 
     /// The domain of a valid address, lowercased.
     static func domain(of address: String) -> String {

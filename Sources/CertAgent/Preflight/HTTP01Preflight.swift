@@ -52,10 +52,11 @@ public struct CurlProbeTransport: ProbeTransport {
     }
 }
 
-/// Issue 9 item 3: for each name, resolve A and AAAA; for every address, place a probe file (random name, random
-/// content) in the name's webroot under `.well-known/acme-challenge/`, fetch
-/// `http://<name>/.well-known/acme-challenge/<probe>` from that address, following redirects as Let's Encrypt does
-/// (up to 10, to http on port 80 or https on port 443, HTTPS certificates not checked), and compare the body.
+/// Issue 9 item 3: for each name, resolve A and AAAA (an IP address entry is its own one address, RFC 8738); for every
+/// address, place a probe file (random name, random content) in the name's webroot under `.well-known/acme-challenge/`,
+/// fetch `http://<name>/.well-known/acme-challenge/<probe>` (`http://[v6]/…` for an IPv6 entry) from that address,
+/// following redirects as Let's Encrypt does (up to 10, to http on port 80 or https on port 443, HTTPS certificates
+/// not checked), and compare the body.
 public struct HTTP01Preflight: CertificatePreflight {
     /// The port `http://` URLs are fetched from: 80, as the CA does (RFC 8555 §8.3).
     public let port: Int
@@ -117,8 +118,13 @@ public struct HTTP01Preflight: CertificatePreflight {
     private func check(name: String, webroot: String?, solver: WebrootSolver) throws -> PreflightNameResult {
         guard let webroot else { return PreflightNameResult(name: name, webroot: nil, problem: .noWebroot) }
         let addresses: [ResolvedAddress]
-        do { addresses = try resolve(name) } catch {
-            return PreflightNameResult(name: name, webroot: webroot, problem: .lookupFailed("\(error)"))
+        if let address = IPAddress(name) {
+            // An address entry (RFC 8738): the CA connects to it as it is, with no lookup.
+            addresses = [ResolvedAddress(family: address.isIPv6 ? .ipv6 : .ipv4, address: address.text)]
+        } else {
+            do { addresses = try resolve(name) } catch {
+                return PreflightNameResult(name: name, webroot: webroot, problem: .lookupFailed("\(error)"))
+            }
         }
         guard !addresses.isEmpty else { return PreflightNameResult(name: name, webroot: webroot, problem: .noAddress) }
         var results: [PreflightAddressResult] = []
@@ -139,7 +145,7 @@ public struct HTTP01Preflight: CertificatePreflight {
 
     /// Fetches the probe through `address`, following redirects as the CA would.
     func probe(name: String, address: ResolvedAddress, token: String, content: String) throws -> PreflightAddressResult {
-        let host = name.lowercased()
+        let host = IPAddress(name)?.urlHost ?? name.lowercased()   // an address entry: http://[::1]/… (RFC 8738 §3)
         let target = address.family == .ipv6 ? "[\(address.address)]" : address.address
         // The name itself always goes to the address under test (port 80 to the probe port); another host a redirect
         // names is resolved as usual, its port 80 also moved to the probe port.
@@ -240,7 +246,6 @@ extension HTTP01Preflight {
     /// Whether `host` (as a URL gives it, IPv6 with or without brackets) is an IPv4 or IPv6 address, not a name.
     static func isIPLiteral(_ host: String) -> Bool {
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        var buffer = [UInt8](repeating: 0, count: 16)
-        return inet_pton(AF_INET, bare, &buffer) == 1 || inet_pton(AF_INET6, bare, &buffer) == 1
+        return IPAddress(bare) != nil
     }
 }

@@ -117,12 +117,17 @@ public struct PreflightReport: Sendable, Equatable {
     /// "www.example.com AAAA 2001:db8::5 answered 404 — the IPv6 server block does not serve /var/www/example".
     static func describe(_ result: PreflightAddressResult, webroot: String?) -> String {
         let family = result.address.family
-        let head = "\(UntrustedText.display(result.name, limit: 300)) \(family.rawValue) \(result.address.address)"
+        // An IP address entry (RFC 8738) is its own address: no record was looked up.
+        let isAddressEntry = result.name == result.address.address
+        let head = isAddressEntry ? "\(result.name) (\(family.label))"
+            : "\(UntrustedText.display(result.name, limit: 300)) \(family.rawValue) \(result.address.address)"
         let root = webroot ?? "the webroot"
         var text: String
         switch result.outcome {
         case .served:
             text = "\(head) served the probe file from \(root)"
+        case .status(404) where isAddressEntry:
+            text = "\(head) answered 404 — the server block answering requests for the address itself (the default one) does not serve \(root)"
         case .status(404):
             text = "\(head) answered 404 — the \(family.label) server block does not serve \(root)"
         case .status(let status):

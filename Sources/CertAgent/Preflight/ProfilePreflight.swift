@@ -16,7 +16,7 @@ public enum ProfilePreflight {
     /// Whether the CA's directory has anything to say about `certificates`: one names a profile or holds an IP
     /// address. Otherwise `check --online` does not contact the CA.
     public static func needsDirectory(_ certificates: [CertificateConfig]) -> Bool {
-        certificates.contains { $0.profile != nil || $0.domains.contains(where: CertificateProfile.isIPAddress) }
+        certificates.contains { $0.profile != nil || $0.identifiers.contains { $0.type == "ip" } }
     }
 
     /// Fetches the directory at `directoryURL` through `transport` and checks each of `certificates` against it.

@@ -1,7 +1,5 @@
+import CertCrypto
 import FoundationEssentials
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Where the site check connects instead of port 443 of each name (config field `address`): `host:port`,
 /// `ip:port` or `[v6]:port` — for a site behind a proxy or load balancer, and for tests. SNI stays each name.
@@ -41,15 +39,9 @@ public struct SiteAddress: Sendable, Equatable, CustomStringConvertible {
         return .success(SiteAddress(host: host.lowercased(), port: port))
     }
 
-    private static func isIPv4(_ text: String) -> Bool {
-        var address = in_addr()
-        return text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) && inet_pton(AF_INET, text, &address) == 1
-    }
+    private static func isIPv4(_ text: String) -> Bool { IPAddress(text).map { !$0.isIPv6 } ?? false }
 
-    private static func isIPv6(_ text: String) -> Bool {
-        var address = in6_addr()
-        return inet_pton(AF_INET6, text, &address) == 1
-    }
+    private static func isIPv6(_ text: String) -> Bool { IPAddress(text)?.isIPv6 ?? false }
 }
 
 /// Why an `address` value cannot be used, in words.

@@ -2,8 +2,9 @@ import CertCrypto
 import CurlHTTP
 import FoundationEssentials
 
-/// Connects to each name of a certificate over TLS (SNI = the name) on port 443, or on the certificate's `address`,
-/// and compares the served leaf with the store's current one. Nothing served is trusted: only serial and key count.
+/// Connects to each name of a certificate over TLS (SNI = the name; none for an IP address entry) on port 443, or on
+/// the certificate's `address`, and compares the served leaf with the store's current one. Nothing served is trusted:
+/// only serial and key count.
 public struct SiteChecker: Sendable {
     /// Seconds allowed for each name's connection and handshake.
     public var timeout: Double
@@ -19,10 +20,11 @@ public struct SiteChecker: Sendable {
     public func check(_ certificate: CertificateConfig, current: Certificate?, now: @Sendable () -> Date) -> [SiteNameResult]? {
         var results: [SiteNameResult] = []
         for name in certificate.domains {
-            let address = certificate.address?.description ?? "\(name):443"
+            let host = IPAddress(name)?.urlHost ?? name   // an address entry: no SNI, IPv6 in brackets
+            let address = certificate.address?.description ?? "\(host):443"
             let chain: [String]
             do {
-                chain = try CurlTLSProbe.servedChain(host: name, port: 443,
+                chain = try CurlTLSProbe.servedChain(host: host, port: 443,
                                                      connectTo: certificate.address.map { ($0.host, $0.port) },
                                                      timeout: timeout, cancellation: cancellation)
             } catch let error as CurlHTTPError {

@@ -1,8 +1,10 @@
 import ACME
+import CertCrypto
 import Foundation
 
-/// A domain that did not pass the CA's HTTP-01 check (RFC 8555 §8.3), told as an admin needs it: where the token was
-/// written, which URL the CA fetched, what it got (the CA's problem document, escaped), and the usual causes.
+/// A domain (a DNS name or an IP address) that did not pass the CA's HTTP-01 check (RFC 8555 §8.3), told as an admin
+/// needs it: where the token was written, which URL the CA fetched, what it got (the CA's problem document, escaped),
+/// and the usual causes.
 public struct HTTP01ValidationFailure: Error, Sendable, CustomStringConvertible {
     /// The configured domain.
     public let domain: String
@@ -20,10 +22,17 @@ public struct HTTP01ValidationFailure: Error, Sendable, CustomStringConvertible 
         self.problem = problem
     }
 
-    /// The URL the CA fetches for the token (§8.3: `http://DOMAIN/.well-known/acme-challenge/TOKEN`, port 80).
+    /// The URL the CA fetches for the token (§8.3: `http://DOMAIN/.well-known/acme-challenge/TOKEN`, port 80; an IPv6
+    /// address in brackets, RFC 8738 §3).
     public var url: String? {
-        tokenFile.map { "http://\(domain)/.well-known/acme-challenge/" + ($0 as NSString).lastPathComponent }
+        tokenFile.map { "http://\(host)/.well-known/acme-challenge/" + ($0 as NSString).lastPathComponent }
     }
+
+    /// The configured address, when the domain is one (RFC 8738).
+    private var address: IPAddress? { IPAddress(domain) }
+
+    /// The domain as the host of a URL.
+    private var host: String { address?.urlHost ?? domain }
 
     /// Whether the problem is about reaching or reading the token (where the usual causes apply) rather than about
     /// the CA's policy (CAA, a rejected name, a rate limit).
@@ -43,7 +52,12 @@ public struct HTTP01ValidationFailure: Error, Sendable, CustomStringConvertible 
         lines.append("  and got: " + (problem.map { "\($0)" } ?? "no reason given"))
         guard isAboutTheToken else { return lines.joined(separator: "\n") }
         let root = webroot.map { " \($0)" } ?? " the configured webroot"
-        if problem?.kind == .dns {
+        if let address {
+            lines.append("  usual causes: the web server does not listen on \(address.urlHost) port 80, or its default site (the one "
+                + "answering requests whose Host is the address itself, not a name) does not serve\(root) at /.well-known/acme-challenge/; "
+                + "a redirect to an IP address (the CA follows none); a firewall closing port 80; "
+                + "the address is not this machine's from the Internet (behind NAT, or a private address)")
+        } else if problem?.kind == .dns {
             lines.append("  usual causes: \(domain) has no A/AAAA record in public DNS, or it points at another machine")
         } else {
             lines.append("  usual causes: the web server's site for \(domain) does not serve\(root) at /.well-known/acme-challenge/ "
@@ -51,7 +65,11 @@ public struct HTTP01ValidationFailure: Error, Sendable, CustomStringConvertible 
                 + "an AAAA record sending the CA over IPv6 to a machine or port that does not serve it (the CA prefers IPv6); "
                 + "a firewall closing port 80")
         }
-        if let webroot {
+        if let webroot, let address {
+            lines.append("  to check: mkdir -p \(webroot)/.well-known/acme-challenge; echo ok > \(webroot)/.well-known/acme-challenge/check; "
+                + "curl http://\(address.urlHost)/.well-known/acme-challenge/check "
+                + "(from another network: it must print ok; then remove the file)")
+        } else if let webroot {
             lines.append("  to check: mkdir -p \(webroot)/.well-known/acme-challenge; echo ok > \(webroot)/.well-known/acme-challenge/check; "
                 + "curl -4 http://\(domain)/.well-known/acme-challenge/check; curl -6 http://\(domain)/.well-known/acme-challenge/check "
                 + "(from another network: both must print ok; then remove the file)")

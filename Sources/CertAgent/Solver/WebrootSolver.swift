@@ -1,4 +1,5 @@
 import ACME
+import CertCrypto
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -24,7 +25,7 @@ public enum WebrootSolverError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Publishes HTTP-01 key authorizations as files in each domain's webroot (RFC 8555 §8.3):
+/// Publishes HTTP-01 key authorizations as files in each domain's (DNS name's or IP address's) webroot (RFC 8555 §8.3):
 /// `<webroot>/.well-known/acme-challenge/<token>`, readable by the web server, and removes them afterwards —
 /// along with the `.well-known/acme-challenge` directories it had to create.
 public final class WebrootSolver: HTTP01Solver {
@@ -55,7 +56,7 @@ public final class WebrootSolver: HTTP01Solver {
     public func present(domain: String, token: String, keyAuthorization: String) throws {
         // Checked here as well as in the ACME client: this is the code that turns the token into a file name.
         guard ChallengeToken.isValid(token) else { throw WebrootSolverError.invalidToken(domain: domain, token: token) }
-        guard let webroot = webroots[domain] else { throw WebrootSolverError.noWebroot(domain: domain) }
+        guard let webroot = webroot(for: domain) else { throw WebrootSolverError.noWebroot(domain: domain) }
         let wellKnown = webroot + "/.well-known"
         let challengeDirectory = wellKnown + "/acme-challenge"
         let path = challengeDirectory + "/" + token
@@ -88,6 +89,12 @@ public final class WebrootSolver: HTTP01Solver {
             $0.published["\(domain) \(token)"] = path
             $0.lastWritten[domain] = path
         }
+    }
+
+    /// The webroot of a name, or of an address in whatever text the CA wrote it (RFC 8738 §3 asks for the canonical
+    /// one; the config holds that form).
+    private func webroot(for domain: String) -> String? {
+        webroots[domain] ?? IPAddress(domain).flatMap { webroots[$0.text] }
     }
 
     /// Removes the directories this solver created (deepest first; `rmdir` removes only empty ones, so anything the

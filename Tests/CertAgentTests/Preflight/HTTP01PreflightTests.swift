@@ -167,4 +167,32 @@ final class HTTP01PreflightTests: XCTestCase {
         XCTAssertEqual(try AddressLookup.addresses(of: "::1", family: .ipv4), [], "an IPv6 address has no A record")
         XCTAssertEqual(try AddressLookup.addresses(of: "::1"), [ResolvedAddress(family: .ipv6, address: "::1")])
     }
+
+    /// An IP address entry (RFC 8738) is fetched as the CA fetches it: `http://<address>/…`, IPv6 in brackets, from
+    /// that address, with no lookup at all; its lines say the address once.
+    func testAnAddressEntryIsProbedAtItselfWithoutALookup() throws {
+        let temp = try TemporaryDirectory()
+        let webroot = try temp.make("public_html")
+        let certificate = CertificateConfig(name: "site", domains: ["127.0.0.1", "::1"], webroots: ["127.0.0.1": webroot, "::1": webroot], keyType: .ec256)
+        let transport = ScriptedProbeTransport { request in
+            if request.url.hasPrefix("http://[::1]/") { return ProbeAnswer(status: 404, body: [], location: nil) }
+            return ScriptedProbeTransport.serve(webroot, request.url)
+        }
+        let looked = Mutex<[String]>([])
+        let preflight = HTTP01Preflight(port: 5002, transport: transport, resolve: { name in
+            looked.withLock { $0.append(name) }
+            return []
+        })
+        let report = try preflight.check(certificate, journal: temp.path("journal"))
+        XCTAssertEqual(looked.withLock { $0 }, [], "an address is not looked up")
+        XCTAssertEqual(report.lines, [
+            "✓ 127.0.0.1 (IPv4) served the probe file from \(webroot)",
+            "✗ ::1 (IPv6) answered 404 — the server block answering requests for the address itself (the default one) does not serve \(webroot)",
+        ])
+        let requests = transport.received
+        XCTAssertTrue(requests[0].url.hasPrefix("http://127.0.0.1/.well-known/acme-challenge/"), requests[0].url)
+        XCTAssertTrue(requests[1].url.hasPrefix("http://[::1]/.well-known/acme-challenge/"), requests[1].url)
+        XCTAssertEqual(requests[1].connectTo, ["[::1]:80:[::1]:5002", "[::1]:5002:[::1]:5002", "[::1]:443:[::1]:443", ":80::5002"])
+        assertNothingLeft(webroot, journal: temp.path("journal"))
+    }
 }
