@@ -21,6 +21,8 @@ extension AccountManager {
     @discardableResult
     public func deactivate(transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(), logger: Logger,
                            afterStep: (AccountDeactivationStep) throws -> Void = { _ in }) throws -> AccountRecord {
+        let lock = try self.lock()
+        defer { withExtendedLifetime(lock) {} }
         try resolveInterruptedChange(transport: transport, clock: clock, logger: logger)
         guard hasKey else { throw AccountLifecycleError.noAccount(directoryURL: config.directoryURL) }
         let client = ACMEClient(directoryURL: config.directoryURL, transport: transport,

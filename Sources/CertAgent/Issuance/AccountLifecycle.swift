@@ -75,7 +75,7 @@ public struct AccountOverview: Codable, Sendable, Equatable {
 
 extension AccountManager {
     /// Resolves what a crash may have left half done — a staged rollover key, a deactivation asked for but not
-    /// recorded — before the account key is used. Logs what it did.
+    /// recorded — before the account key is used. Logs what it did. Call it holding `lock()`.
     public func resolveInterruptedChange(transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(), logger: Logger) throws {
         if let notice = try resolveInterruptedDeactivation(transport: transport, clock: clock, logger: logger) { logger.notice("\(notice)") }
         if let notice = try resolveInterruptedRollover(transport: transport, clock: clock, logger: logger) { logger.notice("\(notice)") }
@@ -84,6 +84,8 @@ extension AccountManager {
     /// The account as the CA and the store know it. Never creates a key or registers an account: without a key it
     /// reports what the store remembers (a deactivated account) or that there is none.
     public func overview(transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(), logger: Logger) throws -> AccountOverview {
+        let lock = try self.lock()
+        defer { withExtendedLifetime(lock) {} }
         try resolveInterruptedChange(transport: transport, clock: clock, logger: logger)
         let record = record()
         var overview = AccountOverview(directory: config.directoryURL, exists: false, configuredContact: configuredContact)
@@ -130,6 +132,8 @@ extension AccountManager {
     /// Sends the config's contact (`email`) to the CA (RFC 8555 §7.3.2) and records it; returns the account as the CA
     /// answered. The config is the source of truth: an empty `email` removes every contact.
     public func updateContact(transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(), logger: Logger) throws -> ACMEAccount {
+        let lock = try self.lock()
+        defer { withExtendedLifetime(lock) {} }
         try resolveInterruptedChange(transport: transport, clock: clock, logger: logger)
         guard hasKey else { throw AccountLifecycleError.noAccount(directoryURL: config.directoryURL) }
         let key = try accountKey(logger: logger)

@@ -81,6 +81,23 @@ public struct AccountManager: Sendable {
     /// True when an account key exists in the store (an account may exist at the CA).
     public var hasKey: Bool { FileManager.default.fileExists(atPath: keyFile) }
 
+    /// Takes the account directory's lock (exclusive, waiting for another holder), held while the key is resolved,
+    /// loaded and used to connect, or rolled over or retired — so that no process resolves a "crashed" rollover that
+    /// another one is in the middle of. Hold it for the operation; never take it twice in one call chain.
+    public func lock() throws -> FileLock {
+        let directory = (keyFile as NSString).deletingLastPathComponent
+        try AtomicFile.makeDirectory(directory)
+        do {
+            return try FileLock(path: directory + "/" + StoreLayout.accountLockFile, mode: .exclusive, wait: true)
+        } catch {
+            throw FileSystemError("lock", path: directory + "/" + StoreLayout.accountLockFile, reason: "\(error)")
+        }
+    }
+
+    /// Which file the account key is now (device, inode, change time), nil when there is none: a connection made with
+    /// an older stamp signs with a key that was rolled over or retired since.
+    public func keyStamp() -> AccountKeyStamp? { AccountKeyStamp(path: keyFile) }
+
     /// The account key, created (EC P-256) on first use and stored as PKCS#8 encrypted under the master key.
     public func accountKey(logger: Logger) throws -> PrivateKey {
         if FileManager.default.fileExists(atPath: keyFile) {
@@ -107,6 +124,8 @@ public struct AccountManager: Sendable {
     /// the last connection is pushed to the CA (RFC 8555 §7.3.2) and logged.
     public func connect(transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(), key: PrivateKey? = nil,
                         logger: Logger) throws -> ACMEClient {
+        let lock = key == nil ? try self.lock() : nil
+        defer { withExtendedLifetime(lock) {} }
         if key == nil { try resolveInterruptedChange(transport: transport, clock: clock, logger: logger) }
         let key = try key ?? accountKey(logger: logger)
         let signer = try AccountKeySigner(key: key)

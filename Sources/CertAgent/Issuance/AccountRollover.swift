@@ -33,6 +33,8 @@ extension AccountManager {
     /// The CA refusing the change (e.g. the new key already belongs to another account) discards the staged key.
     public func rollover(to keyType: KeyType? = nil, transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(),
                          logger: Logger, afterStep: (AccountRolloverStep) throws -> Void = { _ in }) throws -> AccountRolloverResult {
+        let lock = try self.lock()
+        defer { withExtendedLifetime(lock) {} }
         try resolveInterruptedChange(transport: transport, clock: clock, logger: logger)
         guard hasKey else { throw AccountLifecycleError.noAccount(directoryURL: config.directoryURL) }
         let oldKey = try accountKey(logger: logger)

@@ -317,3 +317,61 @@ final class AccountDeactivationTests: XCTestCase {
         XCTAssertEqual(testbed.server.accountURLs.count, 2)
     }
 }
+
+/// A daemon connected before `account rollover` or `account deactivate` reconnects with the store's key afterwards.
+final class DaemonAccountChangeTests: XCTestCase {
+    private func renewNow(_ bed: ARITestbed) {
+        let now = ARITestbed.wholeSecond(Date())
+        bed.server.script(renewalInfo: .window(start: now.addingTimeInterval(-3_600), end: now.addingTimeInterval(86_400), retryAfter: nil))
+    }
+
+    func testARunningServiceSignsWithTheRolledOverKey() throws {
+        let bed = try ARITestbed()
+        _ = try bed.issueFirstCertificate()
+        let accounts = AccountManager(store: bed.session.store, config: bed.session.config, secrets: bed.session.secrets)
+        let result = try accounts.rollover(transport: bed.session.transport, logger: Logger(label: "test"))
+        renewNow(bed)
+        guard case .renewed = bed.service.process(ARITestbed.name) else { return XCTFail(bed.log) }
+        // The CA checks the key authorization against the account's key now: only the new key's thumbprint passes.
+        XCTAssertEqual(bed.server.issued.count, 2)
+        XCTAssertEqual(bed.server.keyThumbprint(ofAccount: result.accountURL), result.newThumbprint)
+        XCTAssertEqual(bed.server.accountURLs, [result.accountURL])
+    }
+
+    func testARunningServiceRegistersANewAccountAfterADeactivation() throws {
+        let bed = try ARITestbed()
+        _ = try bed.issueFirstCertificate()
+        let accounts = AccountManager(store: bed.session.store, config: bed.session.config, secrets: bed.session.secrets)
+        let record = try accounts.deactivate(transport: bed.session.transport, logger: Logger(label: "test"))
+        renewNow(bed)
+        guard case .renewed = bed.service.process(ARITestbed.name) else { return XCTFail(bed.log) }
+        XCTAssertEqual(bed.server.accountURLs.count, 2)
+        XCTAssertNotEqual(accounts.record()?.url, record.url)
+    }
+}
+
+final class AccountLockTests: XCTestCase {
+    /// A connection waits while another holder (a rollover in another process) has the account directory's lock, so it
+    /// never takes that rollover's staged key for a crashed one.
+    func testAConnectionWaitsForTheAccountLock() throws {
+        let testbed = try AccountTestbed()
+        let session = try testbed.session()
+        let accounts = testbed.accounts(session)
+        var held: FileLock? = try accounts.lock()
+        XCTAssertNotNil(held)
+        let finished = Mutex(false)
+        let done = expectation(description: "connected")
+        let logger = testbed.logger
+        Thread.detachNewThread {
+            _ = try? session.connect(logger: logger)
+            finished.withLock { $0 = true }
+            done.fulfill()
+        }
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertFalse(finished.withLock { $0 }, "connect waits while the lock is held")
+        XCTAssertEqual(testbed.server.accountURLs, [])
+        held = nil
+        wait(for: [done], timeout: 30)
+        XCTAssertEqual(testbed.server.accountURLs.count, 1)
+    }
+}
