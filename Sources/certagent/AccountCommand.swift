@@ -43,7 +43,7 @@ struct AccountShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show the account as the CA reports it: URL, status, contact, key type and thumbprint, creation time.",
-        discussion: "Asks the CA (nothing is created: without an account it says so). JSON fields: directory, exists, url, status, contact, configuredContact, keyType, keyThumbprint, keyFile, createdAt, keyRolledOverAt, deactivatedAt (those that do not apply are left out).")
+        discussion: "Asks the CA (nothing is created: without an account it says so). JSON fields: directory, exists, url, status, contact, configuredContact, keyType, keyThumbprint, keyFile, createdAt, keyRolledOverAt, deactivatedAt, refusal (those that do not apply are left out).")
 
     @OptionGroup var options: GlobalOptions
 

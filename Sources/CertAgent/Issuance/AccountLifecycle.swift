@@ -46,11 +46,15 @@ public struct AccountOverview: Codable, Sendable, Equatable {
     public var createdAt: Date?
     public var keyRolledOverAt: Date?
     public var deactivatedAt: Date?
+    /// What the CA answered when it refused the key (a deactivated or revoked account's).
+    public var refusal: String?
 
     /// The overview in words, one fact a line.
     public var text: String {
         guard exists || deactivatedAt != nil else {
-            return "no account at \(directory) yet: the first `certagent issue` registers one"
+            guard let keyThumbprint else { return "no account at \(directory) yet: the first `certagent issue` registers one" }
+            return "the CA at \(directory) knows no account for the key \(keyThumbprint) in \(keyFile ?? "the store"): "
+                + "the next `certagent issue` or renewal registers one"
         }
         var lines = ["account: \(url ?? "unknown")", "CA:      \(directory)", "status:  \(status ?? "unknown")"]
         if let contact { lines.append("contact: \(contact.isEmpty ? "none" : contact.joined(separator: ", "))") }
@@ -59,6 +63,9 @@ public struct AccountOverview: Codable, Sendable, Equatable {
         }
         if let keyType, let keyThumbprint { lines.append("key:     \(keyType), thumbprint \(keyThumbprint)") }
         if let keyFile { lines.append("key file: \(keyFile)") }
+        if let refusal {
+            lines.append("the CA refuses this key (\(refusal)): `certagent account deactivate --yes` forgets it here and the next issuance registers a new account")
+        }
         if let createdAt { lines.append("created: \(TimeText.human(createdAt))") }
         if let keyRolledOverAt { lines.append("key rolled over: \(TimeText.human(keyRolledOverAt))") }
         if let deactivatedAt {
@@ -112,7 +119,9 @@ extension AccountManager {
             // The CA refuses the key as a deactivated or revoked account's.
             overview.exists = true
             overview.url = record?.url
-            overview.status = "deactivated or revoked (the CA refuses the key: \(error))"
+            let detail = "\(error)"
+            overview.status = detail.contains("revoked") ? "revoked" : "deactivated"
+            overview.refusal = detail
             return overview
         }
         guard let found else { return overview }
