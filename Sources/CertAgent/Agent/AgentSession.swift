@@ -41,9 +41,7 @@ public struct AgentSession: Sendable {
     /// Registers or finds the ACME account and returns an issuer bound to it.
     public func connect(logger: Logger) throws -> CertificateIssuer {
         let accounts = AccountManager(store: store, config: config, secrets: secrets)
-        let accountLock = try accounts.lock()   // no rollover or deactivation runs meanwhile
-        defer { withExtendedLifetime(accountLock) {} }
-        try accounts.resolveInterruptedChange(transport: transport, clock: clock, logger: logger)   // a crashed rollover or deactivation
+        try accounts.resolvePendingChange(transport: transport, clock: clock, logger: logger)   // a crashed rollover or deactivation
         // The account key is loaded (or made) once; from then on log lines are scrubbed of it too.
         let key = try accounts.accountKey(logger: logger)
         LogRedaction.install(try SecretRedaction(secretsFile: secrets.secrets, pems: [try key.pkcs8PEM()]))

@@ -9,6 +9,9 @@ public enum AccountLifecycleError: Error, Sendable, Equatable, CustomStringConve
     case noAccount(directoryURL: String)
     /// The CA reports the account deactivated or revoked.
     case unusable(url: String, status: String)
+    /// The account key file changed between loading the key and registering it (another process rolled it over or
+    /// retired it meanwhile).
+    case keyChangedMeanwhile(keyFile: String)
 
     public var description: String {
         switch self {
@@ -17,6 +20,9 @@ public enum AccountLifecycleError: Error, Sendable, Equatable, CustomStringConve
         case .unusable(let url, let status):
             "the CA reports the account \(url) as \(status): it cannot be used again; `certagent account deactivate --yes` "
                 + "forgets it here and the next issuance registers a new account"
+        case .keyChangedMeanwhile(let keyFile):
+            "the account key \(keyFile) changed while connecting (an `account rollover` or `account deactivate` ran "
+                + "meanwhile): nothing was registered; the next attempt uses the new state"
         }
     }
 }
@@ -81,9 +87,20 @@ public struct AccountOverview: Codable, Sendable, Equatable {
 }
 
 extension AccountManager {
+    /// Resolves a rollover or deactivation a crash left half done, if any, under `lock()` (waiting for a holder: when
+    /// another process is in the middle of one, it is finished by the time the lock is free and nothing is left to do).
+    /// Every connection calls it before loading the key; it takes no lock when nothing is pending.
+    public func resolvePendingChange(transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(), logger: Logger) throws {
+        let deactivationPending = record().map { $0.deactivationRequestedAt != nil && $0.deactivatedAt == nil } ?? false
+        guard deactivationPending || FileManager.default.fileExists(atPath: rolloverKeyFile) else { return }
+        let lock = try self.lock()
+        defer { withExtendedLifetime(lock) {} }
+        try resolveInterruptedChange(transport: transport, clock: clock, logger: logger)
+    }
+
     /// Resolves what a crash may have left half done — a staged rollover key, a deactivation asked for but not
     /// recorded — before the account key is used. Logs what it did. Call it holding `lock()`.
-    public func resolveInterruptedChange(transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(), logger: Logger) throws {
+    func resolveInterruptedChange(transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(), logger: Logger) throws {
         if let notice = try resolveInterruptedDeactivation(transport: transport, clock: clock, logger: logger) { logger.notice("\(notice)") }
         if let notice = try resolveInterruptedRollover(transport: transport, clock: clock, logger: logger) { logger.notice("\(notice)") }
     }

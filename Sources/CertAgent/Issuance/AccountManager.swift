@@ -81,9 +81,11 @@ public struct AccountManager: Sendable {
     /// True when an account key exists in the store (an account may exist at the CA).
     public var hasKey: Bool { FileManager.default.fileExists(atPath: keyFile) }
 
-    /// Takes the account directory's lock (exclusive, waiting for another holder), held while the key is resolved,
-    /// loaded and used to connect, or rolled over or retired — so that no process resolves a "crashed" rollover that
-    /// another one is in the middle of. Hold it for the operation; never take it twice in one call chain.
+    /// Takes the account directory's lock (exclusive, waiting for another holder), held while the account is rolled
+    /// over, retired, shown or updated, and while a crashed change is resolved — so that no process resolves a
+    /// "crashed" rollover that another one is in the middle of. Hold it for the operation; never take it twice in one
+    /// call chain (a second `flock` in the same process waits too). A plain connection does not take it: it only
+    /// refuses to register a key that changed under it (see `connect`).
     public func lock() throws -> FileLock {
         let directory = (keyFile as NSString).deletingLastPathComponent
         try AtomicFile.makeDirectory(directory)
@@ -120,13 +122,11 @@ public struct AccountManager: Sendable {
 
     /// An ACME client signed with the account key and bound to the account, registering it when the CA does not know it.
     /// `key` is the account key when the caller already loaded it (`accountKey(logger:)`); without it, an interrupted
-    /// rollover or deactivation is resolved first (`resolveInterruptedChange`). A contact changed in the config since
+    /// rollover or deactivation is resolved first (`resolvePendingChange`). A contact changed in the config since
     /// the last connection is pushed to the CA (RFC 8555 §7.3.2) and logged.
     public func connect(transport: any HTTPTransport, clock: any ACMEClock = SystemACMEClock(), key: PrivateKey? = nil,
                         logger: Logger) throws -> ACMEClient {
-        let lock = key == nil ? try self.lock() : nil
-        defer { withExtendedLifetime(lock) {} }
-        if key == nil { try resolveInterruptedChange(transport: transport, clock: clock, logger: logger) }
+        if key == nil { try resolvePendingChange(transport: transport, clock: clock, logger: logger) }
         let key = try key ?? accountKey(logger: logger)
         let signer = try AccountKeySigner(key: key)
         let client = ACMEClient(directoryURL: config.directoryURL, transport: transport, signer: signer, clock: clock)
@@ -141,22 +141,30 @@ public struct AccountManager: Sendable {
         if let found, found.status != "valid" { throw AccountLifecycleError.unusable(url: found.url, status: found.status) }
         if let existing = found {
             logger.debug("using the existing ACME account", metadata: ["account": "\(existing.url)"])
-            // The stored record says what was last sent; an account found without one is compared with the CA's view.
-            let known = previous?.url == existing.url ? previous?.contact : existing.contact
+            // The stored record says what was last sent. An account found without one is only recorded: some CAs no
+            // longer return (or keep) contacts, so their answer cannot tell a change (`account update` sends it anyway).
+            let known = previous?.url == existing.url ? previous?.contact : nil
             var saved = contact
-            if known != contact {
+            if let known, known != contact {
                 do {
                     _ = try client.updateAccount(contact: contact)
                     logger.notice("sent the changed contact to the CA", metadata: [
                         "account": "\(existing.url)", "contact": "\(contact.isEmpty ? "none" : contact.joined(separator: ", "))"])
                 } catch {
-                    saved = known ?? []   // tried again at the next connection
+                    saved = known   // tried again at the next connection
                     logger.warning("the CA did not take the changed contact; it is sent again at the next connection",
                                    metadata: ["account": "\(existing.url)", "error": "\(error)"])
                 }
             }
             try saveRecord(url: existing.url, contact: saved, signer: signer, key: key)
             return client
+        }
+        // A rollover or deactivation in another process may have replaced the key since it was loaded: registering the
+        // old key now would make a second account (with a key meant to be retired).
+        guard !FileManager.default.fileExists(atPath: rolloverKeyFile),
+              let current = try? AccountKeyFile.read(keyFile, masterKey: secrets.masterKey),
+              (try? AccountKeySigner(key: current))?.thumbprint == signer.thumbprint else {
+            throw AccountLifecycleError.keyChangedMeanwhile(keyFile: keyFile)
         }
         if let terms = try client.directory().meta?.termsOfService, !config.acceptTermsOfService {
             throw AccountError.termsNotAccepted(termsURL: terms, configFile: config.sourcePath)

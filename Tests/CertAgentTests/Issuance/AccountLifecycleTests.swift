@@ -351,12 +351,17 @@ final class DaemonAccountChangeTests: XCTestCase {
 }
 
 final class AccountLockTests: XCTestCase {
-    /// A connection waits while another holder (a rollover in another process) has the account directory's lock, so it
-    /// never takes that rollover's staged key for a crashed one.
-    func testAConnectionWaitsForTheAccountLock() throws {
+    /// A connection that finds a staged rollover key waits while another holder (the rollover, in another process) has
+    /// the account directory's lock, and resolves it only then.
+    func testAConnectionFindingAStagedKeyWaitsForTheAccountLock() throws {
         let testbed = try AccountTestbed()
         let session = try testbed.session()
+        _ = try session.connect(logger: testbed.logger)
+        let url = try XCTUnwrap(testbed.server.accountURLs.first)
         let accounts = testbed.accounts(session)
+        XCTAssertThrowsError(try accounts.rollover(transport: session.transport, logger: testbed.logger) { done in
+            if done == .newKeyStaged { throw SimulatedCrash() }
+        })
         var held: FileLock? = try accounts.lock()
         XCTAssertNotNil(held)
         let finished = Mutex(false)
@@ -369,9 +374,44 @@ final class AccountLockTests: XCTestCase {
         }
         Thread.sleep(forTimeInterval: 0.5)
         XCTAssertFalse(finished.withLock { $0 }, "connect waits while the lock is held")
-        XCTAssertEqual(testbed.server.accountURLs, [])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: accounts.rolloverKeyFile), "and leaves the staged key alone meanwhile")
         held = nil
         wait(for: [done], timeout: 30)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: accounts.rolloverKeyFile))
+        XCTAssertEqual(testbed.server.accountURLs, [url])
+    }
+
+    /// A key replaced between loading it and registering it (a rollover or deactivation elsewhere) is not registered.
+    func testAKeyReplacedWhileConnectingIsNotRegistered() throws {
+        let testbed = try AccountTestbed()
+        let session = try testbed.session()
+        let accounts = testbed.accounts(session)
+        let loaded = try accounts.accountKey(logger: testbed.logger)
+        try AccountKeyFile.write(try PrivateKey.generate(.ec256), to: accounts.keyFile, masterKey: session.secrets.masterKey)
+        XCTAssertThrowsError(try accounts.connect(transport: session.transport, key: loaded, logger: testbed.logger)) {
+            XCTAssertEqual($0 as? AccountLifecycleError, .keyChangedMeanwhile(keyFile: accounts.keyFile))
+        }
+        XCTAssertEqual(testbed.server.accountURLs, [], "nothing registered")
+        _ = try accounts.connect(transport: session.transport, logger: testbed.logger)
         XCTAssertEqual(testbed.server.accountURLs.count, 1)
+    }
+}
+
+extension AccountContactTests {
+    /// Without a record of what was sent (a CA that keeps no contacts answers none), nothing is pushed: only a change
+    /// from the recorded contact is.
+    func testAnAccountFoundWithoutARecordIsRecordedNotUpdated() throws {
+        let testbed = try AccountTestbed()
+        let session = try testbed.session(emails: ["a@example.test"])
+        _ = try session.connect(logger: testbed.logger)
+        let url = try XCTUnwrap(testbed.server.accountURLs.first)
+        let accounts = testbed.accounts(session)
+        try FileManager.default.removeItem(atPath: accounts.recordFile)
+        let requests = testbed.server.requests.count
+        let changed = try testbed.session(emails: ["b@example.test"])
+        _ = try changed.connect(logger: testbed.logger)
+        XCTAssertFalse(testbed.server.requests.dropFirst(requests).contains { $0.url == url }, "no update request")
+        XCTAssertEqual(testbed.accounts(changed).record()?.contact, ["mailto:b@example.test"])
+        XCTAssertEqual(testbed.accounts(changed).record()?.url, url)
     }
 }
