@@ -1,4 +1,6 @@
+import CertAgent
 import Foundation
+import Logging
 import TestSupport
 import XCTest
 
@@ -125,5 +127,36 @@ final class AccountCommandTests: XCTestCase {
         XCTAssertNotEqual(fresh["keyThumbprint"] as? String, newThumbprint, "with a new key")
         XCTAssertEqual(fresh["contact"] as? [String], ["mailto:ops@example.com", "mailto:security@example.com"])
         XCTAssertNil(fresh["deactivatedAt"])
+    }
+
+    /// A rollover cut short right after staging the new key, and right after Pebble switched keys: the next `certagent`
+    /// run finds the staged key, asks Pebble which key the account has, and issues with it.
+    func testARolloverCutShortIsFinishedOrUndoneByTheNextRun() throws {
+        for step in [AccountRolloverStep.newKeyStaged, .changedAtCA] {
+            let storage = testbed.directory + "/store-\(step.rawValue)"
+            let config = try self.config(storage: storage)
+            try certagent(["issue", "--config", config, "shop"])
+            let before = try show(config)
+            let url = try XCTUnwrap(before["url"] as? String)
+
+            let session = try AgentSession(config: try ConfigLoader.load(path: config), logger: Logger(label: "test"))
+            let accounts = AccountManager(store: session.store, config: session.config, secrets: session.secrets)
+            var staged = ""
+            XCTAssertThrowsError(try accounts.rollover(transport: session.transport, logger: Logger(label: "test")) { done in
+                guard done == step else { return }
+                staged = try AccountKeySigner(key: try AccountKeyFile.read(accounts.rolloverKeyFile, masterKey: session.secrets.masterKey)).thumbprint
+                throw CancellationError()   // the process dies here
+            })
+            XCTAssertTrue(FileManager.default.fileExists(atPath: accounts.rolloverKeyFile))
+            let expected = step == .newKeyStaged ? try XCTUnwrap(before["keyThumbprint"] as? String) : staged
+
+            let issued = try certagent(["issue", "--verbose", "--config", config, "blog"])
+            XCTAssertTrue(issued.stdout.contains("✓ blog: issued"), issued.stdout)
+            XCTAssertTrue(issued.stderr.contains(step == .newKeyStaged ? "undone" : "finished an interrupted account key rollover"), issued.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: accounts.rolloverKeyFile))
+            let after = try show(config)
+            XCTAssertEqual(after["keyThumbprint"] as? String, expected, "\(step)")
+            XCTAssertEqual(after["url"] as? String, url, "\(step): the same account")
+        }
     }
 }
