@@ -30,6 +30,12 @@ extension ACMEClient {
         }
     }
 
+    /// The account object as the CA holds it now: POST-as-GET to the account URL (RFC 8555 §7.3, §6.3).
+    public func fetchAccount() throws -> ACMEAccount {
+        let url = try requireAccountURL()
+        return try accountObject(try fetch(url), url: url)
+    }
+
     /// Replaces the account's contact URLs (RFC 8555 §7.3.2); returns the updated account.
     public func updateAccount(contact: [String]) throws -> ACMEAccount {
         let url = try requireAccountURL()

@@ -38,6 +38,17 @@ final class AccountManagementTests: XCTestCase {
         XCTAssertEqual(posts[1].payload["status"] as? String, "deactivated")
     }
 
+    func testFetchAccountIsAPostAsGetToTheAccountURL() throws {
+        let t = ScriptedTransport()
+        t.on(.post, Fixture.accountURL, json(#"{"status":"valid","contact":["mailto:a@a.test"],"orders":"https://acme.test/orders"}"#))
+        let account = try makeClient(t, accountURL: Fixture.accountURL).fetchAccount()
+        XCTAssertEqual(account, ACMEAccount(url: Fixture.accountURL, status: "valid", contact: ["mailto:a@a.test"]))
+        let post = try XCTUnwrap(t.posts().first)
+        XCTAssertEqual(post.kid, Fixture.accountURL)
+        XCTAssertEqual(post.url, Fixture.accountURL)
+        XCTAssertEqual(post.payloadText, "", "POST-as-GET has an empty payload (RFC 8555 §6.3)")
+    }
+
     /// Scripts the rest of a 2-name issuance (reused authorizations, finalize, download) and runs it with `replaces: "x.y"`.
     private func issueReplacingXY(_ t: ScriptedTransport) throws {
         t.on(.post, Fixture.b + "/authz/a", Fixture.authz("a", "valid", challengeStatus: "valid"))

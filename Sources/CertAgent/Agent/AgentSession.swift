@@ -41,11 +41,15 @@ public struct AgentSession: Sendable {
     /// Registers or finds the ACME account and returns an issuer bound to it.
     public func connect(logger: Logger) throws -> CertificateIssuer {
         let accounts = AccountManager(store: store, config: config, secrets: secrets)
+        try accounts.resolvePendingChange(transport: transport, clock: clock, logger: logger)   // a crashed rollover or deactivation
         // The account key is loaded (or made) once; from then on log lines are scrubbed of it too.
         let key = try accounts.accountKey(logger: logger)
         LogRedaction.install(try SecretRedaction(secretsFile: secrets.secrets, pems: [try key.pkcs8PEM()]))
+        let stamp = accounts.keyStamp()
         let client = try accounts.connect(transport: transport, clock: clock, key: key, logger: logger)
-        return CertificateIssuer(client: client, store: store, clock: clock, preferredChain: config.preferredChain)
+        var issuer = CertificateIssuer(client: client, store: store, clock: clock, preferredChain: config.preferredChain)
+        issuer.accountKey = AccountKeyCheck(keyFile: accounts.keyFile, stamp: stamp)
+        return issuer
     }
 
     /// The state of each configured certificate in the store (all of them, or those named).

@@ -77,7 +77,7 @@ public final class RenewalService: Sendable {
 
     /// Connects to the CA (directory, account) once, and again after a failure.
     private func connect() throws -> Connection {
-        if let existing = connection.withLock({ $0 }) { return existing }
+        if let existing = connection.withLock({ $0 }), existing.issuer.accountKey?.isOutdated != true { return existing }   // rolled over or retired since
         let issuer = try session.connect(logger: logger)
         let ari = (try? issuer.client.directory().renewalInfo) != nil
         let made = Connection(issuer: issuer, ariSupported: ari)

@@ -51,6 +51,9 @@ public struct CertificateIssuer: Sendable {
     public let clock: any ACMEClock
     /// Prefer the chain whose top certificate was issued by this common name, when the CA offers it.
     public let preferredChain: String?
+    /// The account key file the client signs with, as it was when connecting (set by `AgentSession.connect`): a
+    /// long-lived holder reconnects once it is outdated (`account rollover`, `account deactivate`).
+    public internal(set) var accountKey: AccountKeyCheck?
 
     public init(client: ACMEClient, store: CertificateStore, clock: any ACMEClock = SystemACMEClock(), preferredChain: String? = nil) {
         self.client = client

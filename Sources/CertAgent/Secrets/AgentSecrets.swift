@@ -22,11 +22,12 @@ public struct AgentSecrets: Sendable {
         return AgentSecrets(masterKey: recovered.key, secrets: secrets, origin: loaded.origin, notices: notices)
     }
 
-    /// Every file sealed under the master key: the secrets file and each CA's account key.
+    /// Every file sealed under the master key: the secrets file and each CA's account key (and a rollover's staged key).
     public static func protectedFiles(config: AgentConfig, store: CertificateStore) -> [ProtectedFile] {
         let accounts = store.root + "/accounts"
+        // A rollover's staged key is sealed too: a rotation re-seals it, so the rollover can still finish afterwards.
         let keys = ((try? FileManager.default.contentsOfDirectory(atPath: accounts)) ?? []).sorted()
-            .map { accounts + "/" + $0 + "/" + AccountManager.keyFileName }
+            .flatMap { directory in [StoreLayout.accountKeyFile, StoreLayout.accountRolloverKeyFile].map { accounts + "/" + directory + "/" + $0 } }
             .filter { FileManager.default.fileExists(atPath: $0) }
         let secrets = FileManager.default.fileExists(atPath: config.secretsFile) ? [ProtectedFile.secrets(path: config.secretsFile)] : []
         return secrets + keys.map { .accountKey(path: $0) }

@@ -7,6 +7,8 @@
 /// <root>/daemon.pid                              the running daemon's PID (DaemonPIDFile)
 /// <root>/secrets.sealed, secrets.sealed.next     the sealed secrets (and a rotation's staged copy)
 /// <root>/accounts/<ca>/account.json, account-key.pem, account-key.pem.next
+/// <root>/accounts/<ca>/account-key.pem.rollover(.next)  a key rollover's staged new key (and a rotation's copy of it)
+/// <root>/accounts/<ca>/.account.lock               held while the account key is used to connect, rolled over or retired
 /// <root>/certificates/<name>/renewal.json, notify.json, site.json, challenges.inflight, .issuing.lock
 /// <root>/certificates/<name>/current, previous   links to versions/<id> (current.new, previous.new while swapped)
 /// <root>/certificates/<name>/versions/<id>/      privkey.pem, csr.pem, cert.pem, chain.pem, fullchain.pem, revoked.json, issuance.json
@@ -42,7 +44,16 @@ public enum StoreLayout {
     static let stagingPrefix = ".staging-"
 
     static let rootFiles: Set<String> = [markerName, StoreLock.fileName, DaemonPIDFile.fileName, "secrets.sealed", "secrets.sealed.next"]
-    static let accountFiles: Set<String> = ["account.json", "account-key.pem", "account-key.pem.next"]
+    /// The account record's file name in each CA's account directory (`AccountRecord`).
+    public static let accountRecordFile = "account.json"
+    /// The account key's file name in each CA's account directory (`AccountKeyFile`).
+    public static let accountKeyFile = "account-key.pem"
+    /// The new account key a rollover stages (sealed) before asking the CA to switch (`AccountRollover`).
+    public static let accountRolloverKeyFile = "account-key.pem.rollover"
+    /// The lock of one CA's account directory (`AccountManager.lock()`).
+    public static let accountLockFile = ".account.lock"
+    static let accountFiles: Set<String> = [accountRecordFile, accountKeyFile, accountKeyFile + ".next",
+                                            accountRolloverKeyFile, accountRolloverKeyFile + ".next", accountLockFile]
     static let certificateFiles: Set<String> = ["renewal.json", NotificationStateStore.fileName, "site.json", "challenges.inflight", ".issuing.lock"]
     /// The links of a certificate directory.
     public static let versionLinks: Set<String> = ["current", "previous", "current.new", "previous.new"]

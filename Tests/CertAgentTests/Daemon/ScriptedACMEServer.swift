@@ -77,6 +77,10 @@ final class ScriptedACMEServer: HTTPTransport {
         var outstandingNonces: Set<String> = []
         var accountsByThumbprint: [String: String] = [:]
         var thumbprintsByAccount: [String: String] = [:]
+        var contactsByAccount: [String: [String]] = [:]
+        var deactivatedAccounts: Set<String> = []
+        var keyChangeFailure: ScriptedProblem?
+        var keyChangeAnswerLost = false
         var orders: [Order] = []
         var authorizations: [Authorization] = []
         var issued: [IssuedLeaf] = []
@@ -123,9 +127,25 @@ final class ScriptedACMEServer: HTTPTransport {
     func script(hostile: HostileScript) { state.withLock { $0.hostile = hostile } }
     /// The profiles the directory offers (`meta.profiles`) and new orders accept; nil: none (orders naming one are refused).
     func script(profiles: [String: String]?) { state.withLock { $0.profiles = profiles } }
+    /// The next keyChange requests answer with this problem (and change nothing).
+    func script(keyChangeFailure: ScriptedProblem?) { state.withLock { $0.keyChangeFailure = keyChangeFailure } }
+    /// The next keyChange is carried out but its answer never arrives (the transport throws), as when the connection
+    /// drops or the client is killed after the CA acted.
+    func script(keyChangeAnswerLost: Bool) { state.withLock { $0.keyChangeAnswerLost = keyChangeAnswerLost } }
     /// Runs `hook` as each newOrder request arrives, before the CA handles it and outside its state, so the hook may
     /// block: a test holds an order in flight (a slow CA) while it starts a second renewal.
     func script(beforeNewOrder hook: (@Sendable () -> Void)?) { newOrderHook.withLock { $0 = hook } }
+
+    /// The account URL the CA associates with the key of `thumbprint` (RFC 7638), nil when none.
+    func account(ofKey thumbprint: String) -> String? { state.withLock { $0.accountsByThumbprint[thumbprint] } }
+    /// The thumbprint of the key the account at `url` answers to now.
+    func keyThumbprint(ofAccount url: String) -> String? { state.withLock { $0.thumbprintsByAccount[url] } }
+    /// The contact URLs the account at `url` holds.
+    func contact(ofAccount url: String) -> [String]? { state.withLock { $0.contactsByAccount[url] } }
+    /// Whether the account at `url` was deactivated.
+    func isDeactivated(_ url: String) -> Bool { state.withLock { $0.deactivatedAccounts.contains(url) } }
+    /// Every account URL registered, in order.
+    var accountURLs: [String] { state.withLock { state in state.thumbprintsByAccount.keys.sorted { $0.count == $1.count ? $0 < $1 : $0.count < $1.count } } }
 
     /// Every request received, in order.
     var requests: [HTTPRequest] { state.withLock { $0.requests } }
@@ -144,9 +164,12 @@ final class ScriptedACMEServer: HTTPTransport {
 
     // MARK: HTTPTransport
 
+    /// The error a lost answer throws.
+    struct AnswerLost: Error {}
+
     func send(_ request: HTTPRequest) throws -> HTTPResponse {
         if request.url == Self.base + "/new-order", let hook = newOrderHook.withLock({ $0 }) { hook() }
-        return state.withLock { state in
+        let response = state.withLock { state in
             state.requests.append(request)
             var response = handle(request, &state)
             state.nonceCounter += 1
@@ -155,6 +178,13 @@ final class ScriptedACMEServer: HTTPTransport {
             response.headers.append((name: "Replay-Nonce", value: nonce))
             return response
         }
+        let lost = state.withLock { state in
+            guard request.url == Self.base + "/key-change", state.keyChangeAnswerLost else { return false }
+            state.keyChangeAnswerLost = false
+            return true
+        }
+        if lost { throw AnswerLost() }
+        return response
     }
 
     private func handle(_ request: HTTPRequest, _ state: inout State) -> HTTPResponse {
@@ -223,7 +253,11 @@ final class ScriptedACMEServer: HTTPTransport {
                 return problem(400, "malformed", "newAccount must be signed with an EC P-256 jwk")
             }
             if let existing = state.accountsByThumbprint[thumbprint] {
-                return json(200, ["status": "valid", "contact": [String]()], headers: [("Location", existing)])
+                // As Pebble and Boulder answer for a deactivated account's key.
+                if state.deactivatedAccounts.contains(existing) {
+                    return problem(403, "unauthorized", "an account with the provided public key exists but is deactivated")
+                }
+                return json(200, ["status": "valid", "contact": state.contactsByAccount[existing] ?? []], headers: [("Location", existing)])
             }
             if payload?["onlyReturnExisting"] as? Bool == true {
                 return problem(400, "accountDoesNotExist", "no account for this key")
@@ -234,15 +268,23 @@ final class ScriptedACMEServer: HTTPTransport {
             let url = Self.base + "/acct/\(state.accountsByThumbprint.count + 1)"
             state.accountsByThumbprint[thumbprint] = url
             state.thumbprintsByAccount[url] = thumbprint
-            return json(201, ["status": "valid", "contact": [String]()], headers: [("Location", url)])
+            let contact = payload?["contact"] as? [String] ?? []
+            state.contactsByAccount[url] = contact
+            return json(201, ["status": "valid", "contact": contact], headers: [("Location", url)])
         }
 
         guard let account = header.kid, let thumbprint = state.thumbprintsByAccount[account] else {
             return problem(400, "accountDoesNotExist", "the JWS kid names no account")
         }
+        guard !state.deactivatedAccounts.contains(account) else {
+            return problem(403, "unauthorized", "the account is deactivated")
+        }
+        if path == "/key-change" { return keyChange(payload ?? [:], account: account, oldThumbprint: thumbprint, &state) }
         let parts = path.split(separator: "/").map(String.init)
         let id = parts.count == 2 ? Int(parts[1]) : nil
         switch (parts.first ?? "", id) {
+        case ("acct", _?) where account == request.url:
+            return accountRequest(payload, account: account, &state)
         case ("new-order", nil) where parts.count == 1:
             return newOrder(payload ?? [:], account: account, &state)
         case ("order", let id?) where state.orders.indices.contains(id) && state.orders[id].accountURL == account:
@@ -264,6 +306,39 @@ final class ScriptedACMEServer: HTTPTransport {
         default:
             return problem(404, "malformed", "no resource at \(path)")
         }
+    }
+
+    // MARK: Accounts (RFC 8555 §7.3.2, §7.3.5, §7.3.6)
+
+    private func accountRequest(_ payload: [String: Any]?, account: String, _ state: inout State) -> HTTPResponse {
+        if let contact = payload?["contact"] as? [String] { state.contactsByAccount[account] = contact }
+        if payload?["status"] as? String == "deactivated" { state.deactivatedAccounts.insert(account) }
+        let status = state.deactivatedAccounts.contains(account) ? "deactivated" : "valid"
+        return json(200, ["status": status, "contact": state.contactsByAccount[account] ?? []])
+    }
+
+    /// The payload is the inner JWS, signed by the new key (its `jwk`), with {account, oldKey}.
+    private func keyChange(_ inner: [String: Any], account: String, oldThumbprint: String, _ state: inout State) -> HTTPResponse {
+        if let failure = state.keyChangeFailure { return problem(failure.status, failure.type, failure.detail) }
+        guard let protectedText = inner["protected"] as? String, let payloadText = inner["payload"] as? String,
+              let protectedBytes = Self.base64urlDecode(protectedText), let payloadBytes = Self.base64urlDecode(payloadText),
+              let header = try? JSONSerialization.jsonObject(with: Data(protectedBytes)) as? [String: Any],
+              let body = try? JSONSerialization.jsonObject(with: Data(payloadBytes)) as? [String: Any],
+              let jwk = header["jwk"] as? [String: String], let newThumbprint = Self.thumbprint(jwk),
+              header["nonce"] == nil, header["url"] as? String == Self.base + "/key-change" else {
+            return problem(400, "malformed", "the keyChange payload is not an inner JWS with a jwk, the url and no nonce")
+        }
+        guard body["account"] as? String == account,
+              let oldKey = body["oldKey"] as? [String: String], Self.thumbprint(oldKey) == oldThumbprint else {
+            return problem(400, "malformed", "the inner payload must name this account and its current key")
+        }
+        if let other = state.accountsByThumbprint[newThumbprint] {
+            return problem(409, "malformed", "the new key already belongs to \(other)")
+        }
+        state.accountsByThumbprint[oldThumbprint] = nil
+        state.accountsByThumbprint[newThumbprint] = account
+        state.thumbprintsByAccount[account] = newThumbprint
+        return json(200, ["status": "valid", "contact": state.contactsByAccount[account] ?? []])
     }
 
     // MARK: Orders
