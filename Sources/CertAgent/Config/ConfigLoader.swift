@@ -67,9 +67,7 @@ public enum ConfigLoader {
             return value
         }
         let acceptTerms = reader.bool("acceptTermsOfService") ?? false
-        let directoryURL = readDirectory(&reader)
-        let caFile = reader.path("caFile")
-        if let caFile, let problem = ReferencedFiles.caFileProblem(caFile) { reader.report("caFile", .string(caFile), problem) }
+        let authorities = readCertificateAuthorities(&reader)
         var preferredChain = reader.text("preferredChain", limit: FieldLimits.commonNameCharacters * 4, what: "an issuer's common name")
         if let name = preferredChain, name.count > FieldLimits.commonNameCharacters {
             reader.report("preferredChain", .string(name), "is \(name.count) characters long: an issuer's common name has at most \(FieldLimits.commonNameCharacters) (RFC 5280 ub-common-name), so no chain could match it")
@@ -78,7 +76,6 @@ public enum ConfigLoader {
         let defaultKeyType = readKeyType(&reader, key: "keyType") ?? defaultKeyType
         let certificates = readCertificates(&reader, defaultKeyType: defaultKeyType)
         let storage = readStorage(&reader, certificates: certificates, environment: environment, runningAsRoot: runningAsRoot)
-        let binding = readExternalAccountBinding(&reader)
         let masterKeyFile = readMasterKeyFile(&reader, configPath: path, certificates: certificates)
         let concurrency = readPositiveNumber(&reader, "maxConcurrentRenewals", range: 1...64)
         let minimumInterval = readPositiveNumber(&reader, "minimumRenewalIntervalSeconds", range: 1...86_400)
@@ -89,10 +86,12 @@ public enum ConfigLoader {
             metricsFile = nil
         }
         let notify = NotifyConfigReader.read(&reader)
-        guard let directoryURL, let storage, let masterKeyFile else { return nil }
-        var config = AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
-                                 caFile: caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
-                                 externalAccountBinding: binding, masterKeyFile: masterKeyFile)
+        guard let authorities, let primary = authorities.authorities.first, let storage, let masterKeyFile else { return nil }
+        var config = AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: primary.directoryURL,
+                                 caFile: primary.caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
+                                 externalAccountBinding: primary.externalAccountBinding, masterKeyFile: masterKeyFile)
+        config.fallbackAuthorities = Array(authorities.authorities.dropFirst())
+        if let fallbackAfterFailures = authorities.fallbackAfterFailures { config.fallbackAfterFailures = fallbackAfterFailures }
         if let concurrency { config.maxConcurrentRenewals = Int(concurrency) }
         if let minimumInterval { config.minimumRenewalInterval = minimumInterval }
         config.dryRunDirectory = dryRunDirectory
@@ -131,7 +130,7 @@ public enum ConfigLoader {
         return path
     }
 
-    private static func readExternalAccountBinding(_ reader: inout FieldReader) -> ExternalAccountBindingConfig? {
+    static func readExternalAccountBinding(_ reader: inout FieldReader) -> ExternalAccountBindingConfig? {
         guard let members = reader.object("eab") else { return nil }
         var eabReader = FieldReader(members, path: reader.fieldPath("eab"))
         let keyID = eabReader.text("kid", limit: FieldLimits.keyIdentifierBytes, what: "a key identifier", required: true)
@@ -146,7 +145,7 @@ public enum ConfigLoader {
         return ExternalAccountBindingConfig(keyID: keyID, hmacKeySecret: secret)
     }
 
-    private static func readPositiveNumber(_ reader: inout FieldReader, _ key: String, range: ClosedRange<Double>) -> Double? {
+    static func readPositiveNumber(_ reader: inout FieldReader, _ key: String, range: ClosedRange<Double>) -> Double? {
         guard let value = reader.raw(key) else { return nil }
         guard case .number(let number) = value, number == number.rounded(), range.contains(number) else {
             reader.report(key, value, "must be a whole number from \(Int(range.lowerBound)) to \(Int(range.upperBound))")
