@@ -51,3 +51,15 @@ extension AgentConfig {
         return config
     }
 }
+
+extension AgentSession {
+    /// The configured CA that issued the certificate stored for `name` (`IssuanceFacts.directoryURL`): renewal
+    /// information is asked of it, and only an order placed with it carries ARI `replaces` (RFC 9773 §5). A version
+    /// without facts (stored before CertAgent recorded them, when a config named one CA) counts as the primary's, as
+    /// does a name with nothing stored. Nil when the issuing CA is no longer in the config: then no CA is asked about
+    /// that certificate and the lifetime rule times its renewal.
+    public func issuingAuthority(of name: String) -> CertificateAuthorityConfig? {
+        guard let facts = store.issuanceFacts(of: name) else { return config.primaryAuthority }
+        return config.certificateAuthority(directoryURL: facts.directoryURL)
+    }
+}

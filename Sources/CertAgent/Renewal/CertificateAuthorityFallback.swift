@@ -84,3 +84,21 @@ extension RenewalRecord {
         authorityRetryAfter = retryAfter
     }
 }
+
+extension CertificateAuthorityFallback {
+    /// `record` after an attempt at `directoryURL` failed at `now` with `error` (and the CA's `Retry-After`, if any),
+    /// and the CA the next attempt goes to. The `Retry-After` holds the next attempt back only when that attempt goes
+    /// to the same CA: one the renewal moves on from has no say over when the next CA is asked (only `FailureBackoff`
+    /// paces it). Pure, like `choose`.
+    public static func recordingFailure(_ error: String, at directoryURL: String, retryAfter: Date?, in record: RenewalRecord,
+                                        authorities: [String], fallbackAfterFailures: Int, retryAfterCap: RetryAfterCap,
+                                        now: Date) -> (record: RenewalRecord, next: Choice) {
+        var updated = record
+        updated.recordFailure(error, retryAfter: retryAfter, at: now)
+        updated.recordFailure(atAuthority: directoryURL, retryAfter: retryAfter)
+        let next = choose(authorities: authorities, record: updated, fallbackAfterFailures: fallbackAfterFailures,
+                          retryAfterCap: retryAfterCap, now: now)
+        if next.directoryURL != directoryURL { updated.retryAfter = nil }
+        return (updated, next)
+    }
+}
