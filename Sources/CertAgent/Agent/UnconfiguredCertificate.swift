@@ -19,6 +19,7 @@ extension CertificateStatus {
         notAfter = leaf?.notAfter
         nextAction = NextAction.none
         next = NextStep(action: .none, at: nil, reason: nil).text
+        if leaf != nil { noteIssuingCA(of: name, in: store) }
     }
 
     /// The words `status` shows for a certificate in the store but not in the config.

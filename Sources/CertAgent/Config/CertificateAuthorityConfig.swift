@@ -63,3 +63,27 @@ extension AgentSession {
         return config.certificateAuthority(directoryURL: facts.directoryURL)
     }
 }
+
+extension CertificateStatus {
+    /// Fills `caDirectory` and `ca` from the issuance facts of `name`'s current version, when it has them.
+    mutating func noteIssuingCA(of name: String, in store: CertificateStore) {
+        guard let facts = store.issuanceFacts(of: name) else { return }
+        caDirectory = facts.directoryURL
+        ca = CertificateAuthorityConfig.displayName(of: facts.directoryURL)
+    }
+}
+
+extension AgentConfig {
+    /// The CAs as `certagent check` lists them, in the order they are tried.
+    public var certificateAuthorityLines: [String] {
+        guard !fallbackAuthorities.isEmpty else { return ["  ACME server  \(directoryURL)"] }
+        let header = "  ACME servers tried in order (a renewal moves to the next after \(fallbackAfterFailures) failure\(fallbackAfterFailures == 1 ? "" : "s") in a row, "
+            + "or when a CA asks to wait past the time the certificate must be renewed by; the next renewal starts at the first again):"
+        return [header] + certificateAuthorities.enumerated().map { index, authority in
+            var details: [String] = [index == 0 ? "primary" : "fallback"]
+            if let caFile = authority.caFile { details.append("caFile \(caFile)") }
+            if let binding = authority.externalAccountBinding { details.append("EAB key id \(binding.keyID)") }
+            return "    \(index + 1). \(authority.directoryURL) (\(details.joined(separator: ", ")))"
+        }
+    }
+}
