@@ -22,6 +22,12 @@ public enum CertificateAuthorityFallback {
         public var directoryURL: String
         public var reason: Reason
 
+        public init(index: Int, directoryURL: String, reason: Reason) {
+            self.index = index
+            self.directoryURL = directoryURL
+            self.reason = reason
+        }
+
         /// Why this CA.
         public enum Reason: Sendable, Equatable {
             /// No failure since the last success (or one CA only): the primary.
