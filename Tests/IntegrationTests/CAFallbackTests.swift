@@ -80,6 +80,11 @@ final class CAFallbackTests: XCTestCase {
         let accounts = try FileManager.default.contentsOfDirectory(atPath: storage + "/accounts")
         XCTAssertEqual(accounts.count, 2, "an account of its own at each CA: \(accounts)")
 
+        // Revoking goes to the CA that issued the certificate: the second, while the first is still down.
+        let revoked = try certagent(["revoke", "--yes", "web"])
+        XCTAssertEqual(revoked.status, 0, revoked.output)
+        XCTAssertTrue(try second.acmeRequests().contains("POST /revoke-cert"), "the second Pebble got the revocation")
+
         // The first CA is back: the next renewal goes to it again (a new account there: this Pebble forgot the old one).
         try first.startPebble()
         let back = try certagent(["renew", "--force", "web"])

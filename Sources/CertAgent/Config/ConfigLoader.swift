@@ -100,18 +100,11 @@ public enum ConfigLoader {
         return config
     }
 
-    /// `directory` (Let's Encrypt when absent), or `dryRunDirectory` (nil when absent): an https:// URL or a known name.
-    private static func readDirectory(_ reader: inout FieldReader, key: String = "directory") -> String? {
-        guard let value = reader.text(key, limit: FieldLimits.urlBytes, what: "an ACME directory URL") else {
-            return reader.problems.contains { $0.field == key } || key != "directory" ? nil : KnownDirectory.letsencrypt.url
-        }
-        if let known = KnownDirectory(rawValue: value) { return known.url }
-        guard value.hasPrefix("https://"), URL(string: value)?.host != nil else {
-            let names = KnownDirectory.allCases.map(\.rawValue).joined(separator: ", ")
-            reader.report(key, .string(value), "must be an https:// URL of an ACME directory or one of: \(names)")
-            return nil
-        }
-        return value
+    /// `dryRunDirectory` (nil when absent): an https:// URL or a known name (`directory` is read by
+    /// `readCertificateAuthorities`).
+    private static func readDirectory(_ reader: inout FieldReader, key: String) -> String? {
+        guard let value = reader.string(key) else { return nil }
+        return directoryURL(value, field: reader.fieldPath(key), reader: &reader)
     }
 
     /// `metricsFile`: an absolute path whose directory exists; not a directory itself (checked offline).
