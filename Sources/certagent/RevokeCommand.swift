@@ -33,9 +33,7 @@ struct RevokeCommand: ParsableCommand {
                                  yes: yes, command: "certagent revoke")
         let session = try AgentSession(config: config, logger: logger)
         do {
-            // At the CA that issued it (its issuance facts; the primary for a version without them).
-            let serial = try session.connect(to: session.issuingAuthority(of: name) ?? config.primaryAuthority, logger: logger)
-                .revokeCurrent(name, reason: reason, now: Date())
+            let serial = try session.connect(toIssuerOf: name, logger: logger).revokeCurrent(name, reason: reason, now: Date())
             print("✓ \(name): certificate \(serial) revoked (\(reason.rawValue)); `certagent issue \(name)` gets a new one")
             DaemonNotice.tell(storeRoot: session.store.root, names: [name])
         } catch {

@@ -52,27 +52,6 @@ extension AgentConfig {
     }
 }
 
-extension AgentSession {
-    /// The configured CA that issued the certificate stored for `name` (`IssuanceFacts.directoryURL`): renewal
-    /// information is asked of it, and only an order placed with it carries ARI `replaces` (RFC 9773 §5). A version
-    /// without facts (stored before CertAgent recorded them, when a config named one CA) counts as the primary's, as
-    /// does a name with nothing stored. Nil when the issuing CA is no longer in the config: then no CA is asked about
-    /// that certificate and the lifetime rule times its renewal.
-    public func issuingAuthority(of name: String) -> CertificateAuthorityConfig? {
-        guard let facts = store.issuanceFacts(of: name) else { return config.primaryAuthority }
-        return config.certificateAuthority(directoryURL: facts.directoryURL)
-    }
-}
-
-extension CertificateStatus {
-    /// Fills `caDirectory` and `ca` from the issuance facts of `name`'s current version, when it has them.
-    mutating func noteIssuingCA(of name: String, in store: CertificateStore) {
-        guard let facts = store.issuanceFacts(of: name) else { return }
-        caDirectory = facts.directoryURL
-        ca = CertificateAuthorityConfig.displayName(of: facts.directoryURL)
-    }
-}
-
 extension AgentConfig {
     /// The CAs as `certagent check` lists them, in the order they are tried.
     public var certificateAuthorityLines: [String] {
@@ -87,3 +66,4 @@ extension AgentConfig {
         }
     }
 }
+
