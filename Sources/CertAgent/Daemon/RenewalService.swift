@@ -324,7 +324,8 @@ public final class RenewalService: Sendable {
             let next: CertificateAuthorityFallback.Choice
             (record, next) = CertificateAuthorityFallback.recordingFailure(
                 message, at: authority.directoryURL, retryAfter: asked, in: record, authorities: authorities.map(\.directoryURL),
-                fallbackAfterFailures: session.config.fallbackAfterFailures, retryAfterCap: cap, now: clock.now())
+                fallbackAfterFailures: session.config.fallbackAfterFailures, retryAfterCap: cap, now: clock.now(),
+                blamesCA: CertificateAuthorityFallback.blamesCertificateAuthority(error))
             save(record, for: certificate.name, logger: logger)
             if next.directoryURL != authority.directoryURL {
                 logger.warning("the next attempt goes to \(next)")

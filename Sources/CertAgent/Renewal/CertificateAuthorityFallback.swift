@@ -4,7 +4,8 @@ import ACME
 /// Which CA one renewal attempt of a certificate goes to, when the config lists more than one (`directory` as a list).
 ///
 /// Every renewal starts at the primary (the first CA). It moves on to the next CA in the list when the CA it is at
-///  - has failed `fallbackAfterFailures` consecutive times for this certificate, or
+///  - has failed `fallbackAfterFailures` consecutive times for this certificate (failures that say nothing about the
+///    CA, such as a failed HTTP-01 validation, are not counted: `blamesCertificateAuthority`), or
 ///  - answered its last failure with a `Retry-After` (e.g. `rateLimited`, RFC 8555 §6.6) later than the certificate can
 ///    wait: past `RetryAfterCap.latest`, its latest safe renewal time (`LifetimeRenewalRule.latestRenewal`: notAfter
 ///    minus a tenth of its lifetime, at most a day), or one day after the failure when no usable certificate exists.
@@ -96,15 +97,31 @@ extension CertificateAuthorityFallback {
     /// and the CA the next attempt goes to. The `Retry-After` holds the next attempt back only when that attempt goes
     /// to the same CA: one the renewal moves on from has no say over when the next CA is asked (only `FailureBackoff`
     /// paces it). Pure, like `choose`.
+    /// `blamesCA`: false when the failure says nothing about the CA (`blamesCertificateAuthority`): it is counted for the
+    /// backoff, not towards moving on.
     public static func recordingFailure(_ error: String, at directoryURL: String, retryAfter: Date?, in record: RenewalRecord,
                                         authorities: [String], fallbackAfterFailures: Int, retryAfterCap: RetryAfterCap,
-                                        now: Date) -> (record: RenewalRecord, next: Choice) {
+                                        now: Date, blamesCA: Bool = true) -> (record: RenewalRecord, next: Choice) {
         var updated = record
         updated.recordFailure(error, retryAfter: retryAfter, at: now)
-        updated.recordFailure(atAuthority: directoryURL, retryAfter: retryAfter)
+        if blamesCA { updated.recordFailure(atAuthority: directoryURL, retryAfter: retryAfter) }
         let next = choose(authorities: authorities, record: updated, fallbackAfterFailures: fallbackAfterFailures,
                           retryAfterCap: retryAfterCap, now: now)
         if next.directoryURL != directoryURL { updated.retryAfter = nil }
         return (updated, next)
+    }
+
+    /// Whether a failed attempt counts against the CA it went to. Not when the site could not prove control — the
+    /// pre-flight check failed, or the CA's HTTP-01 validation did — which another CA would see just the same (and
+    /// each failed validation there would count against its own rate limits); nor when another certagent process
+    /// held the certificate. Everything else does: the CA unreachable, its errors and refusals, a bad chain.
+    public static func blamesCertificateAuthority(_ error: any Error) -> Bool {
+        var current = error
+        if let issuance = current as? IssuanceError { current = issuance.underlying }
+        switch current {
+        case is PreflightFailure, is HTTP01ValidationFailure, is CertificateBusy: return false
+        case ACMEError.authorizationFailed: return false
+        default: return true
+        }
     }
 }

@@ -1,4 +1,5 @@
-import CertAgent
+import ACME
+@testable import CertAgent
 import Foundation
 import TestSupport
 import XCTest
@@ -133,5 +134,27 @@ final class CertificateAuthorityFallbackTests: XCTestCase {
         XCTAssertEqual(decoded, record)
         let old = try JSONDecoder().decode(RenewalRecord.self, from: Data(#"{"formatVersion": 1, "failures": 2}"#.utf8))
         XCTAssertNil(old.failedAuthority, "a record written before these fields reads as no CA known: the primary")
+    }
+
+    func testAFailureThatSaysNothingAboutTheCAIsBackedOffButDoesNotMoveOn() {
+        let clock = ManualClock()
+        let (record, next) = CertificateAuthorityFallback.recordingFailure(
+            "validation failed", at: primary, retryAfter: nil, in: RenewalRecord(), authorities: authorities, fallbackAfterFailures: 1,
+            retryAfterCap: cap(clock.now().addingTimeInterval(day)), now: clock.now(), blamesCA: false)
+        XCTAssertEqual(next, .init(index: 0, directoryURL: primary, reason: .primary))
+        XCTAssertEqual(record.failures, 1, "counted for the backoff")
+        XCTAssertNil(record.failedAuthority)
+    }
+
+    func testWhichFailuresCountAgainstTheCA() {
+        let validation = HTTP01ValidationFailure(domain: "a.example", webroot: "/var/www/a", tokenFile: nil,
+                                                 problem: ACMEProblem(type: "urn:ietf:params:acme:error:unauthorized"))
+        XCTAssertFalse(CertificateAuthorityFallback.blamesCertificateAuthority(IssuanceError(name: "a", underlying: validation)))
+        let authorization = ACMEError.authorizationFailed(identifier: ACMEIdentifier(type: "ip", value: "127.0.0.1"), problem: nil)
+        XCTAssertFalse(CertificateAuthorityFallback.blamesCertificateAuthority(IssuanceError(name: "a", underlying: authorization)))
+        let rateLimited = ACMEError.problem(ACMEProblem(type: "urn:ietf:params:acme:error:rateLimited"), url: primary, retryAfter: nil)
+        XCTAssertTrue(CertificateAuthorityFallback.blamesCertificateAuthority(IssuanceError(name: "a", underlying: rateLimited)))
+        XCTAssertTrue(CertificateAuthorityFallback.blamesCertificateAuthority(ACMEError.unexpectedResponse(url: primary, status: 502, detail: "bad gateway")))
+        XCTAssertTrue(CertificateAuthorityFallback.blamesCertificateAuthority(URLError(.cannotConnectToHost)), "a CA that cannot be reached")
     }
 }
