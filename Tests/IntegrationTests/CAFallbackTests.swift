@@ -69,6 +69,9 @@ final class CAFallbackTests: XCTestCase {
         try first.stopPebble()
         let failed = try certagent(["renew", "--force", "web"])
         XCTAssertNotEqual(failed.status, 0, failed.output)
+        let told = try certagent(["status"])
+        XCTAssertTrue(told.stdout.contains("    next CA       the fallback CA \(second.directoryURL) (\(first.directoryURL) failed 1 time in a row)"),
+                      told.stdout)
         let fallback = try certagent(["renew", "--force", "web"])
         XCTAssertEqual(fallback.status, 0, fallback.output)
         let fromSecond = try issuingCA()

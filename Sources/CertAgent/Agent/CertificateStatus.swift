@@ -50,6 +50,8 @@ public struct CertificateStatus: Codable, Sendable {
     public var caDirectory: String?
     /// That CA as people know it: a known name (`letsencrypt`) or the directory URL.
     public var ca: String?
+    /// With several CAs and failures since the last success: the CA the next attempt goes to, and why.
+    public var nextAttemptCA: String?
     public var serial: String?
     public var notBefore: Date?
     public var notAfter: Date?
@@ -132,6 +134,7 @@ public struct CertificateStatus: Codable, Sendable {
         if let retryAfterRequested {
             lines.append("    CA asked      to wait until \(Self.format(retryAfterRequested)): capped, see next")
         }
+        if let nextAttemptCA { lines.append("    next CA       \(nextAttemptCA)") }
         if let lastError { lines.append("    last error    \(lastError)" + (failures.map { " (\($0) failure\($0 == 1 ? "" : "s") in a row)" } ?? "")) }
         if let fullChain { lines.append("    full chain    \(fullChain)") }
         for result in site {

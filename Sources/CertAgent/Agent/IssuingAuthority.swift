@@ -31,4 +31,18 @@ extension CertificateStatus {
         caDirectory = facts.directoryURL
         ca = CertificateAuthorityConfig.displayName(of: facts.directoryURL)
     }
+
+    /// With several CAs configured and failures since the last success: fills `nextAttemptCA` with the CA the next
+    /// attempt goes to (`CertificateAuthorityFallback`), from the same record and cap the daemon uses.
+    mutating func noteNextAttemptCA(_ certificate: CertificateConfig, config: AgentConfig, store: CertificateStore, now: Date,
+                                    policy: RenewalPolicy = RenewalPolicy()) {
+        guard config.certificateAuthorities.count > 1 else { return }
+        let record = RenewalRecordStore(store: store).load(certificate.name).record
+        guard record.failures > 0 else { return }
+        let state = StoredCertificateState.inspect(certificate, in: store, now: now)
+        let choice = CertificateAuthorityFallback.choose(
+            authorities: config.certificateAuthorities.map(\.directoryURL), record: record, fallbackAfterFailures: config.fallbackAfterFailures,
+            retryAfterCap: policy.retryAfterCap(for: state, failedAt: FailureBackoff.failureTime(of: record, now: now)), now: now)
+        nextAttemptCA = choice.description
+    }
 }

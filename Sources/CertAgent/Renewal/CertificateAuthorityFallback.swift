@@ -49,7 +49,7 @@ public enum CertificateAuthorityFallback {
             case .sameAsLastAttempt(let failures):
                 return "\(index == 0 ? "the primary" : "the fallback") CA \(name) (\(failures) failure\(failures == 1 ? "" : "s") there so far)"
             case .afterFailures(let previous, let failures):
-                return "\(index == 0 ? "the primary" : "the fallback") CA \(name) (\(CertificateAuthorityConfig.displayName(of: previous)) failed \(failures) times in a row)"
+                return "\(index == 0 ? "the primary" : "the fallback") CA \(name) (\(CertificateAuthorityConfig.displayName(of: previous)) failed \(failures) time\(failures == 1 ? "" : "s") in a row)"
             case .retryAfterTooLate(let previous, let until, let latest):
                 return "\(index == 0 ? "the primary" : "the fallback") CA \(name) (\(CertificateAuthorityConfig.displayName(of: previous)) asked to wait until \(TimeText.human(until)), past \(TimeText.human(latest)), the latest the certificate can wait)"
             }
