@@ -83,6 +83,11 @@ final class CertificateAuthorityConfigTests: XCTestCase {
         XCTAssertEqual(config.fallbackAuthorities.map(\.directoryURL), [KnownDirectory.letsencrypt.url])
     }
 
+    func testOneCAMayBeWrittenAsAnObject() throws {
+        let config = try load(#""directory": {"url": "letsencrypt-staging", "caFile": "\#(caFile!)"}"#)
+        XCTAssertEqual(config.certificateAuthorities, [CertificateAuthorityConfig(directoryURL: KnownDirectory.letsencryptStaging.url, caFile: caFile)])
+    }
+
     func testEachMisuseNamesItsFieldAndValue() {
         func assertProblem(_ members: String, field: String, value: String?, mentions: String, line: UInt = #line) {
             let found = problems(members)
@@ -114,6 +119,8 @@ final class CertificateAuthorityConfigTests: XCTestCase {
                       value: #""3""#, mentions: "whole number")
         assertProblem(#""directory": "letsencrypt", "fallbackAfterFailures": 2"#, field: "fallbackAfterFailures", value: "2",
                       mentions: "nothing to fall back to")
+        assertProblem(#""directory": {"url": "letsencrypt", "eab": {"kid": "a", "hmacKeySecret": "b"}}, "eab": {"kid": "c", "hmacKeySecret": "d"}"#,
+                      field: "eab", value: nil, mentions: "directory.eab")
         assertProblem(#""directory": true"#, field: "directory", value: "true", mentions: "or a list of these")
     }
 }

@@ -20,12 +20,14 @@ extension ConfigLoader {
         if let topCAFile, let problem = ReferencedFiles.caFileProblem(topCAFile) { reader.report("caFile", .string(topCAFile), problem) }
         let topBinding = readExternalAccountBinding(&reader)
         var authorities: [CertificateAuthorityConfig] = []
+        var firstField = "directory"   // where the first CA's own settings are, for messages
         switch reader.raw("directory") {
         case nil:
             authorities = [CertificateAuthorityConfig(directoryURL: KnownDirectory.letsencrypt.url)]
         case .array(let items):
             if items.isEmpty { reader.report("directory", .array([]), "is empty: name at least one CA (an https:// directory URL or one of: \(knownDirectoryNames))") }
             var seen: [String: Int] = [:]
+            firstField = "directory[0]"
             for (index, item) in items.enumerated() {
                 let field = reader.fieldPath("directory") + "[\(index)]"
                 guard let authority = readCertificateAuthority(item, field: field, reader: &reader) else { continue }
@@ -43,13 +45,13 @@ extension ConfigLoader {
         if var primary = authorities.first {
             if let topCAFile {
                 if let own = primary.caFile {
-                    reader.report("caFile", .string(topCAFile), "is set both here and as directory[0].caFile (\(own)): set the first CA's caFile in one place")
+                    reader.report("caFile", .string(topCAFile), "is set both here and as \(firstField).caFile (\(own)): set the first CA's caFile in one place")
                 }
                 primary.caFile = topCAFile
             }
             if let topBinding {
                 if primary.externalAccountBinding != nil {
-                    reader.report("eab", nil, "is set both here and as directory[0].eab: set the first CA's external account binding in one place")
+                    reader.report("eab", nil, "is set both here and as \(firstField).eab: set the first CA's external account binding in one place")
                 }
                 primary.externalAccountBinding = topBinding
             }
