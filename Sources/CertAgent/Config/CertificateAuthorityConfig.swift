@@ -27,6 +27,9 @@ public struct CertificateAuthorityConfig: Sendable, Equatable {
 }
 
 extension AgentConfig {
+    /// `fallbackAfterFailures` when the config does not set it.
+    public static let defaultFallbackAfterFailures = 3
+
     /// The primary CA: `directory` (its first entry when a list), with the top-level `caFile` and `eab` or its own.
     public var primaryAuthority: CertificateAuthorityConfig {
         CertificateAuthorityConfig(directoryURL: directoryURL, caFile: caFile, externalAccountBinding: externalAccountBinding)
