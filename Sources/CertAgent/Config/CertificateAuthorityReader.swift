@@ -73,12 +73,12 @@ extension ConfigLoader {
     private static func readCertificateAuthority(_ value: JSONValue, field: String, reader: inout FieldReader) -> CertificateAuthorityConfig? {
         switch value {
         case .string(let text):
-            guard let url = directoryURL(text, field: field, reader: &reader) else { return nil }
+            guard let url = resolvedDirectoryURL(text, field: field, reader: &reader) else { return nil }
             return CertificateAuthorityConfig(directoryURL: url)
         case .object(let members):
             var entry = FieldReader(members, path: field)
             let text = entry.text("url", limit: FieldLimits.urlBytes, what: "an ACME directory URL", required: true)
-            let url = text.flatMap { directoryURL($0, field: entry.fieldPath("url"), reader: &entry) }
+            let url = text.flatMap { resolvedDirectoryURL($0, field: entry.fieldPath("url"), reader: &entry) }
             let caFile = entry.path("caFile")
             if let caFile, let problem = ReferencedFiles.caFileProblem(caFile) { entry.report("caFile", .string(caFile), problem) }
             let binding = readExternalAccountBinding(&entry)
@@ -94,7 +94,7 @@ extension ConfigLoader {
     }
 
     /// `text` as a directory URL (a known name resolved), or nil with a problem reported at `field`.
-    static func directoryURL(_ text: String, field: String, reader: inout FieldReader) -> String? {
+    static func resolvedDirectoryURL(_ text: String, field: String, reader: inout FieldReader) -> String? {
         if let problem = FieldLimits.textProblem(text, limit: FieldLimits.urlBytes, what: "an ACME directory URL") {
             reader.add(field: field, value: JSONValue.string(text).excerpt, message: problem)
             return nil

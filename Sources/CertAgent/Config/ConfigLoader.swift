@@ -68,6 +68,7 @@ public enum ConfigLoader {
         }
         let acceptTerms = reader.bool("acceptTermsOfService") ?? false
         let authorities = readCertificateAuthorities(&reader)
+        let directoryURL = authorities?.authorities.first?.directoryURL   // the primary's
         var preferredChain = reader.text("preferredChain", limit: FieldLimits.commonNameCharacters * 4, what: "an issuer's common name")
         if let name = preferredChain, name.count > FieldLimits.commonNameCharacters {
             reader.report("preferredChain", .string(name), "is \(name.count) characters long: an issuer's common name has at most \(FieldLimits.commonNameCharacters) (RFC 5280 ub-common-name), so no chain could match it")
@@ -86,8 +87,8 @@ public enum ConfigLoader {
             metricsFile = nil
         }
         let notify = NotifyConfigReader.read(&reader)
-        guard let authorities, let primary = authorities.authorities.first, let storage, let masterKeyFile else { return nil }
-        var config = AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: primary.directoryURL,
+        guard let authorities, let primary = authorities.authorities.first, let directoryURL, let storage, let masterKeyFile else { return nil }
+        var config = AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
                                  caFile: primary.caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
                                  externalAccountBinding: primary.externalAccountBinding, masterKeyFile: masterKeyFile)
         config.fallbackAuthorities = Array(authorities.authorities.dropFirst())
@@ -104,7 +105,7 @@ public enum ConfigLoader {
     /// `readCertificateAuthorities`).
     private static func readDirectory(_ reader: inout FieldReader, key: String) -> String? {
         guard let value = reader.string(key) else { return nil }
-        return directoryURL(value, field: reader.fieldPath(key), reader: &reader)
+        return resolvedDirectoryURL(value, field: reader.fieldPath(key), reader: &reader)
     }
 
     /// `metricsFile`: an absolute path whose directory exists; not a directory itself (checked offline).
