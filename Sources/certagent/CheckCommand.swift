@@ -102,7 +102,7 @@ struct CheckCommand: ParsableCommand {
             throw ExitCode(2)
         }
         print("\(config.sourcePath): OK")
-        print("  ACME server  \(config.directoryURL)")
+        for line in config.certificateAuthorityLines { print(line) }
         print("  store        \(storeLine)")
         for certificate in config.certificates {
             let state = StoredCertificateState.inspect(certificate, in: store, now: Date())

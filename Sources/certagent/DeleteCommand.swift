@@ -98,7 +98,7 @@ struct DeleteCommand: ParsableCommand {
                 print("  \(name): its certificate \(note.serialHex) was already revoked (\(note.reason.rawValue)) on \(DisplayFormat.date(note.revokedAt)): not sent again")
             } else {
                 do {
-                    let serial = try session.connect(logger: logger).revokeCurrent(name, reason: reason, now: Date())
+                    let serial = try session.connect(toIssuerOf: name, logger: logger).revokeCurrent(name, reason: reason, now: Date())
                     print("✓ \(name): certificate \(serial) revoked (\(reason.rawValue))")
                 } catch {
                     printError("✗ \(name): revocation failed, so nothing was deleted: \(error)")

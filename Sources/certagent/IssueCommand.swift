@@ -51,7 +51,7 @@ enum IssueRunner {
             return true
         }
         guard !wanted.isEmpty else { return ([], 0, []) }
-        print("Using the ACME server \(config.directoryURL)")
+        print("Using the ACME server \(config.directoryURL)" + (config.fallbackAuthorities.isEmpty ? "" : " (then, when it keeps failing: \(config.fallbackAuthorities.map(\.directoryURL).joined(separator: ", ")))"))
         // The same path as the daemon's renewals, so failures, backoff and deployment retries are recorded; forced,
         // because the admin asked for these certificates now.
         let service = context.service

@@ -55,7 +55,7 @@ struct RevokeCommand: ParsableCommand {
         try Confirmation.require(Self.question(name, reason: reason), yes: yes, command: "certagent revoke")
         let session = try AgentSession(config: config, logger: logger)
         do {
-            let serial = try session.connect(logger: logger).revokeCurrent(name, reason: reason, now: Date())
+            let serial = try session.connect(toIssuerOf: name, logger: logger).revokeCurrent(name, reason: reason, now: Date())
             print("✓ \(name): certificate \(serial) revoked (\(reason.rawValue)); `certagent issue \(name)` gets a new one")
             DaemonNotice.tell(storeRoot: session.store.root, names: [name])
         } catch {

@@ -23,6 +23,8 @@ final class ConfigExampleTests: XCTestCase {
         XCTAssertEqual(config.directoryURL, KnownDirectory.letsencrypt.url)
         XCTAssertEqual(config.notify?.email?.port, 587)
         XCTAssertEqual(config.notify?.webhook?.format, .ntfy)
-        XCTAssertEqual(config.referencedSecrets, ["smtp-password", "ntfy-token"])
+        XCTAssertEqual(config.referencedSecrets, ["zerossl-eab-hmac", "smtp-password", "ntfy-token"])
+        XCTAssertEqual(config.fallbackAuthorities.map(\.directoryURL), ["https://acme.zerossl.com/v2/DV90"], "a fallback CA with its own EAB")
+        XCTAssertEqual(config.fallbackAuthorities.first?.externalAccountBinding?.hmacKeySecret, "zerossl-eab-hmac")
     }
 }

@@ -14,6 +14,8 @@ public struct AgentSession: Sendable {
     public let permissionFixes: [PermissionFix]
     /// Held (shared) for the session's life, so `rotate-master-key` (exclusive) never runs under a daemon or command.
     public let storeLock: StoreLock
+    /// True when the caller gave the transport (tests): every CA is reached through it.
+    private let transportInjected: Bool
 
     /// Opens the store (refusing one inside a webroot; auditing its permissions), the master key and secrets, and the
     /// HTTP transport. Every later log line is scrubbed of the secrets' values. No request is sent yet.
@@ -33,14 +35,28 @@ public struct AgentSession: Sendable {
         let missing = secrets.missingSecrets(for: config)
         guard missing.isEmpty else { throw MissingSecrets(names: missing, secretsFile: config.secretsFile) }
         // A stoppable clock (daemon, commands) aborts requests in flight when it stops.
+        self.transportInjected = transport != nil
         self.transport = try transport ?? CurlTransport(caFile: config.caFile, cancellation: (clock as? StoppableClock)?.httpCancellation)
         self.clock = clock
         LogRedaction.install(try SecretRedaction(secretsFile: secrets.secrets))
     }
 
-    /// Registers or finds the ACME account and returns an issuer bound to it.
+    /// Registers or finds the ACME account at the primary CA and returns an issuer bound to it.
     public func connect(logger: Logger) throws -> CertificateIssuer {
-        let accounts = AccountManager(store: store, config: config, secrets: secrets)
+        try connect(to: config.primaryAuthority, logger: logger)
+    }
+
+    /// The HTTP transport for `authority`: the session's own when it trusts the same `caFile` (or the caller gave one),
+    /// else a new libcurl transport trusting its `caFile`.
+    public func transport(for authority: CertificateAuthorityConfig) throws -> any HTTPTransport {
+        if transportInjected || authority.caFile == config.caFile { return transport }
+        return try CurlTransport(caFile: authority.caFile, cancellation: (clock as? StoppableClock)?.httpCancellation)
+    }
+
+    /// Registers or finds the ACME account at `authority` (each CA has its own) and returns an issuer bound to it.
+    public func connect(to authority: CertificateAuthorityConfig, logger: Logger) throws -> CertificateIssuer {
+        let accounts = AccountManager(store: store, config: config, secrets: secrets, authority: authority)
+        let transport = try transport(for: authority)
         try accounts.resolvePendingChange(transport: transport, clock: clock, logger: logger)   // a crashed rollover or deactivation
         // The account key is loaded (or made) once; from then on log lines are scrubbed of it too.
         let key = try accounts.accountKey(logger: logger)

@@ -45,6 +45,13 @@ public struct CertificateStatus: Codable, Sendable {
     public var summary: String
     public var healthy: Bool
     public var issuer: String?
+    /// The ACME directory URL of the CA that issued the stored certificate (its `IssuanceFacts`); absent when the
+    /// version predates those facts or nothing is stored.
+    public var caDirectory: String?
+    /// That CA as people know it: a known name (`letsencrypt`) or the directory URL.
+    public var ca: String?
+    /// With several CAs and failures since the last success: the CA the next attempt goes to, and why.
+    public var nextAttemptCA: String?
     public var serial: String?
     public var notBefore: Date?
     public var notAfter: Date?
@@ -113,6 +120,7 @@ public struct CertificateStatus: Codable, Sendable {
         }
         if step.action == .retryAt { next += "; `certagent renew --force \(certificate.name)` retries now" }
         site = Self.siteResults(certificate, record: SiteCheckStore(store: store).load(certificate.name), currentSerial: serial)
+        if state.leaf != nil { noteIssuingCA(of: certificate.name, in: store) }
     }
 
     /// The stored site check per configured name; a result recorded for an earlier current certificate counts as
@@ -131,6 +139,7 @@ public struct CertificateStatus: Codable, Sendable {
     public var text: String {
         var lines = ["\(healthy ? "✓" : "✗") \(name): \(domains.joined(separator: ", "))", "    state         \(summary)"]
         if let issuer { lines.append("    issuer        \(issuer)") }
+        if let ca { lines.append("    CA            \(ca)") } else if issuer != nil { lines.append("    CA            not recorded (stored before CertAgent noted the issuing CA)") }
         if let notAfter {
             let days = Int(notAfter.timeIntervalSinceNow / 86_400)
             lines.append("    expires       \(Self.format(notAfter)) (\(days) days)")
@@ -140,6 +149,7 @@ public struct CertificateStatus: Codable, Sendable {
         if let retryAfterRequested {
             lines.append("    CA asked      to wait until \(Self.format(retryAfterRequested)): capped, see next")
         }
+        if let nextAttemptCA { lines.append("    next CA       \(nextAttemptCA)") }
         if let lastError { lines.append("    last error    \(lastError)" + (failures.map { " (\($0) failure\($0 == 1 ? "" : "s") in a row)" } ?? "")) }
         if let fullChain { lines.append("    full chain    \(fullChain)") }
         for result in site {

@@ -45,6 +45,7 @@ public final class DryRun {
         workspace = try Self.makeWorkspace()
         var config = realConfig
         config.directoryURL = directoryURL
+        config.fallbackAuthorities = []   // one staging CA: a fallback's account and EAB are not for a dry run
         config.storagePath = workspace + "/store"
         config.masterKeyFile = workspace + "/master.key"
         config.dryRunDirectory = nil

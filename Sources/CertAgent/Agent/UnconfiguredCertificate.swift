@@ -19,6 +19,7 @@ extension CertificateStatus {
         notAfter = leaf?.notAfter
         nextAction = NextAction.none
         next = NextStep(action: .none, at: nil, reason: nil).text
+        if leaf != nil { noteIssuingCA(of: name, in: store) }
     }
 
     /// The words `status` shows for a certificate in the store but not in the config.
@@ -28,7 +29,11 @@ extension CertificateStatus {
 
     /// Every certificate of `config`, then those `store` holds files for that `config` does not list.
     public static func all(config: AgentConfig, store: CertificateStore, now: Date) -> [CertificateStatus] {
-        let configured = config.certificates.map { CertificateStatus(certificate: $0, store: store, now: now) }
+        let configured = config.certificates.map { certificate in
+            var status = CertificateStatus(certificate: certificate, store: store, now: now)
+            status.noteNextAttemptCA(certificate, config: config, store: store, now: now)
+            return status
+        }
         let names = Set(config.certificates.map(\.name))
         let unconfigured = store.storedCertificateNames().filter { !names.contains($0) }.map {
             CertificateStatus(notConfigured: $0, store: store, now: now)

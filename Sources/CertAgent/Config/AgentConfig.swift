@@ -38,6 +38,11 @@ public struct AgentConfig: Sendable, Equatable {
     public var preferredChain: String?
     /// External account binding for CAs that require it (RFC 8555 §7.3.4).
     public var externalAccountBinding: ExternalAccountBindingConfig?
+    /// The CAs after the primary (`directory` list entries 2, 3, …), tried in order when the primary keeps failing.
+    public var fallbackAuthorities: [CertificateAuthorityConfig] = []
+    /// Consecutive failures of one certificate at one CA before that renewal moves on to the next CA
+    /// (`fallbackAfterFailures`; only with a second CA).
+    public var fallbackAfterFailures: Int = AgentConfig.defaultFallbackAfterFailures
     /// The master key file (when no systemd credential provides the key): beside the config file unless set.
     public var masterKeyFile: String
     /// The staging directory `renew --dry-run` orders from when `directoryURL` has no known one (`dryRunDirectory`).

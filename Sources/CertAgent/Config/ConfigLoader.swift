@@ -67,9 +67,8 @@ public enum ConfigLoader {
             return value
         }
         let acceptTerms = reader.bool("acceptTermsOfService") ?? false
-        let directoryURL = readDirectory(&reader)
-        let caFile = reader.path("caFile")
-        if let caFile, let problem = ReferencedFiles.caFileProblem(caFile) { reader.report("caFile", .string(caFile), problem) }
+        let authorities = readCertificateAuthorities(&reader)
+        let directoryURL = authorities?.authorities.first?.directoryURL   // the primary's
         var preferredChain = reader.text("preferredChain", limit: FieldLimits.commonNameCharacters * 4, what: "an issuer's common name")
         if let name = preferredChain, name.count > FieldLimits.commonNameCharacters {
             reader.report("preferredChain", .string(name), "is \(name.count) characters long: an issuer's common name has at most \(FieldLimits.commonNameCharacters) (RFC 5280 ub-common-name), so no chain could match it")
@@ -79,7 +78,6 @@ public enum ConfigLoader {
         let profile = readProfile(&reader)
         let certificates = readCertificates(&reader, defaultKeyType: defaultKeyType, defaultProfile: profile, directoryURL: directoryURL)
         let storage = readStorage(&reader, certificates: certificates, environment: environment, runningAsRoot: runningAsRoot)
-        let binding = readExternalAccountBinding(&reader)
         let masterKeyFile = readMasterKeyFile(&reader, configPath: path, certificates: certificates)
         let concurrency = readPositiveNumber(&reader, "maxConcurrentRenewals", range: 1...64)
         let minimumInterval = readPositiveNumber(&reader, "minimumRenewalIntervalSeconds", range: 1...86_400)
@@ -90,10 +88,12 @@ public enum ConfigLoader {
             metricsFile = nil
         }
         let notify = NotifyConfigReader.read(&reader)
-        guard let directoryURL, let storage, let masterKeyFile else { return nil }
+        guard let authorities, let primary = authorities.authorities.first, let directoryURL, let storage, let masterKeyFile else { return nil }
         var config = AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
-                                 caFile: caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
-                                 externalAccountBinding: binding, masterKeyFile: masterKeyFile)
+                                 caFile: primary.caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
+                                 externalAccountBinding: primary.externalAccountBinding, masterKeyFile: masterKeyFile)
+        config.fallbackAuthorities = Array(authorities.authorities.dropFirst())
+        if let fallbackAfterFailures = authorities.fallbackAfterFailures { config.fallbackAfterFailures = fallbackAfterFailures }
         if let concurrency { config.maxConcurrentRenewals = Int(concurrency) }
         if let minimumInterval { config.minimumRenewalInterval = minimumInterval }
         config.dryRunDirectory = dryRunDirectory
@@ -103,18 +103,11 @@ public enum ConfigLoader {
         return config
     }
 
-    /// `directory` (Let's Encrypt when absent), or `dryRunDirectory` (nil when absent): an https:// URL or a known name.
-    private static func readDirectory(_ reader: inout FieldReader, key: String = "directory") -> String? {
-        guard let value = reader.text(key, limit: FieldLimits.urlBytes, what: "an ACME directory URL") else {
-            return reader.problems.contains { $0.field == key } || key != "directory" ? nil : KnownDirectory.letsencrypt.url
-        }
-        if let known = KnownDirectory(rawValue: value) { return known.url }
-        guard value.hasPrefix("https://"), URL(string: value)?.host != nil else {
-            let names = KnownDirectory.allCases.map(\.rawValue).joined(separator: ", ")
-            reader.report(key, .string(value), "must be an https:// URL of an ACME directory or one of: \(names)")
-            return nil
-        }
-        return value
+    /// `dryRunDirectory` (nil when absent): an https:// URL or a known name (`directory` is read by
+    /// `readCertificateAuthorities`).
+    private static func readDirectory(_ reader: inout FieldReader, key: String) -> String? {
+        guard let value = reader.string(key) else { return nil }
+        return resolvedDirectoryURL(value, field: reader.fieldPath(key), reader: &reader)
     }
 
     /// `metricsFile`: an absolute path whose directory exists; not a directory itself (checked offline).
@@ -133,7 +126,7 @@ public enum ConfigLoader {
         return path
     }
 
-    private static func readExternalAccountBinding(_ reader: inout FieldReader) -> ExternalAccountBindingConfig? {
+    static func readExternalAccountBinding(_ reader: inout FieldReader) -> ExternalAccountBindingConfig? {
         guard let members = reader.object("eab") else { return nil }
         var eabReader = FieldReader(members, path: reader.fieldPath("eab"))
         let keyID = eabReader.text("kid", limit: FieldLimits.keyIdentifierBytes, what: "a key identifier", required: true)
@@ -148,7 +141,7 @@ public enum ConfigLoader {
         return ExternalAccountBindingConfig(keyID: keyID, hmacKeySecret: secret)
     }
 
-    private static func readPositiveNumber(_ reader: inout FieldReader, _ key: String, range: ClosedRange<Double>) -> Double? {
+    static func readPositiveNumber(_ reader: inout FieldReader, _ key: String, range: ClosedRange<Double>) -> Double? {
         guard let value = reader.raw(key) else { return nil }
         guard case .number(let number) = value, number == number.rounded(), range.contains(number) else {
             reader.report(key, value, "must be a whole number from \(Int(range.lowerBound)) to \(Int(range.upperBound))")

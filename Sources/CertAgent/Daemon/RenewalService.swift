@@ -32,7 +32,8 @@ public final class RenewalService: Sendable {
     }
 
     private let sessionState: Mutex<AgentSession>
-    private let connection = Mutex<Connection?>(nil)
+    /// One connection per CA (directory URL), made when first needed.
+    private let connections = Mutex<[String: Connection]>([:])
     private let clock: StoppableClock
     private let random: any RandomSource
     private let policy: RenewalPolicy
@@ -68,33 +69,46 @@ public final class RenewalService: Sendable {
         if previous.config.directoryURL != session.config.directoryURL || previous.config.caFile != session.config.caFile
             || previous.config.storagePath != session.config.storagePath || previous.config.emails != session.config.emails
             || previous.config.preferredChain != session.config.preferredChain
-            || previous.config.externalAccountBinding != session.config.externalAccountBinding {
-            connection.withLock { $0 = nil }
+            || previous.config.externalAccountBinding != session.config.externalAccountBinding
+            || previous.config.certificateAuthorities != session.config.certificateAuthorities {
+            connections.withLock { $0 = [:] }
         }
     }
 
     private var records: RenewalRecordStore { RenewalRecordStore(store: session.store) }
 
-    /// Connects to the CA (directory, account) once, and again after a failure.
-    private func connect() throws -> Connection {
-        if let existing = connection.withLock({ $0 }), existing.issuer.accountKey?.isOutdated != true { return existing }   // rolled over or retired since
-        let issuer = try session.connect(logger: logger)
+    /// Connects to `authority` (directory, account) once, and again after a failure or when the account key was
+    /// rolled over or retired since.
+    private func connect(to authority: CertificateAuthorityConfig) throws -> Connection {
+        if let existing = connections.withLock({ $0[authority.directoryURL] }), existing.issuer.accountKey?.isOutdated != true { return existing }
+        let issuer = try session.connect(to: authority, logger: logger)
         let ari = (try? issuer.client.directory().renewalInfo) != nil
         let made = Connection(issuer: issuer, ariSupported: ari)
-        connection.withLock { $0 = made }
-        logger.info("connected to the ACME server", metadata: ["directory": "\(session.config.directoryURL)", "ari": "\(ari)"])
+        connections.withLock { $0[authority.directoryURL] = made }
+        logger.info("connected to the ACME server", metadata: ["directory": "\(authority.directoryURL)", "ari": "\(ari)"])
         return made
     }
 
-    /// Connects now if possible (so planning can use ARI); a failure is logged and retried by the first renewal.
-    public func connectIfPossible() {
-        do { _ = try connect() } catch where clock.isStopped {
+    /// Connects to the primary CA now if possible (so planning can use ARI); a failure is logged and retried by the
+    /// first renewal.
+    public func connectIfPossible() { connectIfPossible(to: session.config.primaryAuthority) }
+
+    private func connectIfPossible(to authority: CertificateAuthorityConfig) {
+        do { _ = try connect(to: authority) } catch where clock.isStopped {
             // Cut short by a stop: the caller reports the interruption.
-        } catch { logger.log(level: min(.warning, failureLogLevel), "cannot reach the ACME server yet: \(error)") }
+        } catch { logger.log(level: min(.warning, failureLogLevel), "cannot reach the ACME server \(authority.directoryURL) yet: \(error)") }
     }
 
-    /// Whether the CA offers ARI, when known (nil before the first connection).
-    public var ariSupported: Bool? { connection.withLock { $0?.ariSupported } }
+    /// Whether the primary CA offers ARI, when known (nil before the first connection).
+    public var ariSupported: Bool? { ariSupported(by: session.config.primaryAuthority) }
+
+    /// Whether `authority` offers ARI, when known (nil before the first connection to it).
+    private func ariSupported(by authority: CertificateAuthorityConfig) -> Bool? {
+        connections.withLock { $0[authority.directoryURL]?.ariSupported }
+    }
+
+    /// The configured CA that issued the certificate stored for `name` (`AgentSession.issuingAuthority(of:)`).
+    private func issuingAuthority(of name: String) -> CertificateAuthorityConfig? { session.issuingAuthority(of: name) }
 
     /// Cleans up after a previous run that stopped mid-order: challenge files it left, and its in-flight mark.
     public func recoverInterruptedWork() {
@@ -168,7 +182,8 @@ public final class RenewalService: Sendable {
         -> (decision: RenewalDecision, state: StoredCertificateState, record: RenewalRecord) {
         let record = loadRecord(certificate.name, logger: logger)
         let state = StoredCertificateState.inspect(certificate, in: session.store, now: clock.now())
-        let decision = policy.decide(state: state, record: record, ariSupported: ariSupported ?? false, now: clock.now(),
+        let ari = issuingAuthority(of: certificate.name).flatMap { ariSupported(by: $0) } ?? false
+        let decision = policy.decide(state: state, record: record, ariSupported: ari, now: clock.now(),
                                      random: random, forcing: forcing,
                                      profileChange: ProfileChange.between(configured: certificate.profile, facts: session.store.issuanceFacts(of: certificate.name)))
         if decision.record != record { save(decision.record, for: certificate.name, logger: logger) }
@@ -198,15 +213,16 @@ public final class RenewalService: Sendable {
         var logger = logger
         logger[metadataKey: "certificate"] = "\(name)"
         // Without a connection the policy cannot know the CA offers ARI, and could miss a window that has started.
-        if ariSupported == nil { connectIfPossible() }
+        if let issuing = issuingAuthority(of: name), ariSupported(by: issuing) == nil { connectIfPossible(to: issuing) }
         retryDeploymentIfDue(certificate, logger: logger)
         // A `current` link deleted since the last look: a verified version on disk is linked again, not re-ordered.
         if session.store.currentLinkIsMissing(name), let lock = try? session.store.lockForIssuance(name) {
             withExtendedLifetime(lock) { relinkMissingCurrent(certificate, logger: logger) }
         }
         var (decision, state, record) = decide(certificate, forcing: forcing, logger: logger)
-        if case .checkRenewalInfo(let at) = decision.action, at <= clock.now(), let leaf = state.leaf {
-            checkRenewalInfo(leaf: leaf, record: &record, name: name, logger: logger)
+        if case .checkRenewalInfo(let at) = decision.action, at <= clock.now(), let leaf = state.leaf,
+           let issuing = issuingAuthority(of: name) {
+            checkRenewalInfo(leaf: leaf, record: &record, name: name, at: issuing, logger: logger)
             (decision, state, record) = decide(certificate, forcing: forcing, logger: logger)
         }
         // A decision a stop cut short (no connection, no renewal information) is no decision: never "not due".
@@ -267,6 +283,12 @@ public final class RenewalService: Sendable {
         session.store.noteIssuanceHolder(certificate.name)
         var record = loadRecord(certificate.name, logger: logger)   // fresh, now that nobody else can change it
         logger.notice("\(Self.startLine(reason: reason, state: state))")
+        let authorities = session.config.certificateAuthorities
+        let choice = CertificateAuthorityFallback.choose(
+            authorities: authorities.map(\.directoryURL), record: record, fallbackAfterFailures: session.config.fallbackAfterFailures,
+            retryAfterCap: policy.retryAfterCap(for: state, failedAt: FailureBackoff.failureTime(of: record, now: clock.now())), now: clock.now())
+        let authority = authorities[choice.index]
+        if authorities.count > 1 { logger.notice("ordering from \(choice)") }
         record.inFlightSince = clock.now()
         save(record, for: certificate.name, logger: logger)
         do {
@@ -276,8 +298,10 @@ public final class RenewalService: Sendable {
                 guard report.passed else { throw PreflightFailure(report: report) }
                 logger.info("pre-flight check passed", metadata: ["addresses": "\(report.names.map(\.addresses.count).reduce(0, +))"])
             }
-            let connection = try connect()
-            let replaces = connection.ariSupported ? state.leaf?.ariCertificateIdentifier : nil
+            let connection = try connect(to: authority)
+            // ARI `replaces` (RFC 9773 §5) only to the CA that issued the certificate being replaced.
+            let sameCA = issuingAuthority(of: certificate.name)?.directoryURL == authority.directoryURL
+            let replaces = connection.ariSupported && sameCA ? state.leaf?.ariCertificateIdentifier : nil
             var issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, newKey: forcing?.newKey ?? false, logger: logger)
             record.inFlightSince = nil
             record.recordSuccess(at: clock.now())
@@ -291,15 +315,23 @@ public final class RenewalService: Sendable {
             logger.notice("renewal interrupted by shutdown: the order is abandoned and placed again at the next start")
             return .interrupted
         } catch {
-            if error is IssuanceError == false, error is PreflightFailure == false { connection.withLock { $0 = nil } }   // reconnect next time
+            if error is IssuanceError == false, error is PreflightFailure == false {
+                connections.withLock { $0[authority.directoryURL] = nil }   // reconnect next time
+            }
             // The certificate's name is already in the log metadata and in the caller's summary.
             let message = (error as? IssuanceError).map { "\($0.underlying)" } ?? "\(error)"
             record.inFlightSince = nil
             let asked = Self.retryAfter(of: error)
-            record.recordFailure(message, retryAfter: asked, at: clock.now())
-            save(record, for: certificate.name, logger: logger)
             let cap = policy.retryAfterCap(for: state, failedAt: clock.now())
-            if let asked, asked > cap.latest {
+            let next: CertificateAuthorityFallback.Choice
+            (record, next) = CertificateAuthorityFallback.recordingFailure(
+                message, at: authority.directoryURL, retryAfter: asked, in: record, authorities: authorities.map(\.directoryURL),
+                fallbackAfterFailures: session.config.fallbackAfterFailures, retryAfterCap: cap, now: clock.now(),
+                blamesCA: CertificateAuthorityFallback.blamesCertificateAuthority(error))
+            save(record, for: certificate.name, logger: logger)
+            if next.directoryURL != authority.directoryURL {
+                logger.warning("the next attempt goes to \(next)")
+            } else if let asked, asked > cap.latest {
                 logger.warning("the CA asked to wait until \(CertificateStatus.format(asked)); waiting until \(CertificateStatus.format(cap.latest)) instead (cap: \(cap.reason))")
             }
             let retryAt = FailureBackoff.nextAttempt(for: record, now: clock.now(), retryAfterCap: cap) ?? clock.now()
@@ -409,10 +441,12 @@ public final class RenewalService: Sendable {
         save(record, for: certificate.name, logger: logger)
     }
 
-    private func checkRenewalInfo(leaf: Certificate, record: inout RenewalRecord, name: String, logger: Logger) {
+    /// Fetches renewal information for `leaf` from `authority`, the CA that issued it (RFC 9773 §4.3).
+    private func checkRenewalInfo(leaf: Certificate, record: inout RenewalRecord, name: String, at authority: CertificateAuthorityConfig,
+                                  logger: Logger) {
         guard let certificateID = leaf.ariCertificateIdentifier else { return }
         do {
-            let info = try connect().issuer.client.renewalInfo(certificateID: certificateID)
+            let info = try connect(to: authority).issuer.client.renewalInfo(certificateID: certificateID)
             record.recordRenewalInfo(info, certificateID: certificateID, at: clock.now())
             logger.info("renewal information: window \(TimeText.human(info.windowStart)) – \(TimeText.human(info.windowEnd))")
             let latest = policy.lifetimeRule.latestRenewal(notBefore: leaf.notBefore, notAfter: leaf.notAfter)

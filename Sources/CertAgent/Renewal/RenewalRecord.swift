@@ -44,6 +44,15 @@ public struct RenewalRecord: Codable, Sendable, Equatable {
     /// When to fetch renewal information for `ariCertificateID` again (RFC 9773 §4.3).
     public var nextARICheck: Date?
 
+    // MARK: Falling back to another CA (`CertificateAuthorityFallback`)
+
+    /// The directory URL of the CA the last failed attempt went to (nil: none failed since the last success).
+    public var failedAuthority: String?
+    /// Consecutive failed attempts at `failedAuthority`.
+    public var failuresAtAuthority: Int?
+    /// The `Retry-After` `failedAuthority` sent with its last failure, as it asked (perhaps more than is honoured).
+    public var authorityRetryAfter: Date?
+
     // MARK: History and work in progress
 
     /// When the last renewal succeeded.

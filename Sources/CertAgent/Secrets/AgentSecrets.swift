@@ -45,6 +45,6 @@ extension AgentConfig {
     public var referencedSecrets: [String] {
         let notifySecrets = allNotifySettings.flatMap(\.referencedSecrets)
         var seen: Set<String> = []
-        return ([externalAccountBinding?.hmacKeySecret].compactMap { $0 } + notifySecrets).filter { seen.insert($0).inserted }
+        return (certificateAuthorities.compactMap { $0.externalAccountBinding?.hmacKeySecret } + notifySecrets).filter { seen.insert($0).inserted }
     }
 }

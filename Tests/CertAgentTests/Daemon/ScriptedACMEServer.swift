@@ -114,10 +114,17 @@ final class ScriptedACMEServer: HTTPTransport {
     private let webroots: [String: String]
 
     /// `webroots` stands in for fetching http://<domain>/.well-known/acme-challenge/<token>: domain → webroot folder.
-    init(ca: ScriptedIssuingCA, webroots: [String: String]) {
+    /// `base`: where this CA answers (`https://ca.test` unless a test runs a second one beside it).
+    init(ca: ScriptedIssuingCA, webroots: [String: String], base: String = ScriptedACMEServer.base) {
         self.ca = ca
         self.webroots = webroots
+        self.base = base
     }
+
+    /// Where this CA answers; its directory and renewalInfo URLs below it.
+    let base: String
+    var directoryURL: String { base + "/dir" }
+    var renewalInfoBase: String { base + "/renewalInfo" }
 
     // MARK: Scripting and observation
 
@@ -159,7 +166,7 @@ final class ScriptedACMEServer: HTTPTransport {
     var challengeFilesChecked: [String] { state.withLock { $0.challengeFilesChecked } }
     /// The URLs of every GET renewalInfo request.
     var renewalInfoRequests: [String] {
-        requests.filter { $0.method == .get && $0.url.hasPrefix(Self.renewalInfoBase + "/") }.map(\.url)
+        requests.filter { $0.method == .get && $0.url.hasPrefix(renewalInfoBase + "/") }.map(\.url)
     }
 
     // MARK: HTTPTransport
@@ -168,7 +175,7 @@ final class ScriptedACMEServer: HTTPTransport {
     struct AnswerLost: Error {}
 
     func send(_ request: HTTPRequest) throws -> HTTPResponse {
-        if request.url == Self.base + "/new-order", let hook = newOrderHook.withLock({ $0 }) { hook() }
+        if request.url == base + "/new-order", let hook = newOrderHook.withLock({ $0 }) { hook() }
         let response = state.withLock { state in
             state.requests.append(request)
             var response = handle(request, &state)
@@ -179,7 +186,7 @@ final class ScriptedACMEServer: HTTPTransport {
             return response
         }
         let lost = state.withLock { state in
-            guard request.url == Self.base + "/key-change", state.keyChangeAnswerLost else { return false }
+            guard request.url == base + "/key-change", state.keyChangeAnswerLost else { return false }
             state.keyChangeAnswerLost = false
             return true
         }
@@ -188,16 +195,16 @@ final class ScriptedACMEServer: HTTPTransport {
     }
 
     private func handle(_ request: HTTPRequest, _ state: inout State) -> HTTPResponse {
-        let path = String(request.url.dropFirst(Self.base.count))
-        guard request.url.hasPrefix(Self.base) else { return problem(404, "malformed", "not this CA: \(request.url)") }
+        let path = String(request.url.dropFirst(base.count))
+        guard request.url.hasPrefix(base) else { return problem(404, "malformed", "not this CA: \(request.url)") }
         switch (request.method, path) {
         case (.get, "/dir"):
-            var meta: [String: Any] = ["termsOfService": Self.base + "/terms"]
+            var meta: [String: Any] = ["termsOfService": base + "/terms"]
             if let profiles = state.profiles { meta["profiles"] = profiles }
             return json(200, [
-                "newNonce": Self.base + "/new-nonce", "newAccount": Self.base + "/new-account",
-                "newOrder": Self.base + "/new-order", "revokeCert": Self.base + "/revoke-cert",
-                "keyChange": Self.base + "/key-change", "renewalInfo": Self.renewalInfoBase,
+                "newNonce": base + "/new-nonce", "newAccount": base + "/new-account",
+                "newOrder": base + "/new-order", "revokeCert": base + "/revoke-cert",
+                "keyChange": base + "/key-change", "renewalInfo": renewalInfoBase,
                 "meta": meta,
             ])
         case (.head, "/new-nonce"):
@@ -265,7 +272,7 @@ final class ScriptedACMEServer: HTTPTransport {
             guard payload?["termsOfServiceAgreed"] as? Bool == true else {
                 return problem(403, "userActionRequired", "agree to the terms of service")
             }
-            let url = Self.base + "/acct/\(state.accountsByThumbprint.count + 1)"
+            let url = base + "/acct/\(state.accountsByThumbprint.count + 1)"
             state.accountsByThumbprint[thumbprint] = url
             state.thumbprintsByAccount[url] = thumbprint
             let contact = payload?["contact"] as? [String] ?? []
@@ -289,7 +296,7 @@ final class ScriptedACMEServer: HTTPTransport {
             return newOrder(payload ?? [:], account: account, &state)
         case ("order", let id?) where state.orders.indices.contains(id) && state.orders[id].accountURL == account:
             if state.orders[id].finalized { state.orders[id].polledSinceFinalize = true }
-            return json(200, orderObject(id, state), headers: [("Location", Self.base + "/order/\(id)")])
+            return json(200, orderObject(id, state), headers: [("Location", base + "/order/\(id)")])
         case ("authz", let id?) where state.authorizations.indices.contains(id):
             return json(200, authorizationObject(id, state))
         case ("chall", let id?) where state.authorizations.indices.contains(id):
@@ -325,7 +332,7 @@ final class ScriptedACMEServer: HTTPTransport {
               let header = try? JSONSerialization.jsonObject(with: Data(protectedBytes)) as? [String: Any],
               let body = try? JSONSerialization.jsonObject(with: Data(payloadBytes)) as? [String: Any],
               let jwk = header["jwk"] as? [String: String], let newThumbprint = Self.thumbprint(jwk),
-              header["nonce"] == nil, header["url"] as? String == Self.base + "/key-change" else {
+              header["nonce"] == nil, header["url"] as? String == base + "/key-change" else {
             return problem(400, "malformed", "the keyChange payload is not an inner JWS with a jwk, the url and no nonce")
         }
         guard body["account"] as? String == account,
@@ -376,7 +383,7 @@ final class ScriptedACMEServer: HTTPTransport {
                                   profile: profile))
         placed.accepted = true
         let id = state.orders.count - 1
-        return json(201, orderObject(id, state), headers: [("Location", Self.base + "/order/\(id)")])
+        return json(201, orderObject(id, state), headers: [("Location", base + "/order/\(id)")])
     }
 
     private func orderStatus(_ id: Int, _ state: State) -> String {
@@ -393,19 +400,19 @@ final class ScriptedACMEServer: HTTPTransport {
             "status": status,
             "expires": Date().addingTimeInterval(7 * 86_400).formatted(.iso8601),
             "identifiers": order.identifiers.map { ["type": "dns", "value": $0] },
-            "authorizations": order.authorizations.map { Self.base + "/authz/\($0)" },
-            "finalize": Self.base + "/finalize/\(id)",
+            "authorizations": order.authorizations.map { base + "/authz/\($0)" },
+            "finalize": base + "/finalize/\(id)",
         ]
         if let replaces = order.replaces { object["replaces"] = replaces }
         if let profile = order.profile { object["profile"] = profile }
-        if status == "valid", let certificate = order.certificate { object["certificate"] = Self.base + "/cert/\(certificate)" }
+        if status == "valid", let certificate = order.certificate { object["certificate"] = base + "/cert/\(certificate)" }
         return object
     }
 
     private func authorizationObject(_ id: Int, _ state: State) -> [String: Any] {
         let authorization = state.authorizations[id]
         var challenge: [String: Any] = [
-            "type": "http-01", "url": Self.base + "/chall/\(id)", "status": authorization.challengeStatus, "token": authorization.token,
+            "type": "http-01", "url": base + "/chall/\(id)", "status": authorization.challengeStatus, "token": authorization.token,
         ]
         if let error = authorization.error {
             challenge["error"] = ["type": Self.errorPrefix + "unauthorized", "detail": error]
@@ -436,7 +443,7 @@ final class ScriptedACMEServer: HTTPTransport {
         }
         var object = authorizationObject(id, state)["challenges"].flatMap { ($0 as? [[String: Any]])?.first } ?? [:]
         object["status"] = authorization.challengeStatus
-        return json(200, object, headers: [("Link", "<\(Self.base)/authz/\(id)>;rel=\"up\"")])
+        return json(200, object, headers: [("Link", "<\(base)/authz/\(id)>;rel=\"up\"")])
     }
 
     private func finalize(_ id: Int, payload: [String: Any], _ state: inout State) -> HTTPResponse {
@@ -466,7 +473,7 @@ final class ScriptedACMEServer: HTTPTransport {
         if let replaces = state.orders[id].replaces { state.replaced.insert(replaces) }
         state.orders[id].finalized = true
         state.orders[id].certificate = state.issued.count - 1
-        return json(200, orderObject(id, state), headers: [("Location", Self.base + "/order/\(id)"), ("Retry-After", "0")])
+        return json(200, orderObject(id, state), headers: [("Location", base + "/order/\(id)"), ("Retry-After", "0")])
     }
 
     // MARK: Renewal information (RFC 9773 §4.2)
@@ -503,7 +510,7 @@ final class ScriptedACMEServer: HTTPTransport {
     /// RFC 7638 thumbprint of an EC JWK: SHA-256 over the required members in lexicographic order.
     static func thumbprint(_ jwk: [String: String]) -> String? {
         guard jwk["kty"] == "EC", let crv = jwk["crv"], let x = jwk["x"], let y = jwk["y"] else { return nil }
-        return base64url(Digest.sha256(Array("{\"crv\":\"\(crv)\",\"kty\":\"EC\",\"x\":\"\(x)\",\"y\":\"\(y)\"}".utf8)))
+        return Self.base64url(Digest.sha256(Array("{\"crv\":\"\(crv)\",\"kty\":\"EC\",\"x\":\"\(x)\",\"y\":\"\(y)\"}".utf8)))
     }
 
     static func base64url(_ bytes: [UInt8]) -> String { ScriptedIssuingCA.base64url(bytes) }
