@@ -65,6 +65,7 @@ public struct AgentSession: Sendable {
         let client = try accounts.connect(transport: transport, clock: clock, key: key, logger: logger)
         var issuer = CertificateIssuer(client: client, store: store, clock: clock, preferredChain: config.preferredChain)
         issuer.accountKey = AccountKeyCheck(keyFile: accounts.keyFile, stamp: stamp)
+        issuer.isFallback = authority.directoryURL != config.directoryURL
         return issuer
     }
 

@@ -78,7 +78,9 @@ public struct CertificateStatus: Codable, Sendable {
     /// The profile the config names now, when any.
     public var configuredProfile: String?
 
-    public init(certificate: CertificateConfig, store: CertificateStore, now: Date) {
+    /// The state of `certificate` and what happens next. `primaryDirectoryURL` (the config's first CA) makes the
+    /// renewal decision the daemon's: a fallback CA's certificate is not renewed early for its profile.
+    public init(certificate: CertificateConfig, store: CertificateStore, now: Date, primaryDirectoryURL: String? = nil) {
         let state = StoredCertificateState.inspect(certificate, in: store, now: now)
         name = certificate.name
         domains = certificate.domains
@@ -105,7 +107,8 @@ public struct CertificateStatus: Codable, Sendable {
         configuredProfile = certificate.profile
         let decision = RenewalPolicy().decide(state: planned, record: record, ariSupported: record.ariWindow != nil,
                                               now: now, random: MidpointRandomSource(),
-                                              profileChange: ProfileChange.between(configured: certificate.profile, facts: facts))
+                                              profileChange: ProfileChange.between(configured: certificate.profile, facts: facts,
+                                                                                                   primaryDirectoryURL: primaryDirectoryURL))
         let step = NextStep(decision)
         nextAction = step.action
         nextActionAt = step.at

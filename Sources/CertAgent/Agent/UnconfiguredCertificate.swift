@@ -30,7 +30,7 @@ extension CertificateStatus {
     /// Every certificate of `config`, then those `store` holds files for that `config` does not list.
     public static func all(config: AgentConfig, store: CertificateStore, now: Date) -> [CertificateStatus] {
         let configured = config.certificates.map { certificate in
-            var status = CertificateStatus(certificate: certificate, store: store, now: now)
+            var status = CertificateStatus(certificate: certificate, store: store, now: now, primaryDirectoryURL: config.directoryURL)
             status.noteNextAttemptCA(certificate, config: config, store: store, now: now)
             return status
         }

@@ -185,7 +185,8 @@ public final class RenewalService: Sendable {
         let ari = issuingAuthority(of: certificate.name).flatMap { ariSupported(by: $0) } ?? false
         let decision = policy.decide(state: state, record: record, ariSupported: ari, now: clock.now(),
                                      random: random, forcing: forcing,
-                                     profileChange: ProfileChange.between(configured: certificate.profile, facts: session.store.issuanceFacts(of: certificate.name)))
+                                     profileChange: ProfileChange.between(configured: certificate.profile, facts: session.store.issuanceFacts(of: certificate.name),
+                                                                          primaryDirectoryURL: session.config.directoryURL))
         if decision.record != record { save(decision.record, for: certificate.name, logger: logger) }
         return (decision, state, decision.record)
     }

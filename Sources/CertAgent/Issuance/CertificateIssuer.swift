@@ -54,6 +54,9 @@ public struct CertificateIssuer: Sendable {
     /// The account key file the client signs with, as it was when connecting (set by `AgentSession.connect`): a
     /// long-lived holder reconnects once it is outdated (`account rollover`, `account deactivate`).
     public internal(set) var accountKey: AccountKeyCheck?
+    /// True when this issuer orders from a fallback CA (not the config's first): a profile it does not offer is
+    /// dropped rather than refused (`orderable`).
+    public internal(set) var isFallback = false
 
     public init(client: ACMEClient, store: CertificateStore, clock: any ACMEClock = SystemACMEClock(), preferredChain: String? = nil) {
         self.client = client
@@ -72,10 +75,7 @@ public struct CertificateIssuer: Sendable {
         var usedSolver: WebrootSolver?
         do {
             // A profile the CA does not offer fails here, before any key, file or order is made.
-            if let problem = CertificateProfile.problem(with: certificate, directoryURL: client.directoryURL,
-                                                        offered: try client.directory().meta?.profiles) {
-                throw problem
-            }
+            let certificate = try orderable(certificate, logger: logger)
             let held = try lock ?? store.lockForIssuance(certificate.name)
             defer { withExtendedLifetime(held) {} }
             // Files a killed earlier run left published (it can no longer remove them) go before new ones are added.
@@ -115,6 +115,28 @@ public struct CertificateIssuer: Sendable {
             // its low-level detail, for --debug.
             if let detail = LowLevelDetail.of(error) { logger.debug("issuance failed, low-level detail: \(detail)") }
             throw IssuanceError(name: certificate.name, underlying: Self.explained(error, certificate: certificate, solver: usedSolver))
+        }
+    }
+
+    /// `certificate` as this CA can order it, or the `ProfileProblem` that stops the order (`CertificateProfile`).
+    /// At a fallback CA (`isFallback`) a profile it does not offer is dropped — ordered under its default and said as
+    /// a notice — since a fallback exists to get a certificate when the primary cannot; the next renewal goes to the
+    /// primary and its profile again.
+    func orderable(_ certificate: CertificateConfig, logger: Logger) throws -> CertificateConfig {
+        let offered = try client.directory().meta?.profiles
+        guard let problem = CertificateProfile.problem(with: certificate, directoryURL: client.directoryURL, offered: offered) else {
+            return certificate
+        }
+        switch problem.kind {
+        case .notOffered where isFallback, .noProfilesOffered where isFallback:
+            var withoutProfile = certificate
+            withoutProfile.profile = nil
+            if let remaining = CertificateProfile.problem(with: withoutProfile, directoryURL: client.directoryURL, offered: offered) { throw remaining }
+            logger.notice("the fallback CA does not offer the profile: ordering under its default",
+                          metadata: ["profile": "\(certificate.profile ?? "")", "directory": "\(client.directoryURL)"])
+            return withoutProfile
+        default:
+            throw problem
         }
     }
 

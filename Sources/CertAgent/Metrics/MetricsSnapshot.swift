@@ -46,7 +46,7 @@ public struct MetricsSnapshot: Sendable, Equatable {
     public static func gather(config: AgentConfig, store: CertificateStore, now: Date) -> [CertificateSample] {
         let records = RenewalRecordStore(store: store)
         return config.certificates.map { certificate in
-            let status = CertificateStatus(certificate: certificate, store: store, now: now)
+            let status = CertificateStatus(certificate: certificate, store: store, now: now, primaryDirectoryURL: config.directoryURL)
             let record = records.load(certificate.name).record
             return CertificateSample(name: certificate.name, notAfter: status.notAfter, lastRenewed: record.lastRenewed,
                                      consecutiveFailures: record.failures, nextRenewal: status.nextActionAt)

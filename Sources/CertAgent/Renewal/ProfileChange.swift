@@ -18,8 +18,12 @@ public struct ProfileChange: Sendable, Equatable {
     /// A version without facts (written before CertAgent recorded them) was ordered under an unknown profile: unknown
     /// is not a change, so it is not renewed early for that (it would renew every certificate of an older store at
     /// once on upgrade, for nothing when the profile is the one it already has). The next renewal records the profile.
-    public static func between(configured: String?, facts: IssuanceFacts?) -> ProfileChange? {
+    ///
+    /// With `primaryDirectoryURL`, a version a fallback CA issued is not a change either: a fallback orders under the
+    /// CA's default when it does not offer the profile, and the next ordinary renewal goes to the primary anyway.
+    public static func between(configured: String?, facts: IssuanceFacts?, primaryDirectoryURL: String? = nil) -> ProfileChange? {
         guard let facts, facts.profile != configured else { return nil }
+        if let primaryDirectoryURL, facts.directoryURL != primaryDirectoryURL { return nil }
         return ProfileChange(configured: configured, issued: facts.profile)
     }
 }

@@ -20,19 +20,21 @@ final class FallbackTestbed {
     let service: RenewalService
     private let sink = ARITestbed.LineSink()
 
-    init(fallbackAfterFailures: Int = 2) throws {
+    init(fallbackAfterFailures: Int = 2, profile: String? = nil, primaryProfiles: [String: String]? = nil) throws {
         temporary = try TemporaryDirectory()
         let webroot = try temporary.make("webroot")
         primary = ScriptedACMEServer(ca: try ScriptedIssuingCA(directory: try temporary.make("ca-1")), webroots: [Self.domain: webroot])
         second = ScriptedACMEServer(ca: try ScriptedIssuingCA(directory: try temporary.make("ca-2")), webroots: [Self.domain: webroot],
                                     base: "https://second.test")
-        let config: [String: Any] = [
+        primary.script(profiles: primaryProfiles)
+        var config: [String: Any] = [
             "directory": [primary.directoryURL, second.directoryURL],
             "fallbackAfterFailures": fallbackAfterFailures,
             "storage": temporary.path("store"),
             "acceptTermsOfService": true,
             "certificates": [["name": Self.name, "domains": [Self.domain], "webroot": webroot]],
         ]
+        if let profile { config["profile"] = profile }
         let configPath = try temporary.write("config.json", bytes: Array(try JSONSerialization.data(withJSONObject: config)))
         let sink = self.sink
         var logger = Logger(label: "fallback-test") { label in
@@ -75,6 +77,37 @@ final class FallbackTestbed {
 /// A second CA when the first fails (`directory` as a list): which CA each attempt goes to, and ARI `replaces`
 /// (RFC 9773 §5) and renewal information asked only of the CA that issued the certificate.
 final class RenewalServiceFallbackTests: XCTestCase {
+    func testAFallbackCAWithoutTheProfileOrdersUnderItsDefaultAndThePrimaryKeepsIt() throws {
+        let bed = try FallbackTestbed(fallbackAfterFailures: 1, profile: "tlsserver", primaryProfiles: ["classic": "90 days", "tlsserver": "45 days"])
+        bed.primary.script(newOrderFailure: FallbackTestbed.serverInternal)
+        guard case .failed = bed.forcedPass() else { return XCTFail("the primary should fail\n\(bed.log)") }
+        XCTAssertEqual(bed.primary.placedOrders.last?.profile, "tlsserver", "the primary is asked for the profile")
+
+        guard case .renewed = bed.forcedPass() else { return XCTFail("the fallback should issue without the profile\n\(bed.log)") }
+        XCTAssertEqual(bed.second.placedOrders.count, 1)
+        XCTAssertNil(bed.second.placedOrders[0].profile, "a CA that offers no profiles is asked for none")
+        XCTAssertTrue(bed.log.contains("the fallback CA does not offer the profile: ordering under its default"), bed.log)
+        let facts = bed.session.store.issuanceFacts(of: FallbackTestbed.name)
+        XCTAssertEqual(facts?.directoryURL, bed.second.directoryURL)
+        XCTAssertNil(facts?.profile)
+        let status = CertificateStatus.all(config: bed.session.config, store: bed.session.store, now: Date())[0]
+        XCTAssertNotEqual(status.nextActionReason, .profileChanged, "a fallback's certificate is renewed in its time, at the primary")
+        guard case .notDue = bed.service.process(FallbackTestbed.name) else { return XCTFail("no early renewal for the profile\n\(bed.log)") }
+
+        // The next renewal goes to the primary and orders the profile again.
+        bed.primary.script(newOrderFailure: nil)
+        guard case .renewed = bed.forcedPass() else { return XCTFail("the primary should issue\n\(bed.log)") }
+        XCTAssertEqual(bed.primary.placedOrders.last?.profile, "tlsserver")
+        XCTAssertEqual(bed.session.store.issuanceFacts(of: FallbackTestbed.name)?.profile, "tlsserver")
+    }
+
+    func testThePrimaryStillRefusesAProfileItDoesNotOffer() throws {
+        let bed = try FallbackTestbed(fallbackAfterFailures: 1, profile: "tlsserver")
+        guard case .failed(let error, _) = bed.forcedPass() else { return XCTFail("no profiles at the primary is an error\n\(bed.log)") }
+        XCTAssertTrue("\(error)".contains("tlsserver"), "\(error)")
+        XCTAssertEqual(bed.primary.placedOrders.count, 0, "refused before any order")
+    }
+
     func testFailuresAtThePrimarySendTheRenewalToTheSecondCAAndTheNextRenewalBackToThePrimary() throws {
         let bed = try FallbackTestbed(fallbackAfterFailures: 2)
         bed.primary.script(newOrderFailure: FallbackTestbed.serverInternal)
