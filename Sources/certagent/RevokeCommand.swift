@@ -101,7 +101,9 @@ struct RevokeCommand: ParsableCommand {
         }
         try Confirmation.require(Self.question(name, reason: reason), yes: yes, command: "certagent revoke")
         do {
-            let serial = try revocation(config).revokeCurrent(current, reason: reason, now: Date())
+            // To the CA that issued it (its issuance facts), the first CA when that is not recorded or no longer configured.
+            let issuing = store.issuanceFacts(of: name).flatMap { config.certificateAuthority(directoryURL: $0.directoryURL) }
+            let serial = try revocation(issuing ?? config.primaryAuthority).revokeCurrent(current, reason: reason, now: Date())
             print("✓ \(name): certificate \(serial) revoked (\(reason.rawValue)), signed with its own key; `certagent issue \(name)` gets a new one")
             DaemonNotice.tell(storeRoot: store.root, names: [name])
         } catch {
@@ -126,7 +128,7 @@ struct RevokeCommand: ParsableCommand {
         try Confirmation.require("Revoke the certificate in \(certificate) (serial \(leaf.serialHex)\(names.isEmpty ? "" : ", \(names)")) at the CA (\(reason.rawValue))? This cannot be undone.",
                                  yes: yes, command: "certagent revoke")
         do {
-            try revocation(config).revoke(leaf, key: files.key, reason: reason)
+            try revocation(config.primaryAuthority).revoke(leaf, key: files.key, reason: reason)
             print("✓ \(certificate): certificate \(leaf.serialHex) revoked (\(reason.rawValue)), signed with its own key")
         } catch {
             printError("✗ \(certificate): \(error)")
@@ -134,8 +136,8 @@ struct RevokeCommand: ParsableCommand {
         }
     }
 
-    /// Revocation at the config's CA, through its CA file, without an account.
-    private func revocation(_ config: AgentConfig) throws -> CertificateKeyRevocation {
-        CertificateKeyRevocation(directoryURL: config.directoryURL, transport: try CurlTransport(caFile: config.caFile))
+    /// Revocation at `authority`, through its CA file, without an account.
+    private func revocation(_ authority: CertificateAuthorityConfig) throws -> CertificateKeyRevocation {
+        CertificateKeyRevocation(directoryURL: authority.directoryURL, transport: try CurlTransport(caFile: authority.caFile))
     }
 }

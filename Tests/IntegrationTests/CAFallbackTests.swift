@@ -95,5 +95,14 @@ final class CAFallbackTests: XCTestCase {
         XCTAssertEqual(try issuingCA().url, first.directoryURL)
         XCTAssertTrue(try verifies(against: first))
         XCTAssertEqual(try second.ordersCreated(), 1, "nothing more ordered from the second CA")
+
+        // Revoking with the certificate's own key (no account) also goes to the CA that issued it.
+        try first.stopPebble()
+        XCTAssertNotEqual(try certagent(["renew", "--force", "web"]).status, 0)
+        XCTAssertEqual(try certagent(["renew", "--force", "web"]).status, 0)
+        XCTAssertEqual(try issuingCA().url, second.directoryURL)
+        let ownKey = try certagent(["revoke", "--yes", "--with-certificate-key", "web"])
+        XCTAssertEqual(ownKey.status, 0, ownKey.output)
+        XCTAssertEqual(try second.acmeRequests().filter { $0 == "POST /revoke-cert" }.count, 2, "the second Pebble got both revocations")
     }
 }
