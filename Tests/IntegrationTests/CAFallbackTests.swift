@@ -104,5 +104,17 @@ final class CAFallbackTests: XCTestCase {
         let ownKey = try certagent(["revoke", "--yes", "--with-certificate-key", "web"])
         XCTAssertEqual(ownKey.status, 0, ownKey.output)
         XCTAssertEqual(try second.acmeRequests().filter { $0 == "POST /revoke-cert" }.count, 2, "the second Pebble got both revocations")
+
+        // Each CA's account is reachable by `--ca`: its position, or its directory URL.
+        for choice in ["2", second.directoryURL] {
+            let shown = try certagent(["account", "show", "--json", "--ca", choice])
+            XCTAssertEqual(shown.status, 0, shown.output)
+            let account = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
+            XCTAssertEqual(account?["directory"] as? String, second.directoryURL, shown.stdout)
+            XCTAssertEqual(account?["exists"] as? Bool, true, shown.stdout)
+        }
+        let unknown = try certagent(["account", "show", "--ca", "3"])
+        XCTAssertEqual(unknown.status, 2, unknown.output)
+        XCTAssertTrue(unknown.stderr.contains("has no such CA (configured: 1. \(first.directoryURL), 2. \(second.directoryURL))"), unknown.stderr)
     }
 }
