@@ -86,7 +86,20 @@ public final class RenewalService: Sendable {
         let made = Connection(issuer: issuer, ariSupported: ari)
         connections.withLock { $0[authority.directoryURL] = made }
         logger.info("connected to the ACME server", metadata: ["directory": "\(authority.directoryURL)", "ari": "\(ari)"])
+        if !issuer.isFallback { warnOfProfileProblems(issuer.client) }
         return made
+    }
+
+    /// Says at once, on connecting to the primary CA, which certificates it will refuse for their profile
+    /// (`CertificateProfile`): each also fails when its renewal comes, but the admin should not learn it then.
+    private func warnOfProfileProblems(_ client: ACMEClient) {
+        guard let directory = try? client.directory() else { return }
+        let offered = directory.meta?.profiles
+        for certificate in session.config.certificates {
+            if let problem = CertificateProfile.problem(with: certificate, directoryURL: client.directoryURL, offered: offered) {
+                logger.warning("\(problem)", metadata: ["certificate": "\(certificate.name)"])
+            }
+        }
     }
 
     /// Connects to the primary CA now if possible (so planning can use ARI); a failure is logged and retried by the

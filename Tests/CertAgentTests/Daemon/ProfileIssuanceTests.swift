@@ -16,6 +16,8 @@ final class ProfileTestbed {
     let webroot: String
     let server: ScriptedACMEServer
     let clock = StoppableClock()
+    /// Every log line of every session opened here (warning and above).
+    let sink = ARITestbed.LineSink()
     private(set) var session: AgentSession
     private(set) var service: RenewalService
 
@@ -25,14 +27,16 @@ final class ProfileTestbed {
         server = ScriptedACMEServer(ca: try ScriptedIssuingCA(directory: try temporary.make("ca")), webroots: [Self.domain: webroot])
         server.script(profiles: offered)
         (session, service) = try Self.open(configPath: try Self.writeConfig(in: temporary, webroot: webroot, profile: profile),
-                                           server: server, clock: clock)
+                                           server: server, clock: clock, sink: sink)
     }
 
     /// Writes the config again with `profile` and opens a new session and service on the same store and account.
     func configure(profile: String?) throws {
         (session, service) = try Self.open(configPath: try Self.writeConfig(in: temporary, webroot: webroot, profile: profile),
-                                           server: server, clock: clock)
+                                           server: server, clock: clock, sink: sink)
     }
+
+    var log: String { sink.lines.withLock { $0.joined(separator: "\n") } }
 
     var store: CertificateStore { session.store }
     var certificate: CertificateConfig { session.config.certificates[0] }
@@ -47,9 +51,12 @@ final class ProfileTestbed {
         return try temporary.write("config.json", bytes: Array(try JSONSerialization.data(withJSONObject: config)))
     }
 
-    private static func open(configPath: String, server: ScriptedACMEServer, clock: StoppableClock) throws -> (AgentSession, RenewalService) {
-        var logger = Logger(label: "profile-test") { label in AgentLogHandler(label: label, level: .critical, journald: false) { _ in } }
-        logger.logLevel = .critical
+    private static func open(configPath: String, server: ScriptedACMEServer, clock: StoppableClock,
+                             sink: ARITestbed.LineSink) throws -> (AgentSession, RenewalService) {
+        var logger = Logger(label: "profile-test") { label in
+            AgentLogHandler(label: label, level: .warning, journald: false) { line in sink.lines.withLock { $0.append(line) } }
+        }
+        logger.logLevel = .warning
         let session = try AgentSession(config: try ConfigLoader.load(path: configPath, environment: [:]), clock: clock, logger: logger,
                                        environment: [:], transport: server)
         let service = RenewalService(session: session, clock: clock, random: ScriptedRandomSource([0.5]), failureLogLevel: .debug, logger: logger)
@@ -108,6 +115,15 @@ final class ProfileIssuanceTests: XCTestCase {
         XCTAssertEqual(bed.server.placedOrders.count, 0, "no order is placed")
         XCTAssertEqual((FileManager.default.enumerator(atPath: bed.webroot)?.allObjects as? [String]) ?? [], [], "no challenge file was written")
         XCTAssertNil(try bed.store.linkedVersion(ProfileTestbed.name))
+    }
+
+    func testConnectingSaysAtOnceWhichCertificatesTheCAWillRefuseForTheirProfile() throws {
+        let bed = try ProfileTestbed(offered: Self.letsEncryptLike, profile: "tlsclient")
+        XCTAssertTrue(bed.log.contains("WARNING"), bed.log)
+        XCTAssertTrue(bed.log.contains(#"profile = "tlsclient" is not offered"#), "told on connecting, before any renewal is due\n\(bed.log)")
+        XCTAssertEqual(bed.server.placedOrders.count, 0)
+        let fine = try ProfileTestbed(offered: Self.letsEncryptLike, profile: "tlsserver")
+        XCTAssertFalse(fine.log.contains("profile"), fine.log)
     }
 
     func testConfiguredProfileAtACAWithoutProfilesIsAnError() throws {
