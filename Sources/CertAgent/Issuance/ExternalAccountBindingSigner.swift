@@ -1,3 +1,4 @@
+import ByteEncoding
 import ACME
 import CertCrypto
 import Foundation

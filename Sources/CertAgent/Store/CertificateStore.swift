@@ -1,3 +1,4 @@
+import ByteEncoding
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -220,7 +221,7 @@ public final class CertificateStore: Sendable {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let random = (0..<4).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let random = Hex.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
         return formatter.string(from: date) + "-" + random
     }
 
