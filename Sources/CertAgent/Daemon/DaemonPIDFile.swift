@@ -68,7 +68,7 @@ public enum DaemonPIDFile {
     public static let fileName = "daemon.pid"
 
     /// The PID file of the store at `root`.
-    public static func path(storeRoot root: String) -> String { root + "/" + fileName }
+    public static func path(storeRoot root: String) -> String { StoreKeys(root: root).daemonPID }
 
     /// Pure: whether the PID file's `record` (nil when unreadable), written by the user `fileOwner`, names a running
     /// certagent daemon, given what `/proc` says about that PID (`process`, nil when it does not exist) and the calling
