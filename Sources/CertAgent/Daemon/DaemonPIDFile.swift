@@ -65,7 +65,7 @@ public enum DaemonLiveness: Sendable, Equatable {
 /// 0700 mode already limit who can ask at all.
 public enum DaemonPIDFile {
     /// The file's name in the store's root.
-    public static let fileName = "daemon.pid"
+    public static let fileName = StoreLayout.daemonPIDFile
 
     /// The PID file of the store at `root`.
     public static func path(storeRoot root: String) -> String { StoreKeys(root: root).daemonPID }

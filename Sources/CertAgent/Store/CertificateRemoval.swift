@@ -63,7 +63,7 @@ extension CertificateStore {
             return report
         }
         let empty = Self.removeLayoutEntries(in: parent, name: name, path: directory, level: .certificate,
-                                             keepLast: ".issuing.lock", leftInPlace: &report.leftInPlace)
+                                             keepLast: StoreLayout.issuanceLockFile, leftInPlace: &report.leftInPlace)
         if empty {
             guard unlinkat(parent, name, AT_REMOVEDIR) == 0 else { throw FileSystemError("remove", path: directory) }
             AtomicFile.syncDirectory(keys.certificates)

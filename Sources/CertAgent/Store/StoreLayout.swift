@@ -43,6 +43,8 @@ public enum StoreLayout {
     static let versions = "versions"
     static let stagingPrefix = ".staging-"
 
+    /// The running daemon's PID file in the store's root (`DaemonPIDFile`).
+    static let daemonPIDFile = "daemon.pid"
     /// The sealed secrets' file name in the store's root (`SecretsFile`).
     static let secretsFile = "secrets.sealed"
     /// The journal of published challenge files in a certificate's directory (`ChallengeJournal`).
