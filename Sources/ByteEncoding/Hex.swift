@@ -15,8 +15,10 @@ public enum Hex {
     }
 
     /// The bytes of hex `text` (either case); nil for an odd length or a character that is not a hex digit.
-    public static func decode(_ text: String) -> [UInt8]? {
-        let symbols = Array(text.utf8)
+    public static func decode(_ text: String) -> [UInt8]? { decode(utf8: Array(text.utf8)) }
+
+    /// The bytes of hex text given as its UTF-8 bytes; nil as for `decode(_:)`.
+    public static func decode(utf8 symbols: [UInt8]) -> [UInt8]? {
         guard symbols.count % 2 == 0 else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(symbols.count / 2)

@@ -1,5 +1,5 @@
-import ByteEncoding
 import ACME
+import ByteEncoding
 import CertCrypto
 import FoundationEssentials
 
