@@ -21,15 +21,17 @@ let package = Package(
         // glibc's _GNU_SOURCE functions, the variadic prctl and C's stdout, behind plain C functions (no dlsym).
         .target(name: "CGlibcShim"),
 
+        // base64url and hex, the one copy of each: pure Swift, imported by ACME (which has no C) and CertCrypto alike.
+        .target(name: "ByteEncoding"),
         // The only importer of COpenSSL.
-        .target(name: "CertCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "CertCrypto", dependencies: ["COpenSSL", "ByteEncoding"]),
         // The only importer of CCurl.
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
         // RFC 8555 client: no C, no storage.
-        .target(name: "ACME"),
+        .target(name: "ACME", dependencies: ["ByteEncoding"]),
         // The agent: config, store, solver, policy, scheduler.
         .target(name: "CertAgent", dependencies: [
-            "ACME", "CertCrypto", "CurlHTTP", "CGlibcShim",
+            "ACME", "ByteEncoding", "CertCrypto", "CurlHTTP", "CGlibcShim",
             .product(name: "Logging", package: "swift-log"),
             // The Prometheus text exposition of `certagent metrics` and the metrics file.
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -41,11 +43,11 @@ let package = Package(
         ]),
 
         // Helpers shared by the test targets: child processes without Foundation's Process, temporary directories.
-        .target(name: "TestSupport", dependencies: ["CertAgent"], path: "Tests/TestSupport"),
-        .testTarget(name: "CertCryptoTests", dependencies: ["CertCrypto", "TestSupport"]),
+        .target(name: "TestSupport", dependencies: ["CertAgent", "ByteEncoding"], path: "Tests/TestSupport"),
+        .testTarget(name: "CertCryptoTests", dependencies: ["CertCrypto", "ByteEncoding", "TestSupport"]),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "TestSupport"]),
-        .testTarget(name: "ACMETests", dependencies: ["ACME"]),
-        .testTarget(name: "CertAgentTests", dependencies: ["CertAgent", "ACME", "CertCrypto", "CurlHTTP", "TestSupport"]),
+        .testTarget(name: "ACMETests", dependencies: ["ACME", "ByteEncoding"]),
+        .testTarget(name: "CertAgentTests", dependencies: ["CertAgent", "ACME", "ByteEncoding", "CertCrypto", "CurlHTTP", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CertAgent", "CertCrypto", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,5 @@
+import ByteEncoding
+
 extension ACMEClient {
     /// Revokes a certificate (RFC 8555 §7.6), signed with the account key (`kid`).
     /// `reason` is an RFC 5280 §5.3.1 CRLReason code (e.g. 1 keyCompromise, 4 superseded).

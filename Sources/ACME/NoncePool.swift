@@ -1,3 +1,5 @@
+import ByteEncoding
+
 /// Anti-replay nonces collected from `Replay-Nonce` headers (RFC 8555 §6.5). Each is used once, newest first,
 /// so a request retried after `badNonce` uses the nonce that came with the error (§6.5).
 struct NoncePool: Sendable {

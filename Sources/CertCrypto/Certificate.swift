@@ -1,3 +1,4 @@
+import ByteEncoding
 import COpenSSL
 import Foundation
 
@@ -33,15 +34,7 @@ public struct Certificate: Sendable, Equatable {
     public var pem: String { PEMEncoding.encode(der, label: "CERTIFICATE") }
 
     /// `serialNumber` as lowercase hex (leading 00 included when present in the DER).
-    public var serialHex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in serialNumber {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
+    public var serialHex: String { Hex.encode(serialNumber) }
 
     /// Parses one DER certificate (RFC 5280 §4.1); trailing bytes or malformed input throw `CryptoError`.
     public init(der: [UInt8]) throws {

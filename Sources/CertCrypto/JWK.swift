@@ -1,3 +1,5 @@
+import ByteEncoding
+
 /// JSON Web Key helpers (RFC 7517) that need no OpenSSL.
 public enum JWK {
     /// The members that RFC 7638 §3.2 requires in a thumbprint's input, by key type.

@@ -1,3 +1,5 @@
+import ByteEncoding
+
 /// Textual encoding of DER structures (RFC 7468).
 enum PEMEncoding {
     private static let standardAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)

@@ -1,3 +1,4 @@
+import ByteEncoding
 import Foundation
 import XCTest
 @testable import ACME
@@ -12,6 +13,21 @@ final class EncodingTests: XCTestCase {
         XCTAssertTrue(Base64URL.isAlphabet("aZ09-_"))
         XCTAssertFalse(Base64URL.isAlphabet(""))
         XCTAssertFalse(Base64URL.isAlphabet("a="))
+    }
+
+    func testHexEncodesLowercaseAndDecodesEitherCase() {
+        XCTAssertEqual(Hex.encode([0x00, 0x0f, 0xa5, 0xff]), "000fa5ff")
+        XCTAssertEqual(Hex.encode([]), "")
+        XCTAssertEqual(Hex.decode("000FA5ff"), [0x00, 0x0f, 0xa5, 0xff])
+        XCTAssertNil(Hex.decode("abc"), "odd length")
+        XCTAssertNil(Hex.decode("zz"), "not a hex digit")
+    }
+
+    /// The one JSON value type writes an integral number without a fraction (an ACME `reason` is an integer) and
+    /// anything else as a JSON number.
+    func testJSONValueNumbersAndNullEncodeAsJSON() throws {
+        let value = JSONValue.object(["reason": .int(4), "half": .number(0.5), "none": .null, "url": .string("https://a/b")])
+        XCTAssertEqual(String(decoding: try value.bytes(), as: UTF8.self), #"{"half":0.5,"none":null,"reason":4,"url":"https://a/b"}"#)
     }
 
     func testRFC3339WithAndWithoutFractions() {

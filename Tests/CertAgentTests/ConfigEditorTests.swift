@@ -1,3 +1,4 @@
+import ACME
 @testable import CertAgent
 import Foundation
 import TestSupport

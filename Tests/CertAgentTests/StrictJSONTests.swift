@@ -1,3 +1,4 @@
+import ACME
 import CertAgent
 import XCTest
 

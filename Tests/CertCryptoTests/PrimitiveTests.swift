@@ -1,3 +1,4 @@
+import ByteEncoding
 import TestSupport
 import XCTest
 @testable import CertCrypto

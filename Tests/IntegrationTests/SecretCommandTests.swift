@@ -20,7 +20,7 @@ func fileBytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: UR
 
 /// A random printable value no test could produce by accident.
 func distinctiveValue(_ prefix: String) -> String {
-    prefix + (0 ..< 24).map { _ in String(format: "%02x", UInt8.random(in: 0 ... 255)) }.joined()
+    prefix + (0 ..< 24).map { _ in UInt8.random(in: 0 ... 255) }.hex
 }
 
 /// Every regular file below `directory` (symbolic links not followed), as full paths.
@@ -39,7 +39,7 @@ func snapshot(_ directory: String) throws -> [String: String] {
         var info = stat()
         guard lstat(path, &info) == 0 else { continue }
         let kind = info.st_mode & S_IFMT
-        let contents = kind == S_IFREG ? (try fileBytes(path)).map { String(format: "%02x", $0) }.joined()
+        let contents = kind == S_IFREG ? (try fileBytes(path)).hex
             : kind == S_IFLNK ? ((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?") : "dir"
         result[relative] = String(info.st_mode, radix: 8) + " " + contents
     }

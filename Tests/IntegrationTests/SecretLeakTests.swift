@@ -45,12 +45,12 @@ final class SecretLeakTests: XCTestCase {
             let base64 = Data(value).base64EncodedString()
             needles += [(label, value), (label + " base64", Array(base64.utf8)),
                         (label + " base64url", Array(base64.replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "").utf8)),
-                        (label + " hex", Array(value.map { String(format: "%02x", $0) }.joined().utf8))]
+                        (label + " hex", Array(value.hex.utf8))]
         }
         for (index, line) in body.enumerated() { needles.append(("account key line \(index)", Array(line.utf8))) }
         needles.append(("account key body", Array(body.joined().utf8)))
         let masterBytes = try fileBytes(configDirectory + "/master.key")
-        needles.append(("master key hex", Array(masterBytes.map { String(format: "%02x", $0) }.joined().utf8)))
+        needles.append(("master key hex", Array(masterBytes.hex.utf8)))
         needles.append(("master key base64", Array(Data(masterBytes).base64EncodedString().utf8)))
         needles.append(("account key passphrase", try master.accountKeyPassphrase))
 

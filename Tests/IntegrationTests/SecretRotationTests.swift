@@ -48,7 +48,7 @@ final class SecretRotationTests: XCTestCase {
         XCTAssertTrue(rotated.stdout.contains("re-encrypted account key \(accountKey)"), rotated.stdout)
         XCTAssertTrue(rotated.stdout.contains("Back it up now"), rotated.stdout)
         for bytes in [oldBytes, newBytes] {
-            let hex = bytes.map { String(format: "%02x", $0) }.joined()
+            let hex = bytes.hex
             XCTAssertFalse(rotated.output.contains(hex) || rotated.output.contains(Data(bytes).base64EncodedString()), "a key was printed")
         }
         XCTAssertEqual(filesBelow(storage).filter { $0.hasSuffix(".next") }, [])

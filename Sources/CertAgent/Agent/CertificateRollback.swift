@@ -52,7 +52,7 @@ public enum CertificateRollback {
                 guard let bytes = try store.read(path) else { throw FileSystemError("read", path: path, reason: "no such file") }
                 return String(decoding: bytes, as: UTF8.self)
             }
-            let note = try store.read(RevocationNote.path(in: previous)).flatMap { try? AccountManager.decoder.decode(RevocationNote.self, from: Data($0)) }
+            let note = try store.read(StoreKeys.revocationNote(in: previous)).flatMap { try? StoreJSON.decode(RevocationNote.self, from: $0) }
             let result = RollbackCheck.evaluate(chainPEM: try text(previous.fullChain), keyPEM: try text(previous.privateKey),
                                                 revocation: note, domains: certificate.domains, now: now, rule: rule)
             candidate = try result.get()
@@ -88,16 +88,15 @@ extension CertificateStore {
     /// Points `current` at the version `previous` points at and `previous` at the one `current` pointed at (each by an
     /// atomic link swap; `current` first). Without a current version, `previous` is removed.
     func swapCurrentAndPrevious(_ name: String) throws {
-        let directory = certificateDirectory(name)
         guard let previous = try linkedVersion(name, link: "previous") else { throw RollbackRefusal.noPrevious(name: name) }
         let restored = (previous.directory as NSString).lastPathComponent
         let replaced = (try? linkedVersion(name)).flatMap { $0 }.map { ($0.directory as NSString).lastPathComponent }
-        try swapLink(directory + "/current", to: StoreLayout.versions + "/" + restored)
+        try swapLink(keys.link("current", of: name), to: StoreKeys.linkTarget(version: restored))
         if let replaced, replaced != restored {
-            try swapLink(directory + "/previous", to: StoreLayout.versions + "/" + replaced)
+            try swapLink(keys.link("previous", of: name), to: StoreKeys.linkTarget(version: replaced))
         } else {
-            unlink(directory + "/previous")
-            AtomicFile.syncDirectory(directory)
+            unlink(keys.link("previous", of: name))
+            AtomicFile.syncDirectory(keys.certificate(name))
         }
     }
 }

@@ -56,7 +56,7 @@ public struct AgentConfig: Sendable, Equatable {
     public var profile: String? = nil
 
     /// The sealed secrets file in the store.
-    public var secretsFile: String { storagePath + "/secrets.sealed" }
+    public var secretsFile: String { StoreKeys(root: storagePath).secrets }
 
     /// The certificate named `name`, if configured.
     public func certificate(named name: String) -> CertificateConfig? {

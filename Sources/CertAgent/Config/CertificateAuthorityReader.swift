@@ -1,3 +1,4 @@
+import ACME
 import FoundationEssentials
 
 /// Reads `directory` (one CA, or a list tried in order), the top-level `caFile` and `eab` (the first CA's), and

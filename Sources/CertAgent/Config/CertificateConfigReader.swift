@@ -1,3 +1,4 @@
+import ACME
 import CertCrypto
 
 /// Reads one entry of `certificates`: its name, domains (DNS names and IP addresses, `IPAddressEntry`), webroot(s) and

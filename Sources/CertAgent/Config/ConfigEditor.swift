@@ -1,3 +1,5 @@
+import ACME
+
 /// Writes and edits config text the way a person would, so everything the admin wrote stays as written — member
 /// order, indentation, line breaks, escapes — except the one change asked for: a new config has its keys in a readable
 /// order; an added certificate goes after the last one, laid out like it; a changed field replaces only its value; a

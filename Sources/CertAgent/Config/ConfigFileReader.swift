@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import ACME
 import Glibc
 #endif
 

@@ -1,3 +1,4 @@
+import ACME
 import CertCrypto
 import Foundation
 

@@ -1,3 +1,5 @@
+import ACME
+
 /// Reads typed fields out of a JSON object and records a `ConfigProblem` for each one that is missing,
 /// of the wrong kind, or unknown — so one pass reports every problem in the file.
 struct FieldReader {

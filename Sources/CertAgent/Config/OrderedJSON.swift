@@ -1,3 +1,4 @@
+import ACME
 import Foundation
 
 /// A JSON value whose object members keep the order they are given in, for writing config text a person reads.

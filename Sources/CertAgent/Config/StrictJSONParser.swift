@@ -1,3 +1,5 @@
+import ACME
+
 /// A JSON syntax error, with the line and column (both from 1; columns count characters) where it was found.
 public struct StrictJSONError: Error, Sendable, Equatable, CustomStringConvertible {
     public let line: Int

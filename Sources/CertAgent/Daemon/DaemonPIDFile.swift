@@ -65,10 +65,10 @@ public enum DaemonLiveness: Sendable, Equatable {
 /// 0700 mode already limit who can ask at all.
 public enum DaemonPIDFile {
     /// The file's name in the store's root.
-    public static let fileName = "daemon.pid"
+    public static let fileName = StoreLayout.daemonPIDFile
 
     /// The PID file of the store at `root`.
-    public static func path(storeRoot root: String) -> String { root + "/" + fileName }
+    public static func path(storeRoot root: String) -> String { StoreKeys(root: root).daemonPID }
 
     /// Pure: whether the PID file's `record` (nil when unreadable), written by the user `fileOwner`, names a running
     /// certagent daemon, given what `/proc` says about that PID (`process`, nil when it does not exist) and the calling

@@ -1,3 +1,4 @@
+import ACME
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -38,8 +39,8 @@ enum InstallConfigReader {
 
     private static func readInstall(_ reader: inout FieldReader, webroots: [String], environment: [String: String]) -> InstallConfig? {
         let paths = readPaths(&reader, webroots: webroots)
-        let owner = readAccount(&reader, key: "owner", kind: "user", lookup: AccountLookup.userID)
-        let group = readAccount(&reader, key: "group", kind: "group", lookup: AccountLookup.groupID)
+        let owner = readAccount(&reader, key: "owner", kind: "user", lookup: UnixUserLookup.userID)
+        let group = readAccount(&reader, key: "group", kind: "group", lookup: UnixUserLookup.groupID)
         let mode = readMode(&reader, key: "mode")
         let keyMode = readMode(&reader, key: "keyMode")
         let reload = readReload(&reader, searchPath: environment["PATH"] ?? ExecutableSearch.defaultSearchPath)

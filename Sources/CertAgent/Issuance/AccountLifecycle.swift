@@ -82,7 +82,7 @@ public struct AccountOverview: Codable, Sendable, Equatable {
 
     /// The overview as JSON (sorted keys, ISO 8601 times), through the store's one JSON encoder.
     public func json() throws -> String {
-        String(decoding: try AccountManager.encoder.encode(self), as: UTF8.self)
+        String(decoding: try StoreJSON.encoder().encode(self), as: UTF8.self)
     }
 }
 

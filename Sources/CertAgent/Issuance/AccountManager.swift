@@ -63,16 +63,13 @@ public struct AccountManager: Sendable {
     public let keyFile: String
     /// Where a rollover stages the new key (sealed) until the CA confirms the change.
     public let rolloverKeyFile: String
-    let recordFile: String
 
     public init(store: CertificateStore, config: AgentConfig, secrets: AgentSecrets) {
         self.store = store
         self.config = config
         self.secrets = secrets
-        let directory = store.accountDirectory(for: config.directoryURL)
-        keyFile = directory + "/" + StoreLayout.accountKeyFile
-        rolloverKeyFile = directory + "/" + StoreLayout.accountRolloverKeyFile
-        recordFile = directory + "/" + StoreLayout.accountRecordFile
+        keyFile = store.keys.accountKey(directoryURL: config.directoryURL)
+        rolloverKeyFile = store.keys.accountRolloverKey(directoryURL: config.directoryURL)
     }
 
     /// The contact URLs the config asks for (`mailto:` each `email`).
@@ -87,12 +84,12 @@ public struct AccountManager: Sendable {
     /// call chain (a second `flock` in the same process waits too). A plain connection does not take it: it only
     /// refuses to register a key that changed under it (see `connect`).
     public func lock() throws -> FileLock {
-        let directory = (keyFile as NSString).deletingLastPathComponent
-        try AtomicFile.makeDirectory(directory)
+        try AtomicFile.makeDirectory(store.keys.account(directoryURL: config.directoryURL))
+        let path = store.keys.accountLock(directoryURL: config.directoryURL)
         do {
-            return try FileLock(path: directory + "/" + StoreLayout.accountLockFile, mode: .exclusive, wait: true)
+            return try FileLock(path: path, mode: .exclusive, wait: true)
         } catch {
-            throw FileSystemError("lock", path: directory + "/" + StoreLayout.accountLockFile, reason: "\(error)")
+            throw FileSystemError("lock", path: path, reason: "\(error)")
         }
     }
 
@@ -179,14 +176,12 @@ public struct AccountManager: Sendable {
     /// The stored account record, nil when there is none (or it does not read). Never read through a link: a link in
     /// place of the record is refused here and replaced by the next write.
     public func record() -> AccountRecord? {
-        let stored = try? StoreFileReader.read(recordFile, root: store.root)
-        return stored.flatMap { $0 }.flatMap { try? Self.decoder.decode(AccountRecord.self, from: Data($0)) }
+        store.accountRecord(directoryURL: config.directoryURL)
     }
 
     /// Writes `record` atomically (mode 0600).
     func write(_ record: AccountRecord) throws {
-        try AtomicFile.makeDirectory((recordFile as NSString).deletingLastPathComponent)
-        try AtomicFile.write(Array(try Self.encoder.encode(record)), to: recordFile)
+        try store.saveAccountRecord(record, directoryURL: config.directoryURL)
     }
 
     /// Records the account at `url` with `contact` and the key now in use. A different URL is a new account: its
@@ -203,17 +198,4 @@ public struct AccountManager: Sendable {
         guard record != previous else { return }
         try write(record)
     }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
 }

@@ -95,8 +95,8 @@ public enum CertificateKeyChoice {
                 return (.failure(FileSystemError("read", path: files.privateKey, reason: FileErrorWords.reason(ENOENT))), nil)
             }
             defer { SecureMemory.cleanse(&bytes) }
-            let note = (try? store.read(RevocationNote.path(in: files))).flatMap { $0 }
-                .flatMap { try? AccountManager.decoder.decode(RevocationNote.self, from: Data($0)) }
+            let note = (try? store.read(StoreKeys.revocationNote(in: files))).flatMap { $0 }
+                .flatMap { try? StoreJSON.decode(RevocationNote.self, from: $0) }
             guard let key = try? PrivateKey(pem: String(decoding: bytes, as: UTF8.self)) else {
                 return (.failure(RevocationError.notAPrivateKey(file: files.privateKey, encrypted: false)), note)
             }

@@ -1,4 +1,5 @@
 import ACME
+import ByteEncoding
 import CertCrypto
 import Foundation
 

@@ -24,16 +24,14 @@ public struct RevocationNote: Codable, Sendable, Equatable {
     public var reason: RevocationReason
     public var revokedAt: Date
 
-    static func path(in files: CertificateFiles) -> String { files.directory + "/revoked.json" }
-
     /// The note in `files`' version, if that version was revoked.
     public static func read(in files: CertificateFiles) -> RevocationNote? {
-        guard let data = FileManager.default.contents(atPath: path(in: files)) else { return nil }
-        return try? AccountManager.decoder.decode(RevocationNote.self, from: data)
+        guard let data = FileManager.default.contents(atPath: StoreKeys.revocationNote(in: files)) else { return nil }
+        return try? StoreJSON.decode(RevocationNote.self, from: Array(data))
     }
 
     public func write(in files: CertificateFiles) throws {
-        try AtomicFile.write(Array(try AccountManager.encoder.encode(self)), to: Self.path(in: files))
+        try AtomicFile.write(try StoreJSON.encode(self), to: StoreKeys.revocationNote(in: files))
     }
 }
 

@@ -1,4 +1,5 @@
 import ACME
+import ByteEncoding
 import CertCrypto
 import FoundationEssentials
 
@@ -41,7 +42,7 @@ public struct EmailMessage: Sendable {
 
     /// A new `Message-ID` (RFC 5322 §3.6.4): 128 random bits and the time, at the sender's domain.
     public static func newMessageID(from address: String, date: Date) throws -> String {
-        let random = try SecureRandom.bytes(16).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let random = try Hex.encode(SecureRandom.bytes(16))
         return "<\(Int(date.timeIntervalSince1970)).\(random)@\(EmailAddress.domain(of: address))>"
     }
 

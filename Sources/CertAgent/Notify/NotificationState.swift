@@ -24,29 +24,20 @@ public struct NotificationState: Codable, Sendable, Equatable {
     public init() {}
 }
 
-/// Keeps one `NotificationState` per certificate as `<certificate dir>/notify.json` (0600, written atomically);
+/// Keeps one `NotificationState` per certificate through the store (`notify.json`, 0600, written atomically);
 /// a missing or unusable file is a fresh state.
 public struct NotificationStateStore: Sendable {
-    public static let fileName = "notify.json"
-    private let file: CertificateJSONFile<NotificationState>
+    private let storage: any CertificateStorage
 
-    public init(store: CertificateStore) {
-        self.init(directoryOf: { store.certificateDirectory($0) })
-    }
-
-    public init(directoryOf: @escaping @Sendable (String) -> String) {
-        file = CertificateJSONFile(fileName: Self.fileName, directoryOf: directoryOf)
-    }
-
-    public func path(for name: String) -> String { file.path(for: name) }
+    public init(store: any CertificateStorage) { storage = store }
 
     /// The state of certificate `name` (fresh when there is none), and why an existing file could not be used.
     public func load(_ name: String) -> (state: NotificationState, problem: String?) {
-        let (state, problem) = file.load(name, fresh: { NotificationState() })
-        return (state, problem)
+        let loaded = storage.load(NotificationState.self, of: name)
+        return (loaded.value, loaded.problem)
     }
 
     public func save(_ state: NotificationState, for name: String) throws {
-        try file.save(state, for: name)
+        try storage.save(state, of: name)
     }
 }

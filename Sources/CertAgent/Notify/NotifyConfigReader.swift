@@ -1,3 +1,4 @@
+import ACME
 import FoundationEssentials
 
 /// Reads `notify` (top level) and a certificate's `notify` (an object replacing it, or `false`), every value bounded

@@ -1,4 +1,5 @@
 import ACME
+import ByteEncoding
 import CertCrypto
 import CurlHTTP
 import FoundationEssentials
@@ -130,8 +131,8 @@ public struct HTTP01Preflight: CertificatePreflight {
         var results: [PreflightAddressResult] = []
         for address in addresses {
             if isStopped() { throw PreflightInterrupted() }
-            let token = Self.hex(try SecureRandom.bytes(16))
-            let content = Self.hex(try SecureRandom.bytes(24))
+            let token = Hex.encode(try SecureRandom.bytes(16))
+            let content = Hex.encode(try SecureRandom.bytes(24))
             do {
                 try solver.present(domain: name, token: token, keyAuthorization: content)
             } catch {
@@ -221,10 +222,6 @@ public struct HTTP01Preflight: CertificatePreflight {
             if case .responseTooLarge = error { return .otherContent }
             return .failed(detail)
         }
-    }
-
-    private static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
     }
 
     /// libcurl's own words for a transport error, without the URL and code CertAgent's description adds.

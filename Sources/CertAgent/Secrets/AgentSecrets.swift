@@ -24,10 +24,9 @@ public struct AgentSecrets: Sendable {
 
     /// Every file sealed under the master key: the secrets file and each CA's account key (and a rollover's staged key).
     public static func protectedFiles(config: AgentConfig, store: CertificateStore) -> [ProtectedFile] {
-        let accounts = store.root + "/accounts"
         // A rollover's staged key is sealed too: a rotation re-seals it, so the rollover can still finish afterwards.
-        let keys = ((try? FileManager.default.contentsOfDirectory(atPath: accounts)) ?? []).sorted()
-            .flatMap { directory in [StoreLayout.accountKeyFile, StoreLayout.accountRolloverKeyFile].map { accounts + "/" + directory + "/" + $0 } }
+        let keys = ((try? FileManager.default.contentsOfDirectory(atPath: store.keys.accounts)) ?? []).sorted()
+            .flatMap { store.keys.accountKeys(inDirectoryNamed: $0) }
             .filter { FileManager.default.fileExists(atPath: $0) }
         let secrets = FileManager.default.fileExists(atPath: config.secretsFile) ? [ProtectedFile.secrets(path: config.secretsFile)] : []
         return secrets + keys.map { .accountKey(path: $0) }

@@ -1,3 +1,4 @@
+import ByteEncoding
 import Foundation
 
 /// The encodings a master key may have in a systemd credential.
@@ -17,29 +18,9 @@ enum MasterKeyEncoding {
             text = text.dropLast()
             if text.last == UInt8(ascii: "\r") { text = text.dropLast() }
         }
-        if text.count == 64 { return decodeHex(Array(text)) }
+        if text.count == 64 { return Hex.decode(utf8: Array(text)) }
         if text.count == 43 || text.count == 44 { return decodeBase64(Array(text)) }
         return nil
-    }
-
-    private static func decodeHex(_ digits: [UInt8]) -> [UInt8]? {
-        func value(_ digit: UInt8) -> UInt8? {
-            switch digit {
-            case UInt8(ascii: "0") ... UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
-            case UInt8(ascii: "a") ... UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A") ... UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-        }
-        var output: [UInt8] = []
-        output.reserveCapacity(32)
-        var index = 0
-        while index < digits.count {
-            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
-            output.append(high << 4 | low)
-            index += 2
-        }
-        return output
     }
 
     private static func decodeBase64(_ characters: [UInt8]) -> [UInt8]? {

@@ -1,3 +1,4 @@
+import ByteEncoding
 import Foundation
 
 /// Removes known secret values from text: the last line of defence before a log line is written.
@@ -26,9 +27,8 @@ public struct SecretRedaction: Sendable {
             }
             let base64 = Data(value).base64EncodedString()
             found.insert(base64)
-            let base64URL = base64.replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
-            found.insert(base64URL)
-            found.insert(value.map { String(format: "%02x", $0) }.joined())
+            found.insert(Base64URL.encode(value))
+            found.insert(Hex.encode(value))
         }
         for pem in pems {
             let body = pem.split(whereSeparator: \.isNewline).map(String.init)

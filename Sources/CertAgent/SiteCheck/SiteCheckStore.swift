@@ -1,27 +1,19 @@
 import FoundationEssentials
 import Synchronization
 
-/// Keeps one `SiteCheckRecord` per certificate in `<certificate dir>/site.json` (atomic write, mode 0600). A missing
+/// Keeps one `SiteCheckRecord` per certificate through the store (`site.json`, atomic write, mode 0600). A missing
 /// or corrupt file reads as a fresh record. Updates in this process are serialized: the deploy time and the check
 /// results are written by different threads.
 public struct SiteCheckStore: Sendable {
-    /// The file name inside the certificate's directory.
-    public static let fileName = "site.json"
     private static let updates = Mutex(())
 
-    private let store: CertificateStore
+    private let storage: any CertificateStorage
 
-    public init(store: CertificateStore) { self.store = store }
-
-    private var file: CertificateJSONFile<SiteCheckRecord> {
-        CertificateJSONFile(fileName: Self.fileName, directoryOf: { [store] in store.certificateDirectory($0) })
-    }
-
-    public func path(for name: String) -> String { file.path(for: name) }
+    public init(store: any CertificateStorage) { storage = store }
 
     /// The record of certificate `name` (fresh when there is none or it cannot be used).
     public func load(_ name: String) -> SiteCheckRecord {
-        file.load(name, fresh: { SiteCheckRecord() }).value
+        storage.load(SiteCheckRecord.self, of: name).value
     }
 
     /// Reads, changes and writes the record of `name` atomically.
@@ -29,7 +21,7 @@ public struct SiteCheckStore: Sendable {
         try Self.updates.withLock { _ in
             var record = load(name)
             change(&record)
-            try file.save(record, for: name)
+            try storage.save(record, of: name)
         }
     }
 

@@ -17,7 +17,7 @@ extension CertificateStore {
     /// The certificates the store holds files for (`certificates/<name>/` directories — not links, not foreign names),
     /// sorted.
     public func storedCertificateNames() -> [String] {
-        let directory = root + "/" + StoreLayout.certificates
+        let directory = keys.certificates
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return entries.filter { entry in
             guard StoreLayout.entry(entry, in: .certificates) == .directory(.certificate) else { return false }
@@ -30,8 +30,8 @@ extension CertificateStore {
     /// noted — read without following links; nil when none is known.
     public func knownRevocation(_ name: String) -> RevocationNote? {
         guard let files = try? linkedVersion(name), let leaf = try? StoredCertificateState.readLeaf(files),
-              let bytes = try? read(RevocationNote.path(in: files)),
-              let note = try? AccountManager.decoder.decode(RevocationNote.self, from: Data(bytes)),
+              let bytes = try? read(StoreKeys.revocationNote(in: files)),
+              let note = try? StoreJSON.decode(RevocationNote.self, from: bytes),
               note.serialHex == leaf.serialHex else { return nil }
         return note
     }
@@ -47,10 +47,10 @@ extension CertificateStore {
         guard StoreLayout.entry(name, in: .certificates) == .directory(.certificate) else {
             throw StoreFileError.outsideStore(path: directory, root: root)
         }
-        let parent = open(root + "/" + StoreLayout.certificates, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        let parent = open(keys.certificates, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard parent >= 0 else {
             if errno == ENOENT { report.removed = true; return report }
-            throw FileSystemError("open", path: root + "/" + StoreLayout.certificates)
+            throw FileSystemError("open", path: keys.certificates)
         }
         defer { close(parent) }
         var info = stat()
@@ -63,10 +63,10 @@ extension CertificateStore {
             return report
         }
         let empty = Self.removeLayoutEntries(in: parent, name: name, path: directory, level: .certificate,
-                                             keepLast: ".issuing.lock", leftInPlace: &report.leftInPlace)
+                                             keepLast: StoreLayout.issuanceLockFile, leftInPlace: &report.leftInPlace)
         if empty {
             guard unlinkat(parent, name, AT_REMOVEDIR) == 0 else { throw FileSystemError("remove", path: directory) }
-            AtomicFile.syncDirectory(root + "/" + StoreLayout.certificates)
+            AtomicFile.syncDirectory(keys.certificates)
             report.removed = true
         }
         return report

@@ -1,3 +1,4 @@
+import ByteEncoding
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -18,8 +19,10 @@ import Glibc
 /// A new certificate is written to a staging directory, verified by the caller, and only then made current by
 /// renaming a symbolic link — one atomic step, so key, certificate and chain always change together and a crash
 /// leaves the previous, verified version in place.
-public final class CertificateStore: Sendable {
+public final class CertificateStore: CertificateStorage {
     public let root: String
+    /// Where each thing lives under `root`: the only builder of store paths.
+    public let keys: StoreKeys
     /// Whose directory `root` was when it was opened (before CertAgent created or marked it).
     public let ownership: StoreOwnership
     /// Names the store's root may hold besides the layout's own (the master key file, when the config puts it there).
@@ -36,6 +39,7 @@ public final class CertificateStore: Sendable {
             throw StoreError.insideWebroot(store: root, webroot: webroot)
         }
         self.root = root
+        keys = StoreKeys(root: root)
         var extra: Set<String> = []
         if let masterKeyFile, (masterKeyFile as NSString).deletingLastPathComponent == root {
             let name = (masterKeyFile as NSString).lastPathComponent
@@ -82,10 +86,10 @@ public final class CertificateStore: Sendable {
     // MARK: Certificates
 
     /// The directory holding all versions of certificate `name`.
-    public func certificateDirectory(_ name: String) -> String { root + "/certificates/" + name }
+    public func certificateDirectory(_ name: String) -> String { keys.certificate(name) }
 
     /// The journal of challenge files published for certificate `name` and not yet removed.
-    public func challengeJournal(_ name: String) -> String { certificateDirectory(name) + "/challenges.inflight" }
+    public func challengeJournal(_ name: String) -> String { keys.challengeJournal(name) }
 
     /// The current version's files (stable paths through the `current` link), or nil before the first issuance or
     /// when the link is not a link to one of the certificate's versions.
@@ -96,14 +100,14 @@ public final class CertificateStore: Sendable {
 
     private func linkedFiles(_ name: String, link: String) -> CertificateFiles? {
         guard (try? linkedVersion(name, link: link)) != nil else { return nil }
-        return CertificateFiles(directory: certificateDirectory(name) + "/" + link)
+        return CertificateFiles(directory: keys.link(link, of: name))
     }
 
     /// The version directory the link `current` (or `previous`) of certificate `name` points at, resolved here rather
     /// than by the file system: the link must be a symbolic link to `versions/<id>` and that a real directory. Nil
     /// when there is no such link; `StoreFileError` when it is something else (never followed then).
     public func linkedVersion(_ name: String, link: String = "current") throws -> CertificateFiles? {
-        let path = certificateDirectory(name) + "/" + link
+        let path = keys.link(link, of: name)
         var info = stat()
         guard lstat(path, &info) == 0 else {
             if errno == ENOENT || errno == ENOTDIR { return nil }
@@ -116,7 +120,7 @@ public final class CertificateStore: Sendable {
         guard let version = Self.versionName(linkTarget: target) else {
             throw StoreFileError.badVersionLink(path: path, target: target)
         }
-        let directory = certificateDirectory(name) + "/" + StoreLayout.versions + "/" + version
+        let directory = keys.version(version, of: name)
         guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
             throw StoreFileError.badVersionLink(path: path, target: target)
         }
@@ -139,10 +143,10 @@ public final class CertificateStore: Sendable {
 
     /// Writes `material` into a new staging directory of certificate `name` and returns its files (not yet current).
     public func stage(_ material: CertificateMaterial, for name: String, now: Date = Date()) throws -> CertificateFiles {
-        let versions = certificateDirectory(name) + "/versions"
+        let versions = keys.versions(name)
         try AtomicFile.makeDirectory(versions)
         removeAbandonedStaging(in: versions)
-        let staging = versions + "/.staging-" + Self.versionID(now)
+        let staging = keys.version(StoreLayout.stagingPrefix + Self.versionID(now), of: name)
         try AtomicFile.makeDirectory(staging)
         let files = CertificateFiles(directory: staging)
         do {
@@ -151,7 +155,7 @@ public final class CertificateStore: Sendable {
             try AtomicFile.write(material.certificatePEM, to: files.certificate)
             try AtomicFile.write(material.chainPEM, to: files.chain)
             try AtomicFile.write(material.fullChainPEM, to: files.fullChain)
-            if let facts = material.facts { try AtomicFile.write(try facts.encoded(), to: IssuanceFacts.path(in: files)) }
+            if let facts = material.facts { try AtomicFile.write(try StoreJSON.encode(facts), to: StoreKeys.issuanceFacts(in: files)) }
         } catch {
             discard(files)
             throw error
@@ -162,21 +166,20 @@ public final class CertificateStore: Sendable {
     /// Makes a verified staged version current; the version it replaces becomes `previous`; older ones are removed.
     @discardableResult
     public func commit(_ staged: CertificateFiles, for name: String) throws -> CertificateFiles {
-        let directory = certificateDirectory(name)
         let stagedName = (staged.directory as NSString).lastPathComponent
-        guard stagedName.hasPrefix(".staging-") else {
+        guard stagedName.hasPrefix(StoreLayout.stagingPrefix) else {
             throw StoreError.notStaged(path: staged.directory)
         }
-        let versionName = String(stagedName.dropFirst(".staging-".count))
-        let version = directory + "/versions/" + versionName
+        let versionName = String(stagedName.dropFirst(StoreLayout.stagingPrefix.count))
+        let version = keys.version(versionName, of: name)
         guard rename(staged.directory, version) == 0 else { throw FileSystemError("rename", path: staged.directory) }
-        AtomicFile.syncDirectory(directory + "/versions")
+        AtomicFile.syncDirectory(keys.versions(name))
         // Only a link the store wrote is kept as `previous`: anything else `current` held is dropped, never followed.
-        let replaced = (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/current")).flatMap(Self.versionName(linkTarget:))
-        try swapLink(directory + "/current", to: "versions/" + versionName)
-        if let replaced { try swapLink(directory + "/previous", to: "versions/" + replaced) }
+        let replaced = (try? FileManager.default.destinationOfSymbolicLink(atPath: keys.link("current", of: name))).flatMap(Self.versionName(linkTarget:))
+        try swapLink(keys.link("current", of: name), to: StoreKeys.linkTarget(version: versionName))
+        if let replaced { try swapLink(keys.link("previous", of: name), to: StoreKeys.linkTarget(version: replaced)) }
         pruneVersions(of: name)
-        return CertificateFiles(directory: directory + "/current")
+        return CertificateFiles(directory: keys.link("current", of: name))
     }
 
     /// Removes a staged version that failed verification.
@@ -198,19 +201,18 @@ public final class CertificateStore: Sendable {
 
     /// Keeps only the versions `current` and `previous` point at.
     private func pruneVersions(of name: String) {
-        let directory = certificateDirectory(name)
         let kept = Set(["current", "previous"].compactMap {
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + $0)).flatMap(Self.versionName(linkTarget:))
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: keys.link($0, of: name))).flatMap(Self.versionName(linkTarget:))
         })
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/versions")) ?? []
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: keys.versions(name))) ?? []
         for entry in entries where !entry.hasPrefix(".") && !kept.contains(entry) {
-            try? FileManager.default.removeItem(atPath: directory + "/versions/" + entry)
+            try? FileManager.default.removeItem(atPath: keys.version(entry, of: name))
         }
     }
 
     private func removeAbandonedStaging(in versions: String) {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: versions)) ?? []
-        for entry in entries where entry.hasPrefix(".staging-") {
+        for entry in entries where entry.hasPrefix(StoreLayout.stagingPrefix) {
             try? FileManager.default.removeItem(atPath: versions + "/" + entry)
         }
     }
@@ -220,24 +222,51 @@ public final class CertificateStore: Sendable {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let random = (0..<4).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let random = Hex.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
         return formatter.string(from: date) + "-" + random
     }
 
     // MARK: Accounts
 
     /// The directory for the account at the CA whose directory URL is `directoryURL` (one account per CA).
-    public func accountDirectory(for directoryURL: String) -> String {
-        let components = URLComponents(string: directoryURL)
-        var name = components?.host ?? "ca"
-        if let port = components?.port { name += "_\(port)" }
-        let path = (components?.path ?? "").split(separator: "/").joined(separator: "_")
-        if !path.isEmpty { name += "_" + path }
-        let safe = String(name.unicodeScalars.map { scalar -> Character in
-            let allowed = CharacterSet.alphanumerics.contains(scalar) || scalar == "." || scalar == "-" || scalar == "_"
-            return allowed && scalar.isASCII ? Character(scalar) : "_"
-        })
-        return root + "/accounts/" + safe
+    public func accountDirectory(for directoryURL: String) -> String { keys.account(directoryURL: directoryURL) }
+
+    /// The account record at the CA whose directory URL is `directoryURL`, nil when there is none (or it does not
+    /// read). Never read through a link: a link in place of the record is refused here and replaced by the next write.
+    public func accountRecord(directoryURL: String) -> AccountRecord? {
+        guard let bytes = (try? read(keys.accountRecord(directoryURL: directoryURL))) ?? nil else { return nil }
+        return try? StoreJSON.decode(AccountRecord.self, from: bytes)
+    }
+
+    /// Writes `record` as the account record at the CA whose directory URL is `directoryURL` (atomically, mode 0600).
+    public func saveAccountRecord(_ record: AccountRecord, directoryURL: String) throws {
+        try AtomicFile.makeDirectory(keys.account(directoryURL: directoryURL))
+        try AtomicFile.write(try StoreJSON.encode(record), to: keys.accountRecord(directoryURL: directoryURL))
+    }
+
+    // MARK: Per-certificate documents
+
+    /// Certificate `name`'s document of type `type`, read without following a link: fresh when there is none, and
+    /// fresh with the reason when the file cannot be used (a link in its place is replaced by the next save).
+    public func load<Document: CertificateDocument>(_ type: Document.Type, of name: String) -> LoadedDocument<Document> {
+        let path = keys.document(Document.kind, of: name)
+        do {
+            guard let bytes = try StoreFileReader.readFile(path) else { return LoadedDocument(value: Document()) }
+            return LoadedDocument(value: try StoreJSON.decode(Document.self, from: bytes))
+        } catch {
+            return LoadedDocument(value: Document(), problem: "cannot use \(path), starting afresh: \(error)")
+        }
+    }
+
+    /// Writes `document` for certificate `name` atomically, mode 0600 (its directory made, 0700, when needed).
+    public func save<Document: CertificateDocument>(_ document: Document, of name: String) throws {
+        try AtomicFile.makeDirectory(keys.certificate(name))
+        try AtomicFile.write(try StoreJSON.encode(document), to: keys.document(Document.kind, of: name), mode: 0o600)
+    }
+
+    /// Deletes certificate `name`'s document of `kind`, if any.
+    public func removeDocument(_ kind: CertificateDocumentKind, of name: String) {
+        try? FileManager.default.removeItem(atPath: keys.document(kind, of: name))
     }
 }
 

@@ -57,7 +57,7 @@ public enum CurrentLinkRecovery {
     public static func relinkIfMissing(_ certificate: CertificateConfig, in store: CertificateStore, now: Date,
                                        rule: LifetimeRenewalRule = LifetimeRenewalRule()) throws -> RelinkChoice? {
         guard let choice = candidate(for: certificate, in: store, now: now, rule: rule) else { return nil }
-        try store.swapLink(store.certificateDirectory(certificate.name) + "/current", to: StoreLayout.versions + "/" + choice.version)
+        try store.swapLink(store.keys.link("current", of: certificate.name), to: StoreKeys.linkTarget(version: choice.version))
         return choice
     }
 
@@ -70,13 +70,13 @@ public enum CurrentLinkRecovery {
     /// `RollbackCheck` of one version, its files read without following a link.
     static func check(_ version: String, of certificate: CertificateConfig, in store: CertificateStore, now: Date,
                       rule: LifetimeRenewalRule) -> VersionCheck {
-        let files = CertificateFiles(directory: store.certificateDirectory(certificate.name) + "/" + StoreLayout.versions + "/" + version)
+        let files = CertificateFiles(directory: store.keys.version(version, of: certificate.name))
         do {
             func text(_ path: String) throws -> String {
                 guard let bytes = try store.read(path) else { throw FileSystemError("read", path: path, reason: "no such file") }
                 return String(decoding: bytes, as: UTF8.self)
             }
-            let note = try store.read(RevocationNote.path(in: files)).flatMap { try? AccountManager.decoder.decode(RevocationNote.self, from: Data($0)) }
+            let note = try store.read(StoreKeys.revocationNote(in: files)).flatMap { try? StoreJSON.decode(RevocationNote.self, from: $0) }
             return VersionCheck(version: version, outcome: RollbackCheck.evaluate(chainPEM: try text(files.fullChain), keyPEM: try text(files.privateKey),
                                                                                   revocation: note, domains: certificate.domains, now: now, rule: rule))
         } catch {
@@ -89,15 +89,15 @@ extension CertificateStore {
     /// True when certificate `name` has versions but no `current` entry at all (not even a broken link).
     func currentLinkIsMissing(_ name: String) -> Bool {
         var info = stat()
-        return lstat(certificateDirectory(name) + "/current", &info) != 0 && errno == ENOENT
+        return lstat(keys.link("current", of: name), &info) != 0 && errno == ENOENT
     }
 
     /// The names of the committed version directories of `name` (real directories, not links; no staging ones).
     func versionNames(_ name: String) -> [String] {
-        let versions = certificateDirectory(name) + "/" + StoreLayout.versions
+        let versions = keys.versions(name)
         return ((try? FileManager.default.contentsOfDirectory(atPath: versions)) ?? []).filter { entry in
             var info = stat()
-            return StoreLayout.isPlainName(entry) && lstat(versions + "/" + entry, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+            return StoreLayout.isPlainName(entry) && lstat(keys.version(entry, of: name), &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
         }.sorted()
     }
 }

@@ -22,16 +22,6 @@ public struct IssuanceFacts: Codable, Sendable, Equatable {
         self.keyReused = keyReused
     }
 
-    /// The file's name in a version directory.
-    static let fileName = "issuance.json"
-
-    /// The facts file of the version `files` points into.
-    static func path(in files: CertificateFiles) -> String { files.directory + "/" + fileName }
-
-    /// The bytes written for these facts (the per-certificate JSON format, one per store).
-    func encoded() throws -> [UInt8] {
-        Array(try CertificateJSONFormat.encoder().encode(self)) + [0x0A]
-    }
 }
 
 extension CertificateStore {
@@ -39,8 +29,8 @@ extension CertificateStore {
     /// without following a link; nil when the version has none (written before the file existed) or it cannot be
     /// decoded.
     public func issuanceFacts(_ files: CertificateFiles) -> IssuanceFacts? {
-        guard let bytes = (try? read(IssuanceFacts.path(in: files))) ?? nil else { return nil }
-        return try? CertificateJSONFormat.decoder().decode(IssuanceFacts.self, from: Data(bytes))
+        guard let bytes = (try? read(StoreKeys.issuanceFacts(in: files))) ?? nil else { return nil }
+        return try? StoreJSON.decode(IssuanceFacts.self, from: bytes)
     }
 
     /// The issuance facts of certificate `name`'s `current` (or `previous`) version, if any.

@@ -43,7 +43,20 @@ public enum StoreLayout {
     static let versions = "versions"
     static let stagingPrefix = ".staging-"
 
-    static let rootFiles: Set<String> = [markerName, StoreLock.fileName, DaemonPIDFile.fileName, "secrets.sealed", "secrets.sealed.next"]
+    /// The running daemon's PID file in the store's root (`DaemonPIDFile`).
+    static let daemonPIDFile = "daemon.pid"
+    /// The sealed secrets' file name in the store's root (`SecretsFile`).
+    static let secretsFile = "secrets.sealed"
+    /// The journal of published challenge files in a certificate's directory (`ChallengeJournal`).
+    static let challengeJournalFile = "challenges.inflight"
+    /// The lock every issuance of a certificate holds, in its directory (`lockForIssuance`).
+    static let issuanceLockFile = ".issuing.lock"
+    /// How a version was obtained, in its directory (`IssuanceFacts`).
+    static let issuanceFactsFile = "issuance.json"
+    /// The note beside a revoked version (`RevocationNote`).
+    static let revocationNoteFile = "revoked.json"
+
+    static let rootFiles: Set<String> = [markerName, StoreLock.fileName, DaemonPIDFile.fileName, secretsFile, secretsFile + ".next"]
     /// The account record's file name in each CA's account directory (`AccountRecord`).
     public static let accountRecordFile = "account.json"
     /// The account key's file name in each CA's account directory (`AccountKeyFile`).
@@ -54,10 +67,10 @@ public enum StoreLayout {
     public static let accountLockFile = ".account.lock"
     static let accountFiles: Set<String> = [accountRecordFile, accountKeyFile, accountKeyFile + ".next",
                                             accountRolloverKeyFile, accountRolloverKeyFile + ".next", accountLockFile]
-    static let certificateFiles: Set<String> = ["renewal.json", NotificationStateStore.fileName, "site.json", "challenges.inflight", ".issuing.lock"]
+    static let certificateFiles: Set<String> = Set(CertificateDocumentKind.allCases.map(\.fileName)).union([challengeJournalFile, issuanceLockFile])
     /// The links of a certificate directory.
     public static let versionLinks: Set<String> = ["current", "previous", "current.new", "previous.new"]
-    static let versionFiles: Set<String> = ["privkey.pem", "csr.pem", "cert.pem", "chain.pem", "fullchain.pem", "revoked.json", IssuanceFacts.fileName]
+    static let versionFiles: Set<String> = ["privkey.pem", "csr.pem", "cert.pem", "chain.pem", "fullchain.pem", revocationNoteFile, issuanceFactsFile]
 
     /// What `name` is in a directory of `level`, or nil when it is not CertAgent's. `extraRootFiles` names more files
     /// of the store's root (the master key file, when the config puts it there).

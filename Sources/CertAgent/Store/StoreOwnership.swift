@@ -70,9 +70,9 @@ public enum StoreMarker {
             throw StoreOwnershipError.cannotInspect(path: root, reason: "its entries cannot be listed")
         }
         if entries.isEmpty { return .empty }
-        let marker = root + "/" + StoreLayout.markerName
+        let marker = StoreKeys(root: root).marker
         if let bytes = try readMarker(marker) {
-            guard let contents = try? JSONDecoder().decode(Contents.self, from: Data(bytes)), contents.format == format else {
+            guard let contents = try? StoreJSON.decode(Contents.self, from: bytes), contents.format == format else {
                 throw StoreOwnershipError.badMarker(path: marker, reason: "it is not a CertAgent store marker (expected {\"format\": \"\(format)\", …}); "
                     + "if this directory is not CertAgent's, set \"storage\" to a new or empty directory")
             }
@@ -89,7 +89,7 @@ public enum StoreMarker {
         }
         // Names alone are not enough (an application's directory may hold just `certificates/`): an earlier version's
         // store belongs to the running user and holds something only CertAgent writes (its lock, its account, secrets).
-        let onlyCertAgents: Set<String> = [StoreLock.fileName, "accounts", "secrets.sealed"]
+        let onlyCertAgents: Set<String> = [StoreLock.fileName, StoreLayout.accounts, StoreLayout.secretsFile]
         guard info.st_uid == geteuid(), entries.contains(where: onlyCertAgents.contains) else {
             let shown = entries.prefix(namedEntries).map { name in PathSafety.isDirectory(root + "/" + name) ? name + "/" : name }
             throw StoreOwnershipError.foreign(path: root, entries: Array(shown), total: entries.count)
@@ -99,10 +99,7 @@ public enum StoreMarker {
 
     /// Writes the marker into `root` (atomically, mode 0600).
     public static func write(root: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(Contents(format: format, version: version))
-        try AtomicFile.write(Array(data) + [0x0A], to: root + "/" + StoreLayout.markerName, mode: 0o600)
+        try AtomicFile.write(try StoreJSON.encode(Contents(format: format, version: version), compact: true), to: StoreKeys(root: root).marker, mode: 0o600)
     }
 
     private static func readMarker(_ path: String) throws -> [UInt8]? {

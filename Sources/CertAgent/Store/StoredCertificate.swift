@@ -72,7 +72,7 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
     /// The version's revocation note (`RevocationNote`), read without following a link; nil when there is none or it
     /// cannot be decoded.
     private static func revocationNote(in files: CertificateFiles, store: CertificateStore) throws -> RevocationNote? {
-        guard let bytes = try store.read(RevocationNote.path(in: files)) else { return nil }
-        return try? AccountManager.decoder.decode(RevocationNote.self, from: Data(bytes))
+        guard let bytes = try store.read(StoreKeys.revocationNote(in: files)) else { return nil }
+        return try? StoreJSON.decode(RevocationNote.self, from: bytes)
     }
 }

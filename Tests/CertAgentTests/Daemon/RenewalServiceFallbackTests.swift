@@ -187,7 +187,7 @@ final class RenewalServiceFallbackTests: XCTestCase {
         guard case .renewed = bed.service.process(FallbackTestbed.name) else { return XCTFail(bed.log) }
         let id = try XCTUnwrap(bed.primary.issued.first?.certificateID)
         let files = try XCTUnwrap(try bed.session.store.linkedVersion(FallbackTestbed.name))
-        try FileManager.default.removeItem(atPath: IssuanceFacts.path(in: files))   // as written before the facts existed
+        try FileManager.default.removeItem(atPath: StoreKeys.issuanceFacts(in: files))   // as written before the facts existed
         XCTAssertNil(bed.issuingDirectory())
         let status = CertificateStatus(certificate: bed.session.config.certificates[0], store: bed.session.store, now: Date())
         XCTAssertNil(status.caDirectory)

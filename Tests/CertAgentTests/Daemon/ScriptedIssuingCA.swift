@@ -1,3 +1,4 @@
+import ByteEncoding
 import Foundation
 import TestSupport
 
@@ -73,22 +74,9 @@ final class ScriptedIssuingCA: Sendable {
         return Self.base64url(subjectKeyIdentifier) + "." + Self.base64url(serial)
     }
 
-    static func base64url(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    static func base64url(_ bytes: [UInt8]) -> String { Base64URL.encode(bytes) }
 
-    static func hexBytes(_ hex: String) -> [UInt8]? {
-        let digits = Array(hex.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(byte)
-        }
-        return bytes
-    }
+    static func hexBytes(_ hex: String) -> [UInt8]? { Hex.decode(hex) }
 
     @discardableResult
     static func openssl(_ arguments: [String]) throws -> String {

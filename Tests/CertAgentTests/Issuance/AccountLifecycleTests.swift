@@ -406,7 +406,7 @@ extension AccountContactTests {
         _ = try session.connect(logger: testbed.logger)
         let url = try XCTUnwrap(testbed.server.accountURLs.first)
         let accounts = testbed.accounts(session)
-        try FileManager.default.removeItem(atPath: accounts.recordFile)
+        try FileManager.default.removeItem(atPath: accounts.store.keys.accountRecord(directoryURL: accounts.config.directoryURL))
         let requests = testbed.server.requests.count
         let changed = try testbed.session(emails: ["b@example.test"])
         _ = try changed.connect(logger: testbed.logger)

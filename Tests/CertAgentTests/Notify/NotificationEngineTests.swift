@@ -82,7 +82,8 @@ final class NotificationEngineTests: XCTestCase {
     func testARestartReloadingTheStateRepeatsNothing() throws {
         let directory = try TemporaryDirectory()
         let path = directory.path
-        let store = NotificationStateStore(directoryOf: { path + "/" + $0 })
+        let certificates = try CertificateStore(root: path, webroots: [])
+        let store = NotificationStateStore(store: certificates)
         let clock = ManualClock()
         let issued = clock.now()
         clock.advance(by: 61 * day)
@@ -91,7 +92,7 @@ final class NotificationEngineTests: XCTestCase {
         var state = store.load("example").state
         XCTAssertEqual(pass(failing, &state, now: clock.now()).count, 1)
         try store.save(state, for: "example")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: path + "/example/notify.json"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: certificates.keys.document(.notification, of: "example")))
 
         // A new process: state read back from the file, same facts a minute and a day later.
         for advance in [60.0, day] {
@@ -106,9 +107,10 @@ final class NotificationEngineTests: XCTestCase {
     func testACorruptStateFileIsReportedAndStartsAfresh() throws {
         let directory = try TemporaryDirectory()
         let path = directory.path
-        let store = NotificationStateStore(directoryOf: { path + "/" + $0 })
-        try FileManager.default.createDirectory(atPath: path + "/example", withIntermediateDirectories: true)
-        try Data("{not json".utf8).write(to: URL(fileURLWithPath: path + "/example/notify.json"))
+        let certificates = try CertificateStore(root: path, webroots: [])
+        let store = NotificationStateStore(store: certificates)
+        try FileManager.default.createDirectory(atPath: certificates.keys.certificate("example"), withIntermediateDirectories: true)
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: certificates.keys.document(.notification, of: "example")))
         let loaded = store.load("example")
         XCTAssertEqual(loaded.state, NotificationState())
         XCTAssertTrue(loaded.problem?.contains("notify.json") ?? false)

@@ -31,7 +31,7 @@ final class FailureBackoffTests: XCTestCase {
         let expectedDelays: [TimeInterval] = [60, 600, 6_000, 86_400, 86_400]
         for (index, expected) in expectedDelays.enumerated() {
             // Each attempt is a fresh process: a new store reading the file the last one wrote.
-            let store = RenewalRecordStore(directoryOf: { _ in path })
+            let store = RenewalRecordStore(store: try CertificateStore(root: path, webroots: []))
             var record = store.load("site").record
             XCTAssertEqual(record.failures, index, "the count is not reset by a restart")
             if index > 0 {
@@ -40,7 +40,7 @@ final class FailureBackoffTests: XCTestCase {
             record.recordFailure("attempt \(index + 1) failed", at: clock.now())
             try store.save(record, for: "site")
 
-            let reloaded = RenewalRecordStore(directoryOf: { _ in path }).load("site").record
+            let reloaded = RenewalRecordStore(store: try CertificateStore(root: path, webroots: [])).load("site").record
             XCTAssertEqual(reloaded.lastError, "attempt \(index + 1) failed")
             let next = try XCTUnwrap(FailureBackoff.nextAttempt(for: reloaded))
             XCTAssertEqual(next.timeIntervalSince(clock.now()), expected, accuracy: 0.001, "after failure \(index + 1)")

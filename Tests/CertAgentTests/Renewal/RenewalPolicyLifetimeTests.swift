@@ -75,8 +75,7 @@ final class RenewalPolicyLifetimeTests: XCTestCase {
 
     func testChosenTimeSurvivesARestart() throws {
         let directory = try TemporaryDirectory()
-        let path = directory.path
-        let store = RenewalRecordStore(directoryOf: { _ in path })
+        let store = RenewalRecordStore(store: try CertificateStore(root: directory.path, webroots: []))
         let certificate = RenewalFixtures.served(lifetime: 90 * day)
         let first = RenewalPolicy().decide(serving: certificate, record: store.load("site").record, ariSupported: false,
                                            now: certificate.notBefore, random: SeededRandomSource(seed: 1))

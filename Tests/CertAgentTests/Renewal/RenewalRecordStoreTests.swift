@@ -24,7 +24,7 @@ final class RenewalRecordStoreTests: XCTestCase {
         record.inFlightSince = now
 
         try records.save(record, for: "site")
-        let path = records.path(for: "site")
+        let path = store.keys.document(.renewal, of: "site")
         XCTAssertEqual(path, store.certificateDirectory("site") + "/renewal.json")
         XCTAssertEqual(fileMode(path), 0o600)
         XCTAssertEqual(fileMode(store.certificateDirectory("site")), 0o700)
@@ -36,18 +36,18 @@ final class RenewalRecordStoreTests: XCTestCase {
 
     func testMissingFileIsAFreshRecordWithoutComplaint() throws {
         let temp = try TemporaryDirectory()
-        let path = temp.path
-        let loaded = RenewalRecordStore(directoryOf: { _ in path }).load("site")
+        let loaded = RenewalRecordStore(store: try CertificateStore(root: temp.path, webroots: [])).load("site")
         XCTAssertEqual(loaded.record, RenewalRecord())
         XCTAssertNil(loaded.problem)
     }
 
     func testCorruptFileIsAFreshRecordAndAProblemToLog() throws {
         let temp = try TemporaryDirectory()
-        let path = temp.path
-        let records = RenewalRecordStore(directoryOf: { _ in path })
+        let store = try CertificateStore(root: temp.path, webroots: [])
+        let records = RenewalRecordStore(store: store)
+        try temp.make("certificates/site")
         for garbage in ["{\"failures\": 3, \"lastFailure\": \"yesterday\"", "not json at all", "", "{\"failures\": \"many\"}"] {
-            try temp.write("renewal.json", garbage)
+            try temp.write("certificates/site/renewal.json", garbage)
             let loaded = records.load("site")
             XCTAssertEqual(loaded.record, RenewalRecord(), garbage)
             XCTAssertNotNil(loaded.problem, garbage)
@@ -61,9 +61,9 @@ final class RenewalRecordStoreTests: XCTestCase {
 
     func testUnreadablePathIsAFreshRecordAndAProblemToLog() throws {
         let temp = try TemporaryDirectory()
-        try temp.make("renewal.json")   // a directory where the file should be
-        let path = temp.path
-        let loaded = RenewalRecordStore(directoryOf: { _ in path }).load("site")
+        let store = try CertificateStore(root: temp.path, webroots: [])
+        try temp.make("certificates/site/renewal.json")   // a directory where the file should be
+        let loaded = RenewalRecordStore(store: store).load("site")
         XCTAssertEqual(loaded.record, RenewalRecord())
         XCTAssertNotNil(loaded.problem)
     }

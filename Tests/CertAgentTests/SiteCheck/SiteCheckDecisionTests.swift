@@ -167,9 +167,9 @@ final class SiteCheckDecisionTests: XCTestCase {
         XCTAssertEqual(loaded.lastDeploy, now)
         XCTAssertEqual(loaded.checkedAt, now.addingTimeInterval(5))
         XCTAssertEqual(loaded.names.first?.served, .other)
-        XCTAssertEqual(sites.path(for: "shop"), store.certificateDirectory("shop") + "/site.json")
+        XCTAssertEqual(store.keys.document(.siteCheck, of: "shop"), store.certificateDirectory("shop") + "/site.json")
         XCTAssertEqual(StoreLayout.entry("site.json", in: .certificate), .file, "part of the store's layout")
-        try "not json".write(toFile: sites.path(for: "shop"), atomically: true, encoding: .utf8)
+        try "not json".write(toFile: store.keys.document(.siteCheck, of: "shop"), atomically: true, encoding: .utf8)
         XCTAssertEqual(sites.load("shop"), SiteCheckRecord(), "corrupt: fresh, never a crash")
     }
 

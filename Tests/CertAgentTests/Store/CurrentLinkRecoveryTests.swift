@@ -83,7 +83,7 @@ final class CurrentLinkRecoveryTests: XCTestCase {
         XCTAssertNil(try CurrentLinkRecovery.relinkIfMissing(bed.certificate, in: bed.store, now: Date()))
         XCTAssertFalse(FileManager.default.fileExists(atPath: bed.current))
         // Past its latest safe renewal time (30 days, a 1-day margin): refused.
-        XCTAssertEqual(unlink(RevocationNote.path(in: files)), 0)
+        XCTAssertEqual(unlink(StoreKeys.revocationNote(in: files)), 0)
         XCTAssertNil(try CurrentLinkRecovery.relinkIfMissing(bed.certificate, in: bed.store, now: Date().addingTimeInterval(29.5 * 86_400)))
         XCTAssertNotNil(try CurrentLinkRecovery.relinkIfMissing(bed.certificate, in: bed.store, now: Date()))
     }

@@ -89,8 +89,8 @@ final class StoreLinkTests: XCTestCase {
         record.failures = 3
         try records.save(record, for: "site")
         let outside = temp.path("outside.json")
-        XCTAssertEqual(rename(records.path(for: "site"), outside), 0)
-        XCTAssertEqual(symlink(outside, records.path(for: "site")), 0)
+        XCTAssertEqual(rename(store.keys.document(.renewal, of: "site"), outside), 0)
+        XCTAssertEqual(symlink(outside, store.keys.document(.renewal, of: "site")), 0)
         let loaded = records.load("site")
         XCTAssertEqual(loaded.record.failures, 0, "not read through the link")
         XCTAssertTrue(loaded.problem?.contains("is a symbolic link to \(outside)") == true, loaded.problem ?? "no problem reported")
@@ -98,7 +98,7 @@ final class StoreLinkTests: XCTestCase {
         try records.save(RenewalRecord(), for: "site")
         XCTAssertEqual(try temp.read("outside.json"), before, "the link's target is untouched")
         var info = stat()
-        XCTAssertEqual(lstat(records.path(for: "site"), &info), 0)
+        XCTAssertEqual(lstat(store.keys.document(.renewal, of: "site"), &info), 0)
         XCTAssertEqual(info.st_mode & S_IFMT, S_IFREG, "the record is a file of the store again")
     }
 

@@ -1,13 +1,8 @@
-/// A parsed JSON document (from `StrictJSONParser`), kept loose so the config loader can say exactly which field is
-/// wrong and why.
-public enum JSONValue: Sendable, Equatable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
+import ACME
 
+/// How a parsed JSON value (from `StrictJSONParser`) is shown in messages, so the config loader can say exactly which
+/// field is wrong and why.
+extension JSONValue {
     /// The value as it would be written in JSON, shortened for messages (at most 120 characters). Control characters
     /// are escaped as JSON escapes them, so a value never moves the cursor or colours the terminal.
     public var excerpt: String {

@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// Resolves user and group names (or numeric ids written as text) to ids, with the reentrant libc calls.
-enum AccountLookup {
+enum UnixUserLookup {
     /// The uid of `text`: a decimal id as is, else a user name from the password database.
     static func userID(_ text: String) -> uid_t? {
         if let id = numericID(text) { return uid_t(id) }

@@ -43,7 +43,7 @@ public final class StoreLock: Sendable {
     /// Takes the lock on `<storeRoot>/.lock` (the store directory must exist). With `wait` false a conflicting holder
     /// makes it throw `StoreLockError.busy` at once; with `wait` true it blocks until the lock is free.
     public init(storeRoot: String, mode: Mode, wait: Bool = false) throws {
-        let path = storeRoot + "/" + Self.fileName
+        let path = StoreKeys(root: storeRoot).storeLock
         do {
             lock = try FileLock(path: path, mode: mode, wait: wait)
         } catch .busy {
@@ -57,7 +57,7 @@ public final class StoreLock: Sendable {
     /// (`certagent check`) never creates it. No lock file means no process has used the store with this version yet.
     public static func ifPresent(storeRoot: String, mode: Mode) throws -> StoreLock? {
         var info = stat()
-        guard lstat(storeRoot + "/" + fileName, &info) == 0 else { return nil }
+        guard lstat(StoreKeys(root: storeRoot).storeLock, &info) == 0 else { return nil }
         return try StoreLock(storeRoot: storeRoot, mode: mode)
     }
 }

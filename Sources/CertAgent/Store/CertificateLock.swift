@@ -16,7 +16,7 @@ public struct CertificateBusy: Error, Sendable, CustomStringConvertible {
 }
 
 extension CertificateStore {
-    private func issuanceLockPath(_ name: String) -> String { certificateDirectory(name) + "/.issuing.lock" }
+    private func issuanceLockPath(_ name: String) -> String { keys.issuanceLock(name) }
 
     /// Takes the exclusive per-certificate lock that every issuance holds, so the daemon and a manual `renew` or
     /// `issue` never order, stage and commit the same certificate at once. Fails at once when it is held.
