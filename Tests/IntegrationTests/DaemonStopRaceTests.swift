@@ -13,9 +13,12 @@ import Glibc
 final class DaemonStopRaceTests: XCTestCase {
     func testSIGTERMRightAfterReadyExitsCleanlyEveryTime() throws {
         let testbed = try Testbed()
-        let webroot = try testbed.webroot(for: "race.test")
         let storage = testbed.directory + "/store"
-        let config = try testbed.writeConfig([["name": "race", "domains": ["race.test"], "webroot": webroot]], storage: storage)
+        // Several certificates: the work after READY=1 (each certificate read, checked and planned) lasts long enough
+        // for a stop to land inside it.
+        let names = (1...6).map { "race\($0)" }
+        let certificates: [[String: Any]] = try names.map { ["name": $0, "domains": ["\($0).test"], "webroot": try testbed.webroot(for: "\($0).test")] }
+        let config = try testbed.writeConfig(certificates, storage: storage)
         let issued = try runCommand(ProjectPaths.certagentBinary, ["issue", "--config", config])
         XCTAssertEqual(issued.status, 0, issued.output)
         let socketPath = testbed.directory + "/notify.sock"
@@ -29,7 +32,7 @@ final class DaemonStopRaceTests: XCTestCase {
         var clean = 0
         for attempt in 0..<attempts {
             // Never checked since the last stop cut it short: every start queues the site check again.
-            try? FileManager.default.removeItem(atPath: storage + "/certificates/race/site-check.json")
+            for name in names { try? FileManager.default.removeItem(atPath: storage + "/certificates/\(name)/site.json") }
             let daemon = try BackgroundProcess([ProjectPaths.certagentBinary, "run", "--config", config],
                                                outputPath: testbed.directory + "/daemon-\(attempt).log", environment: environment)
             var ready = false
