@@ -28,8 +28,9 @@ public enum DeliveryRetry {
 }
 
 /// Delivers notifications off the renewal path: on its own queue, each channel on its own, a failure retried on the
-/// `DeliveryRetry` schedule. Nothing here ever waits for a renewal or makes one wait; a stopping daemon does not wait
-/// for it either (a POST in flight is cancelled with the daemon's HTTP cancellation, retries still pending are dropped).
+/// `DeliveryRetry` schedule. Nothing here ever waits for a renewal or makes one wait; a stopping daemon waits only for
+/// the attempt running now (`waitIdle`: a POST in flight is cancelled with the daemon's HTTP cancellation, so it ends
+/// within about a second), and retries still pending are dropped.
 public final class NotificationDelivery: Sendable {
     /// Concurrent: a channel that hangs until its timeout does not hold the others back.
     private let queue = DispatchQueue(label: "certagent.notify", attributes: .concurrent)
