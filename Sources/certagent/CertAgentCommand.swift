@@ -1,5 +1,6 @@
 import ArgumentParser
 import CertAgent
+import CertCrypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -21,6 +22,8 @@ struct CertAgentCommand: ParsableCommand {
     static let usageExitStatus: Int32 = 2
 
     static func main() {
+        // Before anything uses OpenSSL or libcurl: `exit` must not free OpenSSL under a thread still using it.
+        OpenSSLProcessSetup.initializeWithoutExitCleanup()
         ProcessHardening.apply()
         // Line-buffered even into a pipe or file, so our lines and standard error's (unbuffered) keep their order.
         GlibcExtensions.lineBufferStandardOutput()

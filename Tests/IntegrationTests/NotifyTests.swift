@@ -94,6 +94,8 @@ final class NotifyTests: XCTestCase {
         let recovered = try XCTUnwrap(server.requests.last?.json)
         XCTAssertNotNil(recovered["notAfter"] as? String)
         XCTAssertTrue(daemon.output.contains("notifying: CertAgent: live renewed again after failures"), daemon.output)
+        // The mail goes out beside the webhook (STARTTLS takes longer): a stop would cancel it while in flight.
+        XCTAssertTrue(eventually(timeout: 30) { self.subjects(smtp).count == 2 }, "\(subjects(smtp))\n\(smtp.log)\n\(daemon.output)")
         daemon.send(SIGTERM)
         XCTAssertEqual(daemon.waitForExit(timeout: 10), 0, daemon.output)
         XCTAssertEqual(events(server), ["renewalFailed", "recovered"], "exactly one of each")

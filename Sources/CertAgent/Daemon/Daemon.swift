@@ -30,6 +30,9 @@ public final class Daemon: Sendable {
     private let metrics = MetricsWriter()
     /// What the sites serve: checked after each deploy and daily, beside the renewals (never in their way).
     private let siteChecks: SiteCheckRunner
+    /// The start-up work, a reload or a re-plan in progress (on the main thread or the signal queue): a stop waits for
+    /// it before the process exits.
+    private let busy = DispatchGroup()
 
     /// Builds the daemon from an opened session; nothing runs until `start()`.
     public init(configPath: String, session: AgentSession, logger: Logger, clock: StoppableClock = StoppableClock(),
@@ -52,6 +55,8 @@ public final class Daemon: Sendable {
     /// work is done; the renewals due at start are the daemon's work and begin right after it. Returns at once; call
     /// `dispatchMain()` after it.
     public func start() {
+        busy.enter()
+        defer { busy.leave() }
         service.recoverInterruptedWork()
         service.deployCurrentCertificates()
         let config = service.session.config
@@ -150,6 +155,9 @@ public final class Daemon: Sendable {
     /// Re-reads the config: certificates added or removed take effect at once; an invalid config is logged with every
     /// problem and the running one kept.
     public func reload() {
+        busy.enter()
+        defer { busy.leave() }
+        guard !clock.isStopped else { return }
         notifier.reloading()
         defer {
             publishStatus()
@@ -200,7 +208,9 @@ public final class Daemon: Sendable {
     /// that arrive together are handled by one pass (Dispatch merges pending signals) and never beside a reload. A
     /// certificate being renewed is left to its job, which plans it when it ends: no second issuance starts.
     public func replan() {
-        guard let scheduler = scheduler.withLock({ $0 }) else { return }
+        busy.enter()
+        defer { busy.leave() }
+        guard !clock.isStopped, let scheduler = scheduler.withLock({ $0 }) else { return }
         logger.notice("a command changed certificates: looking at them again")
         service.recoverInterruptedWork()
         let running = scheduler.running
@@ -223,8 +233,9 @@ public final class Daemon: Sendable {
     }
 
     /// Stops: every wait ends and the HTTP request in flight is aborted (within about a second, whatever the network
-    /// does), so orders are abandoned with their challenge files removed; running work is given `stopTimeout` seconds
-    /// to wind up, then the process exits.
+    /// does), so orders are abandoned with their challenge files removed; running work — renewals, the start-up work
+    /// or a reload, the site check, notifications being delivered — is given `stopTimeout` seconds to wind up, and the
+    /// process exits once none of it runs any more.
     public func stop(exitCode: Int32) -> Never {
         logger.notice("stopping")
         notifier.stopping()
@@ -240,7 +251,17 @@ public final class Daemon: Sendable {
             logger.error("still busy after \(Int(stopTimeout)) s with \(scheduler.running.sorted().joined(separator: ", ")) (key generation): exiting without waiting for it")
             _exit(exitCode)
         }
-        siteChecks.waitIdle(timeout: stopTimeout)   // its TLS probe was aborted by `clock.stop()`: ends within about a second
+        // The rest was cut short by `clock.stop()` too (a TLS probe or a notification's request aborted, no new work
+        // started) and ends within about a second. Exiting under it would run exit-time code beside it.
+        let deadline = DispatchTime.now() + stopTimeout
+        var unfinished: [String] = []
+        if busy.wait(timeout: deadline) == .timedOut { unfinished.append("the start-up work or a reload") }
+        if !siteChecks.waitIdle(until: deadline) { unfinished.append("a site check") }
+        if !notifications.delivery.waitIdle(until: deadline) { unfinished.append("a notification delivery") }
+        if !unfinished.isEmpty {
+            logger.error("still busy after \(Int(stopTimeout)) s with \(unfinished.joined(separator: ", ")): exiting without waiting for it")
+            _exit(exitCode)
+        }
         logger.notice("stopped")
         exit(exitCode)
     }

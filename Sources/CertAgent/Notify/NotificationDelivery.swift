@@ -28,8 +28,9 @@ public enum DeliveryRetry {
 }
 
 /// Delivers notifications off the renewal path: on its own queue, each channel on its own, a failure retried on the
-/// `DeliveryRetry` schedule. Nothing here ever waits for a renewal or makes one wait; a stopping daemon does not wait
-/// for it either (a POST in flight is cancelled with the daemon's HTTP cancellation, retries still pending are dropped).
+/// `DeliveryRetry` schedule. Nothing here ever waits for a renewal or makes one wait; a stopping daemon waits only for
+/// the attempt running now (`waitIdle`: a POST in flight is cancelled with the daemon's HTTP cancellation, so it ends
+/// within about a second), and retries still pending are dropped.
 public final class NotificationDelivery: Sendable {
     /// Concurrent: a channel that hangs until its timeout does not hold the others back.
     private let queue = DispatchQueue(label: "certagent.notify", attributes: .concurrent)
@@ -37,6 +38,8 @@ public final class NotificationDelivery: Sendable {
     private let logger: Logger
     private let failures = Atomic<Int>(0)
     private let pending = Atomic<Int>(0)
+    /// Attempts running or about to run (not the retries still waiting for their time).
+    private let running = DispatchGroup()
 
     public init(logger: Logger, isStopped: @escaping @Sendable () -> Bool = { false }) {
         self.logger = logger
@@ -53,7 +56,7 @@ public final class NotificationDelivery: Sendable {
         for notification in notifications {
             for channel in channels {
                 pending.add(1, ordering: .releasing)
-                queue.async { [self] in attempt(notification, channel, failures: 0, first: Date()) }
+                queue.async(group: running) { [self] in attempt(notification, channel, failures: 0, first: Date()) }
             }
         }
     }
@@ -72,6 +75,8 @@ public final class NotificationDelivery: Sendable {
                 logger.warning("notification not delivered (attempt \(count)); trying again at \(TimeText.human(next)): \(error)",
                                metadata: ["channel": "\(channel.displayName)", "event": "\(notification.event.rawValue)"])
                 queue.asyncAfter(deadline: .now() + next.timeIntervalSinceNow) { [self] in
+                    running.enter()
+                    defer { running.leave() }
                     attempt(notification, channel, failures: count, first: first)
                 }
             } else {
@@ -80,6 +85,12 @@ public final class NotificationDelivery: Sendable {
                 finish()
             }
         }
+    }
+
+    /// Waits until `deadline` at most for the attempts running now — a stopping daemon's request in flight is cancelled
+    /// and the rest return at once — so the process never exits under one. Returns whether none is left running.
+    public func waitIdle(until deadline: DispatchTime) -> Bool {
+        running.wait(timeout: deadline) == .success
     }
 
     private func finish() { pending.subtract(1, ordering: .releasing) }

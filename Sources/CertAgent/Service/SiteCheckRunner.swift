@@ -54,8 +54,10 @@ public final class SiteCheckRunner: Sendable {
         }
     }
 
-    /// Waits up to `timeout` seconds for the check in flight (already cancelled by the clock's stop).
-    public func waitIdle(timeout: TimeInterval) {
-        _ = group.wait(timeout: .now() + timeout)
+    /// Waits until `deadline` at most for the check in flight (already cancelled by the clock's stop); returns whether
+    /// none is left running.
+    @discardableResult
+    public func waitIdle(until deadline: DispatchTime) -> Bool {
+        group.wait(timeout: deadline) == .success
     }
 }

@@ -64,4 +64,19 @@ final class NotificationDeliveryTests: XCTestCase {
         XCTAssertTrue(eventually(timeout: 10) { delivery.pendingDeliveries == 0 })
         XCTAssertEqual(channel.delivered.withLock { $0 }, [])
     }
+
+    /// A stopping daemon waits for the attempt running now (so it never exits under it), but not for a retry that
+    /// waits for its time.
+    func testWaitIdleWaitsForTheAttemptRunningNotForAWaitingRetry() {
+        let delivery = NotificationDelivery(logger: Logger(label: "test"))
+        let slow = RecordingChannel("slow", opened: false)
+        let failing = RecordingChannel("failing", fails: true)
+        delivery.send([notification], through: [slow, failing])
+        XCTAssertTrue(eventually(timeout: 10) { delivery.failedAttempts == 1 }, "the failing one now waits for its retry")
+        XCTAssertFalse(delivery.waitIdle(until: .now() + 0.2), "the slow one is still running")
+        slow.open()
+        XCTAssertTrue(delivery.waitIdle(until: .now() + 10), "none running once the slow one is done")
+        XCTAssertEqual(slow.delivered.withLock { $0 }, [.test])
+        XCTAssertEqual(delivery.pendingDeliveries, 1, "the retry is still pending, and not waited for")
+    }
 }
