@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension ACMEClient {
     /// Places an order (RFC 8555 §7.4). `replaces` is the ARI certificate ID of the certificate this renews

@@ -1,13 +1,13 @@
-import Foundation
+import FoundationEssentials
 
 /// base64url without padding (RFC 4648 §5), as JWS uses it (RFC 7515 §2).
 enum Base64URL {
     /// Encodes `bytes` as unpadded base64url.
     static func encode(_ bytes: some Sequence<UInt8>) -> String {
         Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+            .replacing("+", with: "-")
+            .replacing("/", with: "_")
+            .replacing("=", with: "")
     }
 
     /// Encodes the UTF-8 bytes of `string`.
@@ -15,7 +15,7 @@ enum Base64URL {
 
     /// Decodes unpadded (or padded) base64url; nil when `string` is not base64url.
     static func decode(_ string: String) -> [UInt8]? {
-        var s = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var s = string.replacing("-", with: "+").replacing("_", with: "/")
         while s.count % 4 != 0 { s += "=" }
         return Data(base64Encoded: s).map(Array.init)
     }

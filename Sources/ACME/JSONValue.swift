@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A JSON value built in code, encoded with sorted keys so request bodies are deterministic.
 enum JSONValue: Encodable, Sendable, Equatable {

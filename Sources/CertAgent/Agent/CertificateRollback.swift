@@ -1,5 +1,8 @@
 import CertCrypto
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a rollback did.
 public struct RollbackReport: Sendable {
@@ -90,8 +93,8 @@ extension CertificateStore {
     func swapCurrentAndPrevious(_ name: String) throws {
         let directory = certificateDirectory(name)
         guard let previous = try linkedVersion(name, link: "previous") else { throw RollbackRefusal.noPrevious(name: name) }
-        let restored = (previous.directory as NSString).lastPathComponent
-        let replaced = (try? linkedVersion(name)).flatMap { $0 }.map { ($0.directory as NSString).lastPathComponent }
+        let restored = PathText.lastComponent(previous.directory)
+        let replaced = (try? linkedVersion(name)).flatMap { $0 }.map { PathText.lastComponent($0.directory) }
         try swapLink(directory + "/current", to: StoreLayout.versions + "/" + restored)
         if let replaced, replaced != restored {
             try swapLink(directory + "/previous", to: StoreLayout.versions + "/" + replaced)

@@ -1,6 +1,6 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// What CertAgent remembers about its ACME account at one CA (`account.json`). Fields added after the first version
@@ -87,7 +87,7 @@ public struct AccountManager: Sendable {
     /// call chain (a second `flock` in the same process waits too). A plain connection does not take it: it only
     /// refuses to register a key that changed under it (see `connect`).
     public func lock() throws -> FileLock {
-        let directory = (keyFile as NSString).deletingLastPathComponent
+        let directory = PathText.parent(keyFile)
         try AtomicFile.makeDirectory(directory)
         do {
             return try FileLock(path: directory + "/" + StoreLayout.accountLockFile, mode: .exclusive, wait: true)
@@ -107,7 +107,7 @@ public struct AccountManager: Sendable {
         }
         logger.info("creating a new ACME account key", metadata: ["file": "\(keyFile)"])
         let key = try PrivateKey.generate(.ec256)
-        try AtomicFile.makeDirectory((keyFile as NSString).deletingLastPathComponent)
+        try AtomicFile.makeDirectory(PathText.parent(keyFile))
         try AccountKeyFile.write(key, to: keyFile, masterKey: secrets.masterKey)
         return key
     }
@@ -185,7 +185,7 @@ public struct AccountManager: Sendable {
 
     /// Writes `record` atomically (mode 0600).
     func write(_ record: AccountRecord) throws {
-        try AtomicFile.makeDirectory((recordFile as NSString).deletingLastPathComponent)
+        try AtomicFile.makeDirectory(PathText.parent(recordFile))
         try AtomicFile.write(Array(try Self.encoder.encode(record)), to: recordFile)
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A renewal record read from disk, and why it could not be used when it was replaced by a fresh one.
 public struct LoadedRenewalRecord: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The encodings a master key may have in a systemd credential.
 ///

@@ -1,4 +1,5 @@
-import Foundation
+import ACME
+import FoundationEssentials
 
 /// Removes known secret values from text: the last line of defence before a log line is written.
 ///
@@ -21,19 +22,19 @@ public struct SecretRedaction: Sendable {
         for value in values where !value.isEmpty {
             if let text = String(validating: value, as: UTF8.self) {
                 found.insert(text)
-                let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                let trimmed = text.trimmingWhitespaceAndNewlines()
                 if trimmed != text { found.insert(trimmed) }
             }
             let base64 = Data(value).base64EncodedString()
             found.insert(base64)
             let base64URL = base64.replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
             found.insert(base64URL)
-            found.insert(value.map { String(format: "%02x", $0) }.joined())
+            found.insert(value.map { String($0, radix: 16).leftPadded(to: 2) }.joined())
         }
         for pem in pems {
             let body = pem.split(whereSeparator: \.isNewline).map(String.init)
                 .filter { !$0.hasPrefix("-----") && !$0.contains(":") }
-                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .map { $0.trimmingWhitespace() }
                 .filter { !$0.isEmpty }
             found.formUnion(body.filter { $0.count >= 16 })
             if !body.isEmpty {

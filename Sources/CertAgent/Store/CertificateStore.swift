@@ -1,4 +1,5 @@
-import Foundation
+import ACME
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,8 +38,8 @@ public final class CertificateStore: Sendable {
         }
         self.root = root
         var extra: Set<String> = []
-        if let masterKeyFile, (masterKeyFile as NSString).deletingLastPathComponent == root {
-            let name = (masterKeyFile as NSString).lastPathComponent
+        if let masterKeyFile, PathText.parent(masterKeyFile) == root {
+            let name = PathText.lastComponent(masterKeyFile)
             extra = [name, name + ".next"]
         }
         extraRootFiles = extra
@@ -163,7 +164,7 @@ public final class CertificateStore: Sendable {
     @discardableResult
     public func commit(_ staged: CertificateFiles, for name: String) throws -> CertificateFiles {
         let directory = certificateDirectory(name)
-        let stagedName = (staged.directory as NSString).lastPathComponent
+        let stagedName = PathText.lastComponent(staged.directory)
         guard stagedName.hasPrefix(".staging-") else {
             throw StoreError.notStaged(path: staged.directory)
         }
@@ -193,7 +194,7 @@ public final class CertificateStore: Sendable {
             unlink(temporary)
             throw FileSystemError("replace the link", path: link)
         }
-        AtomicFile.syncDirectory((link as NSString).deletingLastPathComponent)
+        AtomicFile.syncDirectory(PathText.parent(link))
     }
 
     /// Keeps only the versions `current` and `previous` point at.
@@ -216,12 +217,8 @@ public final class CertificateStore: Sendable {
     }
 
     static func versionID(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let random = (0..<4).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        return formatter.string(from: date) + "-" + random
+        let random = (0..<4).map { _ in String(UInt8.random(in: 0...255), radix: 16).leftPadded(to: 2) }.joined()
+        return TimeText.iso8601Basic(date) + "-" + random
     }
 
     // MARK: Accounts
@@ -234,7 +231,7 @@ public final class CertificateStore: Sendable {
         let path = (components?.path ?? "").split(separator: "/").joined(separator: "_")
         if !path.isEmpty { name += "_" + path }
         let safe = String(name.unicodeScalars.map { scalar -> Character in
-            let allowed = CharacterSet.alphanumerics.contains(scalar) || scalar == "." || scalar == "-" || scalar == "_"
+            let allowed = ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "." || scalar == "-" || scalar == "_"
             return allowed && scalar.isASCII ? Character(scalar) : "_"
         })
         return root + "/accounts/" + safe
