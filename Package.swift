@@ -42,7 +42,7 @@ let package = Package(
             // Release: the Swift runtime, Dispatch and FoundationEssentials linked in, so the binary needs only the
             // system's libssl, libcrypto, libcurl and glibc (as `swift build --static-swift-stdlib` does; the flag is
             // on the executable alone, so the ACME library product stays usable as a dependency).
-            .unsafeFlags(["-static-stdlib"], .when(configuration: .release)),
+            .unsafeFlags(["-static-stdlib", "-l_FoundationCShims", "-l_FoundationCollections"], .when(configuration: .release)),
         ]),
 
         // Helpers shared by the test targets: child processes without Foundation's Process, temporary directories.
