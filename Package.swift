@@ -40,6 +40,11 @@ let package = Package(
             "CertAgent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+        ], linkerSettings: [
+            // Release: the Swift runtime, Dispatch and FoundationEssentials linked in, so the binary needs only the
+            // system's libssl, libcrypto, libcurl and glibc (as `swift build --static-swift-stdlib` does; the flag is
+            // on the executable alone, so the ACME library product stays usable as a dependency).
+            .unsafeFlags(["-static-stdlib", "-l_FoundationCShims", "-l_FoundationCollections"], .when(configuration: .release)),
         ]),
 
         // Helpers shared by the test targets: child processes without Foundation's Process, temporary directories.

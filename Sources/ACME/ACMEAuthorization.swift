@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// An authorization object (RFC 8555 §7.1.4).
 public struct ACMEAuthorization: Sendable, Equatable {

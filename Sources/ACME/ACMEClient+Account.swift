@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension ACMEClient {
     /// Creates the account for the signer's key, or returns the existing one (RFC 8555 §7.3), signed with `jwk`.

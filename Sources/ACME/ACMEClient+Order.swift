@@ -1,5 +1,5 @@
 import ByteEncoding
-import Foundation
+import FoundationEssentials
 
 extension ACMEClient {
     /// Places an order (RFC 8555 §7.4). `replaces` is the ARI certificate ID of the certificate this renews

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension ACMEClient {
     /// Polls the authorization (RFC 8555 §7.5.1) until it is `valid`, per `polling` and the server's `Retry-After`.

@@ -1,5 +1,5 @@
 import ByteEncoding
-import Foundation
+import FoundationEssentials
 
 extension ACMEClient {
     /// Fetches ACME Renewal Information (RFC 9773 §4.2): unauthenticated GET `{renewalInfo}/{certificateID}`.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// A synchronous RFC 8555 client for one account on one ACME server.
@@ -60,7 +60,7 @@ public final class ACMEClient: Sendable {
         state.withLock { $0.requestCount += 1 }
         let response = try transport.send(request)
         if let nonce = response.header("Replay-Nonce") {
-            state.withLock { $0.nonces.add(nonce.trimmingCharacters(in: .whitespaces)) }
+            state.withLock { $0.nonces.add(nonce.trimmingWhitespace()) }
         }
         return response
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Errors of the ACME client beyond transport failures (which the `HTTPTransport` throws as they are).
 public enum ACMEError: Error, Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// An order object (RFC 8555 §7.1.3), with `replaces` (RFC 9773 §5) and `profile` (profiles extension).
 public struct ACMEOrder: Sendable, Equatable {

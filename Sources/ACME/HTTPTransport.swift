@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One HTTP request as the ACME client needs it (RFC 8555 §6.1: HTTPS, JSON bodies).
 public struct HTTPRequest: Sendable, Equatable {
@@ -37,7 +37,7 @@ public struct HTTPResponse: Sendable {
 
     /// Every value of the header `name`, matched case-insensitively (HTTP/2 lowercases names).
     public func headerValues(_ name: String) -> [String] {
-        headers.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.map(\.value)
+        headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
     }
 
     /// The first value of the header `name`, matched case-insensitively.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A JSON value: built in code for request bodies (encoded with sorted keys, so they are deterministic), and what the
 /// agent's strict parser reads a config or store document into. The one JSON value type of the package.

@@ -1,5 +1,5 @@
 import ByteEncoding
-import Foundation
+import FoundationEssentials
 
 /// Builds flattened JSON JWS objects (RFC 7515 §7.2.2) as RFC 8555 §6.2 requires.
 enum JWS {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Reads `Link` headers (RFC 8288) as ACME uses them: `rel="up"`, `rel="alternate"`, `rel="index"` (RFC 8555 §7.4.2).
 enum LinkHeader {
@@ -12,9 +12,9 @@ enum LinkHeader {
                 let target = String(link[link.index(after: open)..<close])
                 let params = link[link.index(after: close)...].split(separator: ";")
                 let matches = params.contains { param in
-                    let pair = param.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                    let pair = param.split(separator: "=", maxSplits: 1).map { $0.trimmingWhitespace() }
                     guard pair.count == 2, pair[0].lowercased() == "rel" else { return false }
-                    let rels = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased().split(separator: " ")
+                    let rels = pair[1].trimming { $0 == "\"" }.lowercased().split(separator: " ")
                     return rels.contains(Substring(relation.lowercased()))
                 }
                 if matches { result.append(resolve(target, against: base)) }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How the client polls authorizations and orders (RFC 8555 §7.5.1): exponential back-off from
 /// `initialDelay`, capped at `maximumDelay`; a server `Retry-After` is honoured as a minimum wait;

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// ACME Renewal Information for one certificate (RFC 9773 §4.2).
 public struct RenewalInfo: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The `Retry-After` header (RFC 9110 §10.2.3), used by ACME for rate limits (RFC 8555 §6.6),
 /// polling (§7.5.1) and ARI (RFC 9773 §4.3).
@@ -11,7 +11,7 @@ enum RetryAfter {
     /// The moment `value` names: delay-seconds from `now`, or an HTTP-date. Nil when absent or unreadable.
     /// This is what the server asked, bounded only to stay a representable date (`maximumSeconds`).
     static func date(_ value: String?, now: Date) -> Date? {
-        guard let raw = value?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+        guard let raw = value?.trimmingWhitespace(), !raw.isEmpty else { return nil }
         if raw.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
             guard let seconds = Double(raw), seconds.isFinite else { return nil }
             return now.addingTimeInterval(min(seconds, maximumSeconds))

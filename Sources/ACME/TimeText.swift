@@ -17,6 +17,12 @@ public enum TimeText {
         return "\(pad(parts.year, 4))-\(pad(parts.month))-\(pad(parts.day))T\(pad(parts.hour)):\(pad(parts.minute)):\(pad(parts.second))Z"
     }
 
+    /// ISO 8601 basic format in UTC with whole seconds, `20261201T133907Z` (names of certificate versions).
+    public static func iso8601Basic(_ date: Date) -> String {
+        let parts = utcParts(date)
+        return "\(pad(parts.year, 4))\(pad(parts.month))\(pad(parts.day))T\(pad(parts.hour))\(pad(parts.minute))\(pad(parts.second))Z"
+    }
+
     private static func pad(_ value: Int, _ width: Int = 2) -> String {
         let digits = String(value)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Parses the two date formats ACME meets: RFC 3339 timestamps in JSON (RFC 8555 §7.1)
 /// and HTTP-dates in `Retry-After` (RFC 9110 §5.6.7, §10.2.3). Pure arithmetic, no locale.

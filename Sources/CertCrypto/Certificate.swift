@@ -1,6 +1,6 @@
 import ByteEncoding
 import COpenSSL
-import Foundation
+import FoundationEssentials
 
 /// A parsed X.509 v3 certificate (RFC 5280). A value type: only the DER and the extracted fields
 /// are kept; OpenSSL objects exist only during parsing and checks.

@@ -2,7 +2,7 @@ import ArgumentParser
 import CertAgent
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 import Logging
 
 extension KeyType: ExpressibleByArgument {}

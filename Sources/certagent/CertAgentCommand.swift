@@ -1,7 +1,7 @@
 import ArgumentParser
 import CertAgent
 import CertCrypto
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +30,7 @@ struct CertAgentCommand: ParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         guard !arguments.isEmpty else {
             // No command is a usage error too: the help says which there are.
-            FileHandle.standardError.write(Data((helpMessage() + "\n").utf8))
+            StandardStream.error(helpMessage() + "\n")
             Glibc.exit(usageExitStatus)
         }
         do {
@@ -39,7 +39,7 @@ struct CertAgentCommand: ParsableCommand {
         } catch {
             // ArgumentParser exits 64 (EX_USAGE) for these; the README promises 2.
             if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                StandardStream.error(fullMessage(for: error) + "\n")
                 Glibc.exit(usageExitStatus)
             }
             exit(withError: error)

@@ -1,5 +1,10 @@
+import ACME
 import ArgumentParser
-import Foundation
+import CertAgent
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The confirmation a command that cannot be undone asks for: a y/N question on a terminal, or `--yes`. Without a
 /// terminal and without `--yes` it refuses (exit 2), so a script never deletes or revokes by accident.
@@ -12,8 +17,8 @@ enum Confirmation {
                        + "add --yes to confirm (nothing was changed)")
             throw ExitCode(2)
         }
-        FileHandle.standardError.write(Data("\(what) [y/N] ".utf8))
-        let answer = readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces).lowercased()
+        StandardStream.error("\(what) [y/N] ")
+        let answer = readLine(strippingNewline: true)?.trimmingWhitespace().lowercased()
         guard answer == "y" || answer == "yes" else {
             printError("not confirmed: nothing was changed")
             throw ExitCode(1)

@@ -61,7 +61,7 @@ enum DryRunRenewal {
             let started = Date()
             switch service.process(certificate.name, forced: true) {
             case .renewed(let issued, _):
-                print("✓ \(certificate.name): dry run got a test certificate for \(issued.domains.joined(separator: ", ")) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+                print("✓ \(certificate.name): dry run got a test certificate for \(issued.domains.joined(separator: ", ")) in \(DecimalText.oneDecimal(Date().timeIntervalSince(started))) s")
                 print("    checked       account, order, http-01 validation of each name, download, chain and key verified")
                 print("    issuer        \(issued.issuer)")
                 print("    valid until   \(DisplayFormat.date(issued.notAfter)) (test certificate, discarded)")

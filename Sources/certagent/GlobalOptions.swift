@@ -1,6 +1,9 @@
 import ArgumentParser
 import CertAgent
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// Options every subcommand takes.
@@ -19,7 +22,7 @@ struct GlobalOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         if let path = environment["CERTAGENT_CONFIG"], !path.isEmpty { return path }
         if geteuid() == 0 { return "/etc/certagent/config.json" }
-        return (environment["HOME"] ?? NSHomeDirectory()) + "/.config/certagent/config.json"
+        return (environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path) + "/.config/certagent/config.json"
     }
 
     /// Sets up logging once for the process and returns the command's logger.
@@ -78,5 +81,5 @@ struct GlobalOptions: ParsableArguments {
 /// Writes a line to standard error. Our own line breaks stay; any other control character is escaped
 /// (`TerminalText`), a last line of defence for text from outside that was not made safe where it entered.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data(("certagent: " + TerminalText.safe(text) + "\n").utf8))
+    StandardStream.error("certagent: " + TerminalText.safe(text) + "\n")
 }

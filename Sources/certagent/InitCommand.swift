@@ -1,6 +1,7 @@
+import ACME
 import ArgumentParser
 import CertAgent
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -174,7 +175,7 @@ struct InitCommand: ParsableCommand {
         }
         print("")
         if existing == nil {
-            let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+            let home = ProcessInfo.processInfo.environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
             let defaultPath = geteuid() == 0 ? "/etc/certagent/config.json" : "~/.config/certagent/config.json"
             let shownPath = geteuid() == 0 || !path.hasPrefix(home + "/") ? path : "~/" + path.dropFirst(home.count + 1)
             let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -311,8 +312,8 @@ struct InitCommand: ParsableCommand {
             printError("Nothing was changed: pass --yes to confirm without a terminal.")
             throw ExitCode(2)
         }
-        FileHandle.standardOutput.write(Data("\(question) [y/N] ".utf8))
-        let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
+        StandardStream.output("\(question) [y/N] ")
+        let answer = readLine()?.trimmingWhitespace().lowercased()
         guard answer == "y" || answer == "yes" else {
             printError("Nothing was changed.")
             throw ExitCode(2)

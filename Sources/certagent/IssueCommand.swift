@@ -1,6 +1,6 @@
 import ArgumentParser
 import CertAgent
-import Foundation
+import FoundationEssentials
 import Logging
 
 struct IssueCommand: ParsableCommand {
@@ -118,7 +118,7 @@ enum DisplayFormat {
 
     static func issued(_ issued: IssuedCertificate, seconds: Double) -> String {
         """
-        ✓ \(issued.name): issued for \(issued.domains.joined(separator: ", ")) in \(String(format: "%.1f", seconds)) s
+        ✓ \(issued.name): issued for \(issued.domains.joined(separator: ", ")) in \(DecimalText.oneDecimal(seconds)) s
             valid until   \(date(issued.notAfter))
             issuer        \(issued.issuer)
             serial        \(issued.serialHex)

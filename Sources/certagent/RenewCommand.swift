@@ -1,6 +1,6 @@
 import ArgumentParser
 import CertAgent
-import Foundation
+import FoundationEssentials
 
 struct RenewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,9 @@
 import ArgumentParser
 import CertAgent
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// What `issue`, `init` and `renew` start from: the certificates named on the command line (all when none), and a

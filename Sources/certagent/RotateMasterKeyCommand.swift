@@ -1,6 +1,6 @@
 import ArgumentParser
 import CertAgent
-import Foundation
+import FoundationEssentials
 
 struct RotateMasterKeyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

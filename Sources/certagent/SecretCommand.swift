@@ -1,7 +1,7 @@
 import ArgumentParser
 import CertAgent
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 struct SecretCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

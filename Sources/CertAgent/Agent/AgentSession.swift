@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Everything one run needs, built from a validated config: the store, the HTTP transport, and an ACME client bound to

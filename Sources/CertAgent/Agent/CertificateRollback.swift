@@ -1,5 +1,8 @@
 import CertCrypto
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a rollback did.
 public struct RollbackReport: Sendable {
@@ -89,8 +92,8 @@ extension CertificateStore {
     /// atomic link swap; `current` first). Without a current version, `previous` is removed.
     func swapCurrentAndPrevious(_ name: String) throws {
         guard let previous = try linkedVersion(name, link: "previous") else { throw RollbackRefusal.noPrevious(name: name) }
-        let restored = (previous.directory as NSString).lastPathComponent
-        let replaced = (try? linkedVersion(name)).flatMap { $0 }.map { ($0.directory as NSString).lastPathComponent }
+        let restored = PathText.lastComponent(previous.directory)
+        let replaced = (try? linkedVersion(name)).flatMap { $0 }.map { PathText.lastComponent($0.directory) }
         try swapLink(keys.link("current", of: name), to: StoreKeys.linkTarget(version: restored))
         if let replaced, replaced != restored {
             try swapLink(keys.link("previous", of: name), to: StoreKeys.linkTarget(version: replaced))

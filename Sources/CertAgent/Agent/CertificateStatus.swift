@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 
 /// The state of a certificate, as a stable value for machines (`status --json`'s `state`).
 public enum CertificateState: String, Codable, Sendable, CaseIterable {

@@ -1,5 +1,5 @@
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 /// Well-known ACME directories that may be named instead of written out.
 public enum KnownDirectory: String, CaseIterable, Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,7 +62,7 @@ public struct ConfigFileWrite: Sendable {
         self.previous = previous
         if previous == nil {
             // Its directory, when missing, is made as /etc/certagent is: 0755, writable by its owner only.
-            try AtomicFile.makeDirectory((path as NSString).deletingLastPathComponent, mode: 0o755)
+            try AtomicFile.makeDirectory(PathText.parent(path), mode: 0o755)
         }
     }
 
@@ -96,7 +96,7 @@ public struct ConfigFileWrite: Sendable {
             try? replace(with: previous.bytes)
         } else {
             unlink(path)
-            AtomicFile.syncDirectory((path as NSString).deletingLastPathComponent)
+            AtomicFile.syncDirectory(PathText.parent(path))
         }
     }
 

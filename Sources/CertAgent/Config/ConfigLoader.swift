@@ -1,6 +1,9 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads and validates a CertAgent config file (JSON), reporting every problem at once with its field and value.
 public enum ConfigLoader {
@@ -114,13 +117,13 @@ public enum ConfigLoader {
     /// `metricsFile`: an absolute path whose directory exists; not a directory itself (checked offline).
     private static func readMetricsFile(_ reader: inout FieldReader) -> String? {
         guard let path = reader.path("metricsFile") else { return nil }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        var isDirectory = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory {
             reader.report("metricsFile", .string(path), "is a directory: name the file to write, e.g. \(path.hasSuffix("/") ? path : path + "/")certagent.prom")
             return nil
         }
-        let parent = (path as NSString).deletingLastPathComponent
-        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+        let parent = PathText.parent(path)
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory else {
             reader.report("metricsFile", .string(path), "is in \(parent), which is not an existing directory (node_exporter's textfile collector reads a directory you create, e.g. /var/lib/prometheus/node-exporter)")
             return nil
         }

@@ -35,7 +35,7 @@ public enum DomainName {
     /// `example.com:8080`): what the admin most likely meant. Nil for anything else, an IPv6 address included.
     public static func host(inURL text: String) -> String? {
         var rest = Substring(text)
-        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        if let scheme = rest.firstRange(of: "://") { rest = rest[scheme.upperBound...] }
         else if !rest.contains("/") && !(rest.split(separator: ":").count == 2 && rest.split(separator: ":")[1].allSatisfy(\.isNumber)) { return nil }
         if let at = rest.firstIndex(of: "@") { rest = rest[rest.index(after: at)...] }
         let host = rest.prefix { $0 != "/" && $0 != ":" && $0 != "?" && $0 != "#" }

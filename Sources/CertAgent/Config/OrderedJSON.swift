@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 
 /// A JSON value whose object members keep the order they are given in, for writing config text a person reads.
 public indirect enum OrderedJSON: Sendable, Equatable {
@@ -74,7 +74,9 @@ public indirect enum OrderedJSON: Sendable, Equatable {
 
     /// A string as a JSON string literal (Foundation's encoder: the project's one JSON encoding), slashes unescaped.
     static func encoded(_ text: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("\"\"".utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = (try? encoder.encode(text)) ?? Data("\"\"".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 }

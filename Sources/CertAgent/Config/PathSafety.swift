@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Path facts the config and the store rely on.
 public enum PathSafety {
@@ -26,7 +26,7 @@ public enum PathSafety {
 
     /// True when `path` names an existing directory.
     public static func isDirectory(_ path: String) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        var isDirectory = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory
     }
 }

@@ -1,5 +1,5 @@
 import CertCrypto
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,7 +45,7 @@ enum ReferencedFiles {
         guard errno == ENOENT || errno == ENOTDIR else { return "cannot be inspected: \(FileErrorWords.reason(errno))" }
         if lstat(path, &info) == 0 { return "is a symbolic link that leads to nothing that exists" }
         // Missing: the nearest existing ancestor must be a directory (the rest is created, mode 0700).
-        var directory = (path as NSString).deletingLastPathComponent
+        var directory = PathText.parent(path)
         while !directory.isEmpty {
             if stat(directory, &info) == 0 {
                 // Whether it is writable is not asked: under systemd's ProtectSystem= the directory is read-only while
@@ -57,7 +57,7 @@ enum ReferencedFiles {
             }
             guard errno == ENOENT || errno == ENOTDIR else { return "cannot be created: \(directory): \(FileErrorWords.reason(errno))" }
             if directory == "/" { break }
-            directory = (directory as NSString).deletingLastPathComponent
+            directory = PathText.parent(directory)
         }
         return nil
     }

@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
 import Logging
 import Synchronization
 #if canImport(Glibc)
@@ -298,7 +298,7 @@ public final class Daemon: Sendable {
 
 /// Keeps Dispatch sources alive for the daemon's lifetime (`DispatchSourceProtocol` values are not Sendable).
 private final class DispatchSourceKeeper: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = SharedLock()
     private var sources: [any DispatchSourceProtocol] = []
 
     func keep(_ more: [any DispatchSourceProtocol]) {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -86,7 +86,7 @@ public enum DaemonPIDFile {
             return .notRunning(stale: "pid \(pid) in its PID file is another process now (it started later)")
         }
         let names = Set(["certagent"] + (ownExecutableName.map { [$0] } ?? []))
-        let name = process.executableName ?? process.arguments.first.map { ($0 as NSString).lastPathComponent }
+        let name = process.executableName ?? process.arguments.first.map { PathText.lastComponent($0) }
         guard let name, names.contains(name) else {
             return .notRunning(stale: "pid \(pid) in its PID file is not certagent (\(name ?? "unknown"))")
         }
@@ -119,7 +119,7 @@ public enum DaemonPIDFile {
         let file = path(storeRoot: root)
         let (record, owner, exists) = read(file)
         guard exists else { return .notRunning(stale: nil) }
-        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).map { ($0 as NSString).lastPathComponent }
+        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).map { PathText.lastComponent($0) }
         return judge(record: record, fileOwner: owner ?? uid_t.max, process: record.flatMap { processFacts($0.pid) },
                      ownPID: getpid(), ownExecutableName: own)
     }
@@ -144,7 +144,7 @@ public enum DaemonPIDFile {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 19, let start = UInt64(fields[19]) else { return nil }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/exe")).map { path in
-            let name = (path as NSString).lastPathComponent
+            let name = PathText.lastComponent(path)
             return name.hasSuffix(" (deleted)") ? String(name.dropLast(" (deleted)".count)) : name
         }
         let cmdline = (try? StoreFileReader.readFile(directory + "/cmdline", limit: 65_536)) ?? nil

@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -122,7 +122,7 @@ enum InstallConfigReader {
         guard path.hasPrefix("/") else { return "must be an absolute path" }
         guard !path.hasSuffix("/") else { return "must name a file, not a directory" }
         if PathSafety.isDirectory(path) { return "is a directory: name the file to write (or use directory for the standard names)" }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathText.parent(path)
         guard PathSafety.isDirectory(parent) else { return "cannot be written: its directory \(parent) does not exist" }
         return nil
     }

@@ -1,3 +1,4 @@
+import ACME
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -68,7 +69,7 @@ public struct WebServerHost: Sendable {
         var processes: [Int32: String] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(entry), let name = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8) else { continue }
-            processes[pid] = name.trimmingCharacters(in: .whitespacesAndNewlines)
+            processes[pid] = name.trimmingWhitespaceAndNewlines()
         }
         var info = stat()
         let booted = lstat("/run/systemd/system", &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
@@ -149,7 +150,7 @@ public enum WebServerDetection {
         var livePidFile: String?
         for file in kind.pidFiles {
             guard let text = try? String(contentsOfFile: host.onHost(file), encoding: .utf8),
-                  let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), running[pid] != nil else { continue }
+                  let pid = Int32(text.trimmingWhitespaceAndNewlines()), running[pid] != nil else { continue }
             livePidFile = file
             evidence.append("process \(pid) (\(file))")
             break

@@ -1,6 +1,6 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// What CertAgent remembers about its ACME account at one CA (`account.json`). Fields added after the first version
@@ -104,7 +104,7 @@ public struct AccountManager: Sendable {
         }
         logger.info("creating a new ACME account key", metadata: ["file": "\(keyFile)"])
         let key = try PrivateKey.generate(.ec256)
-        try AtomicFile.makeDirectory((keyFile as NSString).deletingLastPathComponent)
+        try AtomicFile.makeDirectory(PathText.parent(keyFile))
         try AccountKeyFile.write(key, to: keyFile, masterKey: secrets.masterKey)
         return key
     }

@@ -1,6 +1,6 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// The durable steps of an account key rollover, in order; a test hook runs after each (a throw there stands in for

@@ -1,6 +1,6 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// A certificate that was issued, verified and made current.

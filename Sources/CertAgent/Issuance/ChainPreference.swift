@@ -29,6 +29,6 @@ enum ChainPreference {
 
     private static func topIssuerMatches(_ pem: String, _ name: String) -> Bool {
         guard let top = try? Certificate.parseChain(pem: pem).last else { return false }
-        return top.issuer.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "CN=" + name }
+        return top.issuer.split(separator: ",").contains { $0.trimmingWhitespace() == "CN=" + name }
     }
 }

@@ -1,6 +1,6 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 /// Why a newly issued certificate was not accepted into the store. Every name and subject in it was written by the
 /// CA, so the description shows them through `UntrustedText`.

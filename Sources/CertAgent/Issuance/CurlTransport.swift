@@ -1,6 +1,6 @@
 import ACME
 import CurlHTTP
-import Foundation
+import FoundationEssentials
 
 /// The ACME client's HTTP transport over libcurl: one reused connection, the configured CA file, HTTPS only.
 ///
@@ -14,7 +14,7 @@ public struct CurlTransport: HTTPTransport {
     public let reachability: ServerReachability
     /// Held from the reachability check to the end of the request: a request that waited for another one (the client
     /// sends one at a time) learns that the server did not answer it, instead of waiting on it again.
-    private let turn = NSLock()
+    private let turn = SharedLock()
 
     /// `CertAgent/<version> libcurl/<version>`: the CA's logs name the client (RFC 8555 §6.1 asks clients to send one).
     public static let userAgent = "CertAgent/\(CertAgentVersion.current) \(CurlHTTPConfiguration.defaultUserAgent)"
@@ -27,8 +27,10 @@ public struct CurlTransport: HTTPTransport {
     /// Sends `request`. Throws `CancellationError` when cancelled, `ServerUnreachable` without sending anything when
     /// the server did not answer a moment ago, and `CurlHTTPError` otherwise.
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
-        turn.lock()
-        defer { turn.unlock() }
+        try turn.withLock { () throws -> HTTPResponse in try sendHoldingTheTurn(request) }
+    }
+
+    private func sendHoldingTheTurn(_ request: HTTPRequest) throws -> HTTPResponse {
         try reachability.check(request.url)
         do {
             let response = try client.perform(method: request.method.rawValue, url: request.url, headers: request.headers, body: request.body)

@@ -1,7 +1,7 @@
 import ACME
 import ByteEncoding
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 /// Signs the external account binding with the CA-issued HMAC key: HS256 (RFC 8555 §7.3.4, RFC 7518 §3.2).
 public final class ExternalAccountBindingSigner: MACSigner {
@@ -11,7 +11,7 @@ public final class ExternalAccountBindingSigner: MACSigner {
 
     /// `encodedKey` is the key as CAs hand it out: base64url (padding and standard base64 tolerated).
     public init(keyID: String, encodedKey: String) throws {
-        let normalized = encodedKey.trimmingCharacters(in: .whitespacesAndNewlines)
+        let normalized = encodedKey.trimmingWhitespaceAndNewlines()
             .replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
         guard let key = Base64URL.decode(normalized), key.count >= 16 else {
             throw ExternalAccountBindingError.invalidKey(keyID: keyID)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Why a certificate is revoked (RFC 5280 §5.3.1 reason codes that ACME CAs accept).
 public enum RevocationReason: String, CaseIterable, Sendable, Codable {

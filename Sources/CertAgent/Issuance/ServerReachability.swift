@@ -54,7 +54,7 @@ public final class ServerReachability: Sendable {
 
     /// `scheme://host[:port]` of `url`, lowercased; the whole string when it has no `://`.
     static func origin(of url: String) -> String {
-        guard let separator = url.range(of: "://") else { return url.lowercased() }
+        guard let separator = url.firstRange(of: "://") else { return url.lowercased() }
         let rest = url[separator.upperBound...]
         let end = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
         return (url[..<separator.upperBound] + rest[..<end]).lowercased()

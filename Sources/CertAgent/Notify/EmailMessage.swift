@@ -198,9 +198,3 @@ public struct EmailMessageError: Error, Sendable, CustomStringConvertible {
     /// The reason.
     public var description: String { reason }
 }
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        String(repeating: "0", count: max(0, width - count)) + self
-    }
-}

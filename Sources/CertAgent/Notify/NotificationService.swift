@@ -1,6 +1,7 @@
 import CurlHTTP
-import Foundation
+import FoundationEssentials
 import Logging
+import Synchronization
 
 /// Looks at certificates after the daemon's work on them, decides with `NotificationEngine` what the admin should
 /// hear, remembers it in each certificate's `notify.json`, and hands the messages to `NotificationDelivery` (which
@@ -12,7 +13,7 @@ public final class NotificationService: Sendable {
     public let delivery: NotificationDelivery
     private let siteFact: @Sendable (String) -> SiteCheckFact?
     /// One evaluation at a time: a job's and a re-plan's look at the same certificate never both send its news.
-    private let evaluating = NSLock()
+    private let evaluating = Mutex(())
 
     /// `siteFact`: what the site check last saw for a certificate (nil: not checked).
     public init(clock: any AgentClock, cancellation: CurlHTTPCancellation? = nil, logger: Logger, delivery: NotificationDelivery,
@@ -30,8 +31,10 @@ public final class NotificationService: Sendable {
     public func evaluate(_ names: [String]? = nil, session: AgentSession, retryAt: (String) -> Date?) -> [AgentNotification] {
         // A stopping daemon sends nothing more: what is due now is decided again at the next start.
         if (clock as? StoppableClock)?.isStopped == true { return [] }
-        evaluating.lock()
-        defer { evaluating.unlock() }
+        return evaluating.withLock { _ in evaluateHoldingTheLock(names, session: session, retryAt: retryAt) }
+    }
+
+    private func evaluateHoldingTheLock(_ names: [String]?, session: AgentSession, retryAt: (String) -> Date?) -> [AgentNotification] {
         let now = clock.now()
         let states = NotificationStateStore(store: session.store)
         let records = RenewalRecordStore(store: session.store)

@@ -1,6 +1,6 @@
 import ACME
 import CurlHTTP
-import Foundation
+import FoundationEssentials
 
 /// Delivers notifications as an HTTP POST (`notify.webhook`): a `certagent.notification/v1` JSON document, a Slack
 /// `{"text": …}` message, or an ntfy plain-text message. A 2xx answer is accepted; anything else is a
@@ -104,26 +104,52 @@ public enum WebhookPayload {
     }
 
     /// The `certagent.notification/v1` document.
-    public static func document(_ notification: AgentNotification) -> [String: Any] {
-        func time(_ date: Date?) -> Any { date.map(TimeText.rfc3339) ?? NSNull() }
-        return [
-            "schema": schema,
-            "event": notification.event.rawValue,
-            "certificate": notification.certificate ?? NSNull(),
-            "domains": notification.domains,
-            "subject": notification.subject,
-            "message": notification.message,
-            "error": notification.error ?? NSNull(),
-            "notAfter": time(notification.notAfter),
-            "since": time(notification.since),
-            "nextAttempt": time(notification.nextAttempt),
-            "occurredAt": TimeText.rfc3339(notification.occurredAt),
-        ]
+    public static func document(_ notification: AgentNotification) -> Document {
+        Document(schema: schema, event: notification.event.rawValue, certificate: notification.certificate, domains: notification.domains,
+                 subject: notification.subject, message: notification.message, error: notification.error,
+                 notAfter: notification.notAfter.map(TimeText.rfc3339), since: notification.since.map(TimeText.rfc3339),
+                 nextAttempt: notification.nextAttempt.map(TimeText.rfc3339), occurredAt: TimeText.rfc3339(notification.occurredAt))
     }
 
-    private static func json(_ object: [String: Any]) -> [UInt8] {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return Array(data)
+    /// The fields of a `certagent.notification/v1` document; an absent value is written as `null`.
+    public struct Document: Encodable, Sendable, Equatable {
+        public var schema: String
+        public var event: String
+        public var certificate: String?
+        public var domains: [String]
+        public var subject: String
+        public var message: String
+        public var error: String?
+        public var notAfter: String?
+        public var since: String?
+        public var nextAttempt: String?
+        public var occurredAt: String
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(schema, forKey: .schema)
+            try container.encode(event, forKey: .event)
+            try container.encode(certificate, forKey: .certificate)
+            try container.encode(domains, forKey: .domains)
+            try container.encode(subject, forKey: .subject)
+            try container.encode(message, forKey: .message)
+            try container.encode(error, forKey: .error)
+            try container.encode(notAfter, forKey: .notAfter)
+            try container.encode(since, forKey: .since)
+            try container.encode(nextAttempt, forKey: .nextAttempt)
+            try container.encode(occurredAt, forKey: .occurredAt)
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case schema, event, certificate, domains, subject, message, error, notAfter, since, nextAttempt, occurredAt
+        }
+    }
+
+    /// Compact JSON, keys sorted, slashes not escaped.
+    private static func json(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
     }
 
     /// ntfy's emoji tags.

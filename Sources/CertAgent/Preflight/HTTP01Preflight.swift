@@ -203,7 +203,7 @@ public struct HTTP01Preflight: CertificatePreflight {
             }
             guard answer.status == 200 else { return result(.status(answer.status)) }
             // The CA trims surrounding whitespace of the key authorization it reads (RFC 8555 §8.3).
-            let body = String(decoding: answer.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let body = String(decoding: answer.body, as: UTF8.self).trimmingWhitespaceAndNewlines()
             return result(body == content ? .served : .otherContent)
         }
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Wall-clock time as the renewal logic sees it: injected so policies, backoff and the scheduler are tested
 /// without waiting.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// How long to wait after failed renewals before trying again, as Let's Encrypt asks of clients that retry:
 /// 1 minute, 10 minutes, 100 minutes, then once a day. The failure count and time live in `RenewalRecord`

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// When to renew without renewal information, from the certificate's own lifetime (Let's Encrypt's guidance):
 /// with a third of the lifetime left — half when the lifetime is ten days or less — never a fixed 90 days, so

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Where renewal jitter comes from: injected so random choices (RFC 9773 §4.2's random time in the window,
 /// the lifetime rule's jitter) are reproducible in tests.

@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 
 /// Why a certificate is (or will be) renewed.
 public enum RenewalReason: String, Sendable, Equatable, Codable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// When to fetch a certificate's renewal information again (RFC 9773 §4.3).
 public enum RenewalInfoPolling {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Decides when each certificate is renewed. Pure: all time and randomness come in as arguments, and the only
 /// state is the `RenewalRecord` passed in and handed back.

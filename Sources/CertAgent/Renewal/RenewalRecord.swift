@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 
 /// What CertAgent remembers about renewing one certificate between runs (`<certificate dir>/renewal.json`).
 ///

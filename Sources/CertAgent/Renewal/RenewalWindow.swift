@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 
 /// A span of time in which to renew: the CA's suggested window (RFC 9773 §4.2 `suggestedWindow`).
 public struct RenewalWindow: Codable, Sendable, Equatable, CustomStringConvertible {

@@ -1,5 +1,5 @@
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 /// The facts about a usable certificate that renewal timing depends on.
 public struct ServedCertificate: Sendable, Equatable {

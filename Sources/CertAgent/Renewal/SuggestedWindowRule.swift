@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// When to renew given the CA's suggested window (RFC 9773 §4.2): at a uniformly random moment inside it,
 /// so that clients spread their load; at once when the window has already begun or ended.

@@ -1,5 +1,8 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// A one-shot timer armed for a wall-clock moment: the only place the scheduler touches Dispatch timers.

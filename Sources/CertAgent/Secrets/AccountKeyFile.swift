@@ -1,5 +1,5 @@
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 /// The ACME account key on disk: encrypted PKCS#8 PEM (PBES2, AES-256-CBC) under `MasterKey.accountKeyPassphrase`,
 /// mode 0600. See `MasterKey.accountKeyPassphrase` for opening it with the openssl CLI.

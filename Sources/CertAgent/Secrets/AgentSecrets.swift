@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The master key and the sealed secrets of one run, opened once at start: a rotation interrupted by a crash is
 /// finished first, so every secret and account key opens with the key returned here.

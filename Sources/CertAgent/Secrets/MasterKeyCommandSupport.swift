@@ -1,5 +1,5 @@
 import CertCrypto
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +9,7 @@ extension MasterKey {
     /// the key file a systemd credential (`LoadCredential=certagent-master-key:PATH`) can then be pointed at.
     public static func generate(writingTo path: String) throws -> MasterKey {
         let key = try MasterKey.generate()
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathText.parent(path)
         guard access(path, F_OK) != 0 else {
             throw FileSystemError("write the new master key to", path: path, reason: "it already exists (refusing to replace a file that may hold a key)")
         }

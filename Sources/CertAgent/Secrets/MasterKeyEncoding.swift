@@ -1,5 +1,5 @@
 import ByteEncoding
-import Foundation
+import FoundationEssentials
 
 /// The encodings a master key may have in a systemd credential.
 ///

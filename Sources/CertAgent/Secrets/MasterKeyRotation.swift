@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `MasterKeyRotation.recover` found and did.
 public struct RecoveredMasterKey: Sendable {
@@ -127,8 +130,8 @@ public struct MasterKeyRotation: Sendable {
     /// Removes `AtomicFile` temporaries a crash may have left beside `master.key.next` and the staged files.
     private func removeAbandonedTemporaries() throws {
         for target in [source.pendingKeyFile] + files.map(\.stagingPath) {
-            let directory = (target as NSString).deletingLastPathComponent
-            let prefix = "." + (target as NSString).lastPathComponent + ".tmp-"
+            let directory = PathText.parent(target)
+            let prefix = "." + PathText.lastComponent(target) + ".tmp-"
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
             for entry in entries where entry.hasPrefix(prefix) {
                 try operations.remove(directory + "/" + entry)

@@ -1,5 +1,5 @@
 import CertCrypto
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -127,7 +127,7 @@ public struct MasterKeySource: Sendable {
     /// Writes a new random key without ever replacing an existing file: written in full beside it, then hard-linked
     /// into place (`link` fails if another process created the file first, whose key is then used).
     private func createKeyFile() throws -> (MasterKey, Bool) {
-        let directory = (keyFile as NSString).deletingLastPathComponent
+        let directory = PathText.parent(keyFile)
         if !directory.isEmpty, !PathSafety.isDirectory(directory) { try AtomicFile.makeDirectory(directory, mode: 0o700) }
         let key = try MasterKey.generate()
         let staging = "\(keyFile).new-\(getpid())-\(UInt32.random(in: 0 ... .max))"

@@ -1,5 +1,5 @@
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 /// A file whose contents the master key protects: what a rotation re-encrypts.
 public enum ProtectedFile: Sendable, Equatable, CustomStringConvertible {

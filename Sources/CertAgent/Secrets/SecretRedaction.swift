@@ -1,5 +1,6 @@
+import ACME
 import ByteEncoding
-import Foundation
+import FoundationEssentials
 
 /// Removes known secret values from text: the last line of defence before a log line is written.
 ///
@@ -22,7 +23,7 @@ public struct SecretRedaction: Sendable {
         for value in values where !value.isEmpty {
             if let text = String(validating: value, as: UTF8.self) {
                 found.insert(text)
-                let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                let trimmed = text.trimmingWhitespaceAndNewlines()
                 if trimmed != text { found.insert(trimmed) }
             }
             let base64 = Data(value).base64EncodedString()
@@ -33,7 +34,7 @@ public struct SecretRedaction: Sendable {
         for pem in pems {
             let body = pem.split(whereSeparator: \.isNewline).map(String.init)
                 .filter { !$0.hasPrefix("-----") && !$0.contains(":") }
-                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .map { $0.trimmingWhitespace() }
                 .filter { !$0.isEmpty }
             found.formUnion(body.filter { $0.count >= 16 })
             if !body.isEmpty {

@@ -1,5 +1,5 @@
 import CertCrypto
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// Named secrets (an EAB HMAC key, API tokens, mail passwords) sealed with AES-256-GCM under a subkey of the master

@@ -1,5 +1,5 @@
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 /// The sealed secrets file's text, one line of JSON:
 /// ```
@@ -56,23 +56,25 @@ enum SecretsFileFormat {
     static func decode(_ bytes: [UInt8], path: String, key: KeyBytes) throws -> (check: [UInt8], sealed: [String: [UInt8]]) {
         func malformed(_ detail: String) -> SecretsError { .malformed(path: path, detail: detail) }
         guard !bytes.isEmpty else { throw malformed("the file is empty") }
-        guard let parsed = try? JSONSerialization.jsonObject(with: Data(bytes)) else {
+        guard let parsed = try? StrictJSONParser.parse(bytes) else {
             throw malformed("not valid JSON (\(bytes.count) bytes; truncated?)")
         }
-        guard let object = parsed as? [String: Any] else { throw malformed("not a JSON object") }
-        guard object["format"] as? String == formatName else { throw malformed("\"format\" is not \"\(formatName)\"") }
-        guard let fileVersion = object["version"] as? Int else { throw malformed("\"version\" is not a number") }
+        guard case .object(let object) = parsed else { throw malformed("not a JSON object") }
+        guard case .string(formatName)? = object["format"] else { throw malformed("\"format\" is not \"\(formatName)\"") }
+        guard case .number(let number)? = object["version"], let fileVersion = Int(exactly: number) else {
+            throw malformed("\"version\" is not a number")
+        }
         guard fileVersion == version else { throw SecretsError.unsupportedVersion(path: path, version: fileVersion) }
         let unexpected = Set(object.keys).subtracting(["format", "version", "check", "secrets"])
         guard unexpected.isEmpty else { throw malformed("unexpected field(s) \(unexpected.sorted().map { SecretName.quoted($0) }.joined(separator: ", "))") }
-        guard let checkText = object["check"] as? String, let check = decodeBase64(checkText) else {
+        guard case .string(let checkText)? = object["check"], let check = decodeBase64(checkText) else {
             throw malformed("\"check\" is missing or not base64")
         }
-        guard let entries = object["secrets"] as? [String: Any] else { throw malformed("\"secrets\" is missing or not an object") }
+        guard case .object(let entries)? = object["secrets"] else { throw malformed("\"secrets\" is missing or not an object") }
         var sealed: [String: [UInt8]] = [:]
         for (name, value) in entries {
             guard SecretName.isValid(name) else { throw malformed("invalid secret name \(SecretName.quoted(name))") }
-            guard let text = value as? String, let data = decodeBase64(text) else {
+            guard case .string(let text) = value, let data = decodeBase64(text) else {
                 throw malformed("the value of \(SecretName.quoted(name)) is not base64")
             }
             sealed[name] = data

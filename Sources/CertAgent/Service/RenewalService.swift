@@ -1,6 +1,6 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 import Logging
 import Synchronization
 
@@ -406,7 +406,7 @@ public final class RenewalService: Sendable {
     private func deploy(_ certificate: CertificateConfig, record: inout RenewalRecord, logger: Logger,
                         done: (InstallReport) -> Void = { _ in }) -> String? {
         guard let install = certificate.install, let files = session.store.currentFiles(certificate.name) else { return nil }
-        let version = (try? session.store.linkedVersion(certificate.name)).map { ($0.directory as NSString).lastPathComponent }
+        let version = (try? session.store.linkedVersion(certificate.name)).map { PathText.lastComponent($0.directory) }
         do {
             let report = try CertificateInstaller.install(files: files, config: install, name: certificate.name, domains: certificate.domains,
                                                           versionChanged: version == nil || version != record.deployedVersion

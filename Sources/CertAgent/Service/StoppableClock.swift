@@ -1,6 +1,7 @@
 import ACME
 import CurlHTTP
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Synchronization
 
 /// The daemon's and the commands' clock: real time, with waits that end at once when asked to stop, and the HTTP
@@ -8,7 +9,8 @@ import Synchronization
 /// Ctrl-C whatever the network does (its challenge files removed on the way out).
 public final class StoppableClock: ACMEClock, AgentClock {
     private let stopped = Atomic<Bool>(false)
-    private let condition = NSCondition()
+    /// One semaphore per wait in progress: `stop()` signals them all.
+    private let waits = Mutex<[DispatchSemaphore]>([])
     /// Cancelled by `stop()`: the session's HTTP transport aborts the request in flight and sends no other.
     public let httpCancellation = CurlHTTPCancellation()
 
@@ -22,17 +24,22 @@ public final class StoppableClock: ACMEClock, AgentClock {
     public func stop() {
         stopped.store(true, ordering: .releasing)
         httpCancellation.cancel()
-        condition.lock()
-        condition.broadcast()
-        condition.unlock()
+        for wait in waits.withLock({ waits in defer { waits = [] }; return waits }) { wait.signal() }
     }
 
     public func sleep(seconds: Double) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        condition.lock()
-        defer { condition.unlock() }
-        while !isStopped, Date() < deadline {
-            _ = condition.wait(until: deadline)
+        if seconds > 0 {
+            let wait = DispatchSemaphore(value: 0)
+            // Registered under the lock that `stop()` empties the list with: a wait begun after a stop sees `isStopped`.
+            let registered = waits.withLock { waits in
+                guard !isStopped else { return false }
+                waits.append(wait)
+                return true
+            }
+            if registered {
+                _ = wait.wait(wallTimeout: .now() + min(seconds, 1e9))   // 1e9 s: about 31 years, within Dispatch's range
+                waits.withLock { waits in waits.removeAll { $0 === wait } }
+            }
         }
         if isStopped { throw CancellationError() }
     }

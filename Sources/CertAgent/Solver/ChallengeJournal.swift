@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +33,7 @@ public final class ChallengeJournal: Sendable {
     private func record(adding line: String) {
         entries.withLock { entries in
             entries.append(line)
-            try? AtomicFile.makeDirectory((path as NSString).deletingLastPathComponent)
+            try? AtomicFile.makeDirectory(PathText.parent(path))
             try? AtomicFile.write(entries.joined(separator: "\n") + "\n", to: path)
         }
     }
@@ -66,8 +66,8 @@ public final class ChallengeJournal: Sendable {
                 directories.append(String(line.dropFirst(directoryPrefix.count)))
                 continue
             }
-            let directory = PathSafety.canonical((line as NSString).deletingLastPathComponent)
-            guard challengeDirectories.contains(directory), ChallengeToken.isValid((line as NSString).lastPathComponent) else { continue }
+            let directory = PathSafety.canonical(PathText.parent(line))
+            guard challengeDirectories.contains(directory), ChallengeToken.isValid(PathText.lastComponent(line)) else { continue }
             if unlink(line) == 0 { removed.append(line) }
         }
         // Deepest first, so `.well-known` goes after the `acme-challenge` inside it; rmdir removes only empty ones.

@@ -1,6 +1,6 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 /// A domain (a DNS name or an IP address) that did not pass the CA's HTTP-01 check (RFC 8555 §8.3), told as an admin
 /// needs it: where the token was written, which URL the CA fetched, what it got (the CA's problem document, escaped),
@@ -25,7 +25,7 @@ public struct HTTP01ValidationFailure: Error, Sendable, CustomStringConvertible 
     /// The URL the CA fetches for the token (§8.3: `http://DOMAIN/.well-known/acme-challenge/TOKEN`, port 80; an IPv6
     /// address in brackets, RFC 8738 §3).
     public var url: String? {
-        tokenFile.map { "http://\(host)/.well-known/acme-challenge/" + ($0 as NSString).lastPathComponent }
+        tokenFile.map { "http://\(host)/.well-known/acme-challenge/" + PathText.lastComponent($0) }
     }
 
     /// The configured address, when the domain is one (RFC 8738).

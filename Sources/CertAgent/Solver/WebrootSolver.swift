@@ -1,6 +1,6 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
+import ACME
 import ByteEncoding
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,8 +42,8 @@ public final class CertificateStore: CertificateStorage {
         self.root = root
         keys = StoreKeys(root: root)
         var extra: Set<String> = []
-        if let masterKeyFile, (masterKeyFile as NSString).deletingLastPathComponent == root {
-            let name = (masterKeyFile as NSString).lastPathComponent
+        if let masterKeyFile, PathText.parent(masterKeyFile) == root {
+            let name = PathText.lastComponent(masterKeyFile)
             extra = [name, name + ".next"]
         }
         extraRootFiles = extra
@@ -166,7 +167,7 @@ public final class CertificateStore: CertificateStorage {
     /// Makes a verified staged version current; the version it replaces becomes `previous`; older ones are removed.
     @discardableResult
     public func commit(_ staged: CertificateFiles, for name: String) throws -> CertificateFiles {
-        let stagedName = (staged.directory as NSString).lastPathComponent
+        let stagedName = PathText.lastComponent(staged.directory)
         guard stagedName.hasPrefix(StoreLayout.stagingPrefix) else {
             throw StoreError.notStaged(path: staged.directory)
         }
@@ -196,7 +197,7 @@ public final class CertificateStore: CertificateStorage {
             unlink(temporary)
             throw FileSystemError("replace the link", path: link)
         }
-        AtomicFile.syncDirectory((link as NSString).deletingLastPathComponent)
+        AtomicFile.syncDirectory(PathText.parent(link))
     }
 
     /// Keeps only the versions `current` and `previous` point at.
@@ -218,12 +219,8 @@ public final class CertificateStore: CertificateStorage {
     }
 
     static func versionID(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
         let random = Hex.encode((0..<4).map { _ in UInt8.random(in: 0...255) })
-        return formatter.string(from: date) + "-" + random
+        return TimeText.iso8601Basic(date) + "-" + random
     }
 
     // MARK: Accounts

@@ -1,6 +1,6 @@
 import ACME
 import CertCrypto
-import Foundation
+import FoundationEssentials
 
 /// What the store holds for one configured certificate, as checked against the config and the clock.
 public enum StoredCertificateState: Sendable, CustomStringConvertible {

@@ -1,5 +1,5 @@
 import ACME
-import Foundation
+import FoundationEssentials
 import Logging
 import Synchronization
 
@@ -77,6 +77,6 @@ public struct AgentLogHandler: LogHandler {
     private static let lock = Mutex(())
 
     public static let writeToStandardError: @Sendable (String) -> Void = { line in
-        lock.withLock { _ in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        lock.withLock { _ in StandardStream.error(line + "\n") }
     }
 }

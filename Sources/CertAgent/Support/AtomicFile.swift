@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,8 +37,8 @@ public enum AtomicFile {
     /// `fsync`ed. Temporaries of `path` that a crashed writer left are removed first (`removeAbandonedTemporaries`).
     /// Returns its path for `commit`; the caller removes it if it does not commit.
     public static func stage(_ bytes: [UInt8], for path: String, mode: mode_t = 0o600, owner: uid_t? = nil, group: gid_t? = nil) throws -> String {
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let directory = PathText.parent(path)
+        let name = PathText.lastComponent(path)
         removeAbandonedTemporaries(of: path)
         var template = Array("\(directory)/.\(name)\(temporaryInfix)\(getpid())-XXXXXX".utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { GlibcExtensions.makeCloseOnExecTemporaryFile($0.baseAddress!) }
@@ -67,7 +67,7 @@ public enum AtomicFile {
             unlink(temporary)
             throw error
         }
-        syncDirectory((path as NSString).deletingLastPathComponent)
+        syncDirectory(PathText.parent(path))
     }
 
     /// Writes text as UTF-8 (see `write(_:to:mode:)`).
@@ -101,7 +101,7 @@ public enum AtomicFile {
     /// The file name a temporary named `name` was made for (`.<target>.tmp-<pid>-XXXXXX`, or `.<target>.tmp-XXXXXX`
     /// as written before the process id was part of the name); nil when `name` is not such a temporary.
     public static func temporaryTarget(_ name: String) -> String? {
-        guard name.hasPrefix("."), let infix = name.range(of: temporaryInfix, options: .backwards),
+        guard name.hasPrefix("."), let infix = name.ranges(of: temporaryInfix).last,
               infix.lowerBound > name.startIndex else { return nil }
         let target = String(name[name.index(after: name.startIndex) ..< infix.lowerBound])
         guard !target.isEmpty, temporaryWriter(String(name[infix.upperBound...])) != nil else { return nil }
@@ -122,8 +122,8 @@ public enum AtomicFile {
     /// namespace) it has not been touched for far longer than any write takes. A temporary of a writer that may still
     /// be running is never taken for abandoned.
     static func isAbandonedTemporary(_ path: String, now: Date = Date()) -> Bool {
-        let name = (path as NSString).lastPathComponent
-        guard let infix = name.range(of: temporaryInfix, options: .backwards),
+        let name = PathText.lastComponent(path)
+        guard let infix = name.ranges(of: temporaryInfix).last,
               let writer = temporaryWriter(String(name[infix.upperBound...])) else { return false }
         var info = stat()
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return false }
@@ -137,8 +137,8 @@ public enum AtomicFile {
     /// returns the ones removed.
     @discardableResult
     public static func removeAbandonedTemporaries(of path: String) -> [String] {
-        let directory = (path as NSString).deletingLastPathComponent
-        let target = (path as NSString).lastPathComponent
+        let directory = PathText.parent(path)
+        let target = PathText.lastComponent(path)
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
         var removed: [String] = []
         for entry in entries where temporaryTarget(entry) == target {
@@ -159,7 +159,7 @@ public enum AtomicFile {
     /// Creates `path` and any missing parents; directories it creates get `mode`. An existing directory is left as it is.
     public static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws {
         if PathSafety.isDirectory(path) { return }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathText.parent(path)
         if !parent.isEmpty, parent != path { try makeDirectory(parent, mode: mode) }
         if mkdir(path, mode) != 0 && errno != EEXIST { throw FileSystemError("create the directory", path: path) }
         guard chmod(path, mode) == 0 else { throw FileSystemError("set the mode of", path: path) }

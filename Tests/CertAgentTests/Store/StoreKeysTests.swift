@@ -130,7 +130,9 @@ final class StoreKeysTests: XCTestCase {
             "\"challenges.inflight\"", "\".issuing.lock\"", "\"issuance.json\"", "\"revoked.json\"", "\"secrets.sealed\"",
             "\"daemon.pid\"", "\".certagent-store\"", "directoryOf:", "CertificateJSONFile", "JSONEncoder()",
         ]
-        let allowed = ["/Sources/CertAgent/Store/", "/Sources/ACME/", "/Sources/CertAgent/Agent/CertificateStatus.swift"]
+        // JSON that is not a store file: the webhook payload and the config's own text.
+        let allowed = ["/Sources/CertAgent/Store/", "/Sources/ACME/", "/Sources/CertAgent/Agent/CertificateStatus.swift",
+                       "/Sources/CertAgent/Notify/WebhookChannel.swift", "/Sources/CertAgent/Config/OrderedJSON.swift"]
         var offenders: [String] = []
         let files = try XCTUnwrap(FileManager.default.enumerator(atPath: sources)).compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
         XCTAssertGreaterThan(files.count, 100, "the sources were found at \(sources)")

@@ -1,0 +1,6 @@
+extension String {
+    /// The text with zeros in front up to `width` characters (`"7"` → `"07"`): hex bytes, calendar fields.
+    func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
+}
