@@ -34,6 +34,9 @@ public final class RenewalService: Sendable {
     private let sessionState: Mutex<AgentSession>
     /// One connection per CA (directory URL), made when first needed.
     private let connections = Mutex<[String: Connection]>([:])
+    /// Held while a connection is made: orders running side by side that all need one wait for the first to make it
+    /// (one account key, one account lookup), then share it.
+    private let connecting = Mutex<Void>(())
     private let clock: StoppableClock
     private let random: any RandomSource
     private let policy: RenewalPolicy
@@ -80,7 +83,18 @@ public final class RenewalService: Sendable {
     /// Connects to `authority` (directory, account) once, and again after a failure or when the account key was
     /// rolled over or retired since.
     private func connect(to authority: CertificateAuthorityConfig) throws -> Connection {
-        if let existing = connections.withLock({ $0[authority.directoryURL] }), existing.issuer.accountKey?.isOutdated != true { return existing }
+        func current() -> Connection? {
+            guard let existing = connections.withLock({ $0[authority.directoryURL] }), existing.issuer.accountKey?.isOutdated != true else { return nil }
+            return existing
+        }
+        if let existing = current() { return existing }
+        return try connecting.withLock { _ in
+            if let made = current() { return made }   // made by another order while this one waited
+            return try makeConnection(to: authority)
+        }
+    }
+
+    private func makeConnection(to authority: CertificateAuthorityConfig) throws -> Connection {
         let issuer = try session.connect(to: authority, logger: logger)
         let ari = (try? issuer.client.directory().renewalInfo) != nil
         let made = Connection(issuer: issuer, ariSupported: ari)
