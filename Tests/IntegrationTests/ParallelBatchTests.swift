@@ -122,12 +122,20 @@ final class ParallelBatchTests: XCTestCase {
         XCTAssertEqual(try testbed.acmeRequests().filter { $0.hasSuffix("/sign-me-up") || $0.contains("new-acct") }.count, 4,
                        "one account: created once (lookup, creation), then looked up once per command")
 
-        // `renew --force` runs the same way.
-        let renew = try runCommand(ProjectPaths.certagentBinary, ["renew", "--force", "--config", config] + batch)
+        // `renew --force` runs the same way; on a terminal (`script` gives it one) a batch of more than five shows a
+        // progress line, overwritten in place and cleared before each result, so results stay whole.
+        let command = ([ProjectPaths.certagentBinary, "renew", "--force", "--config", config] + batch).joined(separator: " ")
+        let renew = try runCommand("/usr/bin/script", ["-qec", command, "/dev/null"])
         XCTAssertEqual(renew.status, 0, renew.output)
-        assertResultsWhole(renew.stdout, names: batch)
-        XCTAssertTrue(renew.stdout.contains("8 certificates in "), renew.stdout)
-        XCTAssertTrue(renew.stdout.contains(" s, up to 4 at a time: 8 renewed\n"), renew.stdout)
+        let terminal = renew.stdout.replacing("\r\n", with: "\n")
+        XCTAssertTrue(terminal.contains("\r\u{1B}[K… 0 of 8 done, 0 in progress"), terminal.debugDescription)
+        XCTAssertTrue(terminal.contains("\r\u{1B}[K… 7 of 8 done, "), terminal.debugDescription)
+        let progress = try NSRegularExpression(pattern: "\r\u{1B}\\[K(… [0-9]+ of 8 done, [0-9]+ in progress)?")
+        let shown = progress.stringByReplacingMatches(in: terminal, range: NSRange(terminal.startIndex..., in: terminal), withTemplate: "")
+        assertResultsWhole(shown, names: batch)
+        XCTAssertTrue(shown.contains("\n8 certificates in "), shown)
+        XCTAssertTrue(shown.contains(" s, up to 4 at a time: 8 renewed\n"), shown)
+        XCTAssertFalse(shown.contains("\r") || shown.contains("\u{1B}"), "the progress line is gone when the batch ends: \(shown.debugDescription)")
         XCTAssertEqual(try testbed.ordersCreated(), 18)
     }
 
