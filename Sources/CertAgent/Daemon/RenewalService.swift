@@ -35,8 +35,13 @@ public final class RenewalService: Sendable {
     /// One connection per CA (directory URL), made when first needed.
     private let connections = Mutex<[String: Connection]>([:])
     /// Held while a connection is made: orders running side by side that all need one wait for the first to make it
-    /// (one account key, one account lookup), then share it.
-    private let connecting = Mutex<Void>(())
+    /// (one account key, one account lookup), then share it. A new session with other CA settings gets a new gate, so
+    /// its connection never waits behind one the old session is still making.
+    private let connectGate = Mutex(ConnectGate())
+
+    private final class ConnectGate: Sendable {
+        let lock = Mutex<Void>(())
+    }
     private let clock: StoppableClock
     private let random: any RandomSource
     private let policy: RenewalPolicy
@@ -74,6 +79,7 @@ public final class RenewalService: Sendable {
             || previous.config.preferredChain != session.config.preferredChain
             || previous.config.externalAccountBinding != session.config.externalAccountBinding
             || previous.config.certificateAuthorities != session.config.certificateAuthorities {
+            connectGate.withLock { $0 = ConnectGate() }
             connections.withLock { $0 = [:] }
         }
     }
@@ -88,17 +94,19 @@ public final class RenewalService: Sendable {
             return existing
         }
         if let existing = current() { return existing }
-        return try connecting.withLock { _ in
+        let gate = connectGate.withLock { $0 }
+        return try gate.lock.withLock { _ in
             if let made = current() { return made }   // made by another order while this one waited
-            return try makeConnection(to: authority)
+            return try makeConnection(to: authority, gate: gate)
         }
     }
 
-    private func makeConnection(to authority: CertificateAuthorityConfig) throws -> Connection {
+    private func makeConnection(to authority: CertificateAuthorityConfig, gate: ConnectGate) throws -> Connection {
         let issuer = try session.connect(to: authority, logger: logger)
         let ari = (try? issuer.client.directory().renewalInfo) != nil
         let made = Connection(issuer: issuer, ariSupported: ari)
-        connections.withLock { $0[authority.directoryURL] = made }
+        // Kept only while its session is current: one a reload replaced meanwhile is not shared.
+        if connectGate.withLock({ $0 === gate }) { connections.withLock { $0[authority.directoryURL] = made } }
         logger.info("connected to the ACME server", metadata: ["directory": "\(authority.directoryURL)", "ari": "\(ari)"])
         return made
     }
