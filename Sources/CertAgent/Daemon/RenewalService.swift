@@ -35,8 +35,8 @@ public final class RenewalService: Sendable {
     /// One connection per CA (directory URL), made when first needed.
     private let connections = Mutex<[String: Connection]>([:])
     /// Held while a connection is made: orders running side by side that all need one wait for the first to make it
-    /// (one account key, one account lookup), then share it. A new session with other CA settings gets a new gate, so
-    /// its connection never waits behind one the old session is still making.
+    /// (one account key, one account lookup), then share it. A new session (a reload) gets a new gate, so its
+    /// connection never waits behind one the old session is still making.
     private let connectGate = Mutex(ConnectGate())
 
     private final class ConnectGate: Sendable {
@@ -74,12 +74,12 @@ public final class RenewalService: Sendable {
             defer { state = session }
             return state
         }
+        connectGate.withLock { $0 = ConnectGate() }
         if previous.config.directoryURL != session.config.directoryURL || previous.config.caFile != session.config.caFile
             || previous.config.storagePath != session.config.storagePath || previous.config.emails != session.config.emails
             || previous.config.preferredChain != session.config.preferredChain
             || previous.config.externalAccountBinding != session.config.externalAccountBinding
             || previous.config.certificateAuthorities != session.config.certificateAuthorities {
-            connectGate.withLock { $0 = ConnectGate() }
             connections.withLock { $0 = [:] }
         }
     }
