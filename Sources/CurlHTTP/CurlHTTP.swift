@@ -193,7 +193,7 @@ public final class CurlHTTPCancellation: Sendable {
 let curlGlobalInitResult: CURLcode = curl_global_init(Int(CURL_GLOBAL_SSL | CURL_GLOBAL_WIN32))
 
 /// Collects the final response's headers and the body of one transfer. Used only on the thread that
-/// runs `curl_easy_perform`, under the client's lock.
+/// runs `curl_easy_perform`, for the one handle it holds.
 private final class ResponseSink {
     let limit: Int
     var body: [UInt8] = []
@@ -271,10 +271,25 @@ let cancellationCallback: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, 
     return Unmanaged<CurlHTTPCancellation>.fromOpaque(context).takeUnretainedValue().isCancelled ? 1 : 0
 }
 
-/// The easy handle and its error buffer: touched only under the client's lock.
-private struct HandleState {
+/// An easy handle and its error buffer, used by one request at a time: taken from the client's pool of idle handles for
+/// the request and put back after it. libcurl keeps each handle's connections open between requests.
+private struct HandleState: @unchecked Sendable {   // one request at a time: see above
     let handle: UnsafeMutableRawPointer
     let errorBuffer: UnsafeMutablePointer<CChar>
+
+    static func make() throws -> HandleState {
+        guard let handle = curl_easy_init() else {
+            throw CurlHTTPError.transport(url: "", code: Int(CURLE_FAILED_INIT.rawValue), message: "curl_easy_init failed")
+        }
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        return HandleState(handle: handle, errorBuffer: errorBuffer)
+    }
+
+    func free() {
+        curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
+    }
 }
 
 private let tokenCharacters: Set<UInt8> = Set(Array("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8))
@@ -285,13 +300,17 @@ private func isToken(_ s: String) -> Bool {
 
 // MARK: - Client
 
-/// An HTTP(S) client over one reused libcurl easy handle, so that successive requests reuse the
-/// connection (no new TLS handshake per request). Concurrent callers are serialized by a lock.
-/// Redirects are never followed: a 3xx is returned as is.
+/// An HTTP(S) client over reused libcurl easy handles, so that successive requests reuse their connection (no new
+/// TCP connection or TLS handshake per request). Concurrent callers run side by side, each on a handle of its own: an
+/// idle one from the pool (the most recently used first, whose connection is warm), or a new one when all are busy —
+/// so the pool grows to the most requests ever in flight at once, and each handle keeps its connection for the next
+/// request. Redirects are never followed: a 3xx is returned as is.
 public final class CurlHTTPClient: @unchecked Sendable {
     public let configuration: CurlHTTPConfiguration
-    private let state: Mutex<HandleState>
+    /// Handles not in use right now, the most recently returned last.
+    private let idleHandles: Mutex<[HandleState]>
     private let connectionCount = Atomic<Int>(0)
+    private let handleCount = Atomic<Int>(0)
 
     public init(configuration: CurlHTTPConfiguration = .init()) throws {
         let initCode = curlGlobalInitResult
@@ -299,24 +318,25 @@ public final class CurlHTTPClient: @unchecked Sendable {
             throw CurlHTTPError.transport(url: "", code: Int(initCode.rawValue),
                                           message: "curl_global_init failed: \(String(cString: curl_easy_strerror(initCode)))")
         }
-        guard let handle = curl_easy_init() else {
-            throw CurlHTTPError.transport(url: "", code: Int(CURLE_FAILED_INIT.rawValue), message: "curl_easy_init failed")
-        }
-        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        // The first handle is made now, so a client that cannot make one fails here rather than at its first request.
+        let first = try HandleState.make()
         self.configuration = configuration
-        self.state = Mutex(HandleState(handle: handle, errorBuffer: errorBuffer))
+        self.idleHandles = Mutex([first])
+        handleCount.store(1, ordering: .relaxed)
     }
 
     deinit {
-        state.withLock { state in
-            curl_easy_cleanup(state.handle)
-            state.errorBuffer.deallocate()
+        idleHandles.withLock { handles in
+            for handle in handles { handle.free() }
+            handles.removeAll()
         }
     }
 
     /// New connections libcurl opened (`CURLINFO_NUM_CONNECTS`), summed over all requests.
     public var connectionsOpened: Int { connectionCount.load(ordering: .relaxed) }
+
+    /// Easy handles made so far: the most requests that were in flight at once (at least 1).
+    public var handlesMade: Int { handleCount.load(ordering: .relaxed) }
 
     /// Sends one request and returns the final response, whatever its status.
     /// - Parameters:
@@ -348,11 +368,17 @@ public final class CurlHTTPClient: @unchecked Sendable {
             }
         }
         if let cancellation = configuration.cancellation, cancellation.isCancelled { throw CurlHTTPError.cancelled(url: url) }
-        return try state.withLock { state in
-            // Checked again: the request may have waited for the lock while another was cancelled.
-            if let cancellation = configuration.cancellation, cancellation.isCancelled { throw CurlHTTPError.cancelled(url: url) }
-            return try performLocked(state, method: upperMethod, url: url, headers: headers, body: body, options: options)
-        }
+        let state = try takeHandle()
+        defer { idleHandles.withLock { $0.append(state) } }
+        return try perform(on: state, method: upperMethod, url: url, headers: headers, body: body, options: options)
+    }
+
+    /// An idle handle (the one used last, whose connection is the warmest), or a new one when every handle is in use.
+    private func takeHandle() throws -> HandleState {
+        if let idle = idleHandles.withLock({ $0.popLast() }) { return idle }
+        let made = try HandleState.make()
+        handleCount.add(1, ordering: .relaxed)
+        return made
     }
 
     /// Refuses, before any I/O, a URL libcurl cannot parse or whose scheme is not allowed.
@@ -373,8 +399,9 @@ public final class CurlHTTPClient: @unchecked Sendable {
         }
     }
 
-    private func performLocked(
-        _ state: HandleState,
+    /// Runs one request on `state`, a handle no other request uses meanwhile.
+    private func perform(
+        on state: HandleState,
         method: String,
         url: String,
         headers: [(name: String, value: String)],

@@ -9,8 +9,9 @@ import Glibc
 /// Ctrl-C or SIGTERM during `issue`, `renew` or `init`: the clock stops, which aborts the HTTP request in flight and
 /// every wait within about a second, so an order is abandoned and its challenge files removed before the command
 /// exits (instead of dying with tokens left in the webroot, or waiting on a CA that never answers). A second signal
-/// ends the process at once.
-final class Interruption {
+/// ends the process at once. Shared by the threads of a batch (`RenewalBatch`): its signal sources are touched only by
+/// `init` and `deinit`, the signal received is atomic.
+final class Interruption: @unchecked Sendable {
     private let sources: [any DispatchSourceSignal]
     private let received: ReceivedSignal
 

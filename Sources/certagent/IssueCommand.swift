@@ -56,44 +56,42 @@ enum IssueRunner {
         // because the admin asked for these certificates now.
         let service = context.service
         service.connectIfPossible()
-        var failures: [String] = []
-        func fail(_ message: String) {
-            failures.append(message)
-            printError(message)
-        }
-        var cutShort: [String] = []
-        var notStarted: [String] = []
-        var issued: [String] = []
-        for (certificate, state) in wanted {
-            guard !context.interruption.happened else {
-                notStarted.append(certificate.name)
-                continue
-            }
-            if case .missing = state {} else { print("… \(certificate.name): \(state), getting a new one") }
+        // Up to `maxConcurrentRenewals` orders at once, over one account, one nonce pool and reused connections; each
+        // certificate's result is printed whole as it finishes.
+        let batch = RenewalBatch(context: context, total: wanted.count)
+        batch.run { index, report in
+            let (certificate, state) = wanted[index]
+            if case .missing = state {} else { batch.output.line("… \(certificate.name): \(state), getting a new one") }
             let started = Date()
             switch service.process(certificate.name, forcing: ForcedRenewal(replacing: state)) {
             case .renewed(let certificateIssued, let deployError):
-                issued.append(certificate.name)
-                print(DisplayFormat.issued(certificateIssued, seconds: Date().timeIntervalSince(started)))
+                report.print(DisplayFormat.issued(certificateIssued, seconds: Date().timeIntervalSince(started)))
                 if let deployError {
-                    fail("✗ \(certificate.name): issued and stored, but deployment failed (the daemon retries it if it runs): \(deployError)")
+                    report.printError("✗ \(certificate.name): issued and stored, but deployment failed (the daemon retries it if it runs): \(deployError)")
                 } else if let line = DisplayFormat.deployed(certificateIssued, install: certificate.install) {
-                    print(line)
+                    report.print(line)
                 }
+                return .changed
             case .failed(let error, _):
                 let kept = if case .missing = state { "no certificate was stored" } else { "nothing was replaced" }
-                fail("✗ \(certificate.name): \(error)\n  \(kept)")
+                report.printError("✗ \(certificate.name): \(error)\n  \(kept)")
             case .busy(let busy):
-                fail("✗ \(busy)")
+                report.printError("✗ \(busy)")
             case .obtainedElsewhere(let elsewhere):
-                print("✓ \(elsewhere)")
+                report.print("✓ \(elsewhere)")
             case .interrupted:
-                failures.append("\(certificate.name): interrupted")
-                cutShort.append(certificate.name)
+                return .interrupted
             case .notDue:
-                fail("✗ \(certificate.name): not issued")
+                report.printError("✗ \(certificate.name): not issued")
             }
+            return .unchanged
         }
+        let names = wanted.map(\.0.name)
+        let cutShort = batch.interrupted.map { names[$0] }
+        let failures = batch.failureMessages + cutShort.map { "\($0): interrupted" }
+        let issued = batch.changed.map { names[$0] }
+        let notStarted = batch.notStarted.map { names[$0] }
+        batch.summarize(doneWord: "issued")
         try context.interruption.exitIfInterrupted(cutShort: cutShort, notStarted: notStarted)
         return (failures, wanted.count, issued)
     }

@@ -41,48 +41,46 @@ struct RenewCommand: ParsableCommand {
         // meanwhile counts as done.
         let forcing = force ? context.forcedRenewals(newKey: newKey) : [:]
         service.connectIfPossible()
-        var failures = 0
-        var cutShort: [String] = []
-        var notStarted: [String] = []
-        var renewed: [String] = []
-        for certificate in context.selected {
-            guard !context.interruption.happened else {
-                notStarted.append(certificate.name)
-                continue
-            }
+        let selected = context.selected
+        // Up to `maxConcurrentRenewals` at once; each certificate's result is printed whole as it finishes.
+        let batch = RenewalBatch(context: context, total: selected.count)
+        batch.run { index, report in
+            let certificate = selected[index]
             let started = Date()
             switch service.process(certificate.name, forcing: forcing[certificate.name]) {
             case .renewed(let issued, let deployError):
-                renewed.append(certificate.name)
-                print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
+                report.print(DisplayFormat.issued(issued, seconds: Date().timeIntervalSince(started)))
                 if let deployError {
-                    failures += 1
-                    printError("✗ \(certificate.name): renewed and stored, but deployment failed (the daemon retries it if it runs): \(deployError)")
+                    report.printError("✗ \(certificate.name): renewed and stored, but deployment failed (the daemon retries it if it runs): \(deployError)")
                 } else if let line = DisplayFormat.deployed(issued, install: certificate.install) {
-                    print(line)
+                    report.print(line)
                 }
+                return .changed
             case .notDue(let decision):
                 let step = NextStep(decision)
                 if let heldBack = step.heldBack {
                     // Due, but not renewed: the command did not do what it was asked.
-                    failures += 1
-                    printError(Self.heldBackMessage(certificate.name, heldBack: heldBack, decision: decision))
+                    report.printError(Self.heldBackMessage(certificate.name, heldBack: heldBack, decision: decision))
                 } else {
-                    print("✓ \(certificate.name): not due; next: \(step.text)")
+                    report.print("✓ \(certificate.name): not due; next: \(step.text)")
                 }
             case .interrupted:
-                failures += 1
-                cutShort.append(certificate.name)
+                return .interrupted
             case .busy(let busy):
-                failures += 1
-                printError("✗ \(busy)")
+                report.printError("✗ \(busy)")
             case .obtainedElsewhere(let elsewhere):
-                print("✓ \(elsewhere)")
+                report.print("✓ \(elsewhere)")
             case .failed(let error, let retryAt):
-                failures += 1
-                printError("✗ \(certificate.name): \(error)\n  the daemon retries at \(DisplayFormat.date(retryAt)) if it runs; `certagent renew --force \(certificate.name)` retries now")
+                report.printError("✗ \(certificate.name): \(error)\n  the daemon retries at \(DisplayFormat.date(retryAt)) if it runs; `certagent renew --force \(certificate.name)` retries now")
             }
+            return .unchanged
         }
+        let names = selected.map(\.name)
+        let renewed = batch.changed.map { names[$0] }
+        let cutShort = batch.interrupted.map { names[$0] }
+        let notStarted = batch.notStarted.map { names[$0] }
+        let failures = Set(batch.failed).union(batch.interrupted).count
+        batch.summarize(doneWord: "renewed")
         DaemonNotice.tell(storeRoot: context.session.store.root, names: renewed)
         try context.interruption.exitIfInterrupted(cutShort: cutShort, notStarted: notStarted)
         if failures > 0 { throw ExitCode(1) }

@@ -8,7 +8,7 @@ import Logging
 
 /// What `issue`, `init` and `renew` start from: the certificates named on the command line (all when none), and a
 /// renewal service — the daemon's own code path — whose orders Ctrl-C or SIGTERM abandon cleanly.
-struct RenewalCommandContext {
+struct RenewalCommandContext: Sendable {
     let selected: [CertificateConfig]
     let session: AgentSession
     let service: RenewalService
@@ -42,8 +42,8 @@ struct RenewalCommandContext {
         // A certificate another certagent process is getting right now is waited for, then decided again: usually the
         // other process got it, and a second order would only duplicate it.
         let waiting = BusyCertificateHandling.wait(maximumWait: Self.maximumLockWait) { busy in
-            print("… \(busy.name): another certagent process\(busy.holderPID.map { " (pid \($0))" } ?? "") is getting it right now: waiting for it")
-            fflush(nil)   // every output stream: the line shows now, even when stdout is a file
+            // Whole, between other certificates' results; shown now, even when stdout is a file.
+            BatchOutput.shared.line("… \(busy.name): another certagent process\(busy.holderPID.map { " (pid \($0))" } ?? "") is getting it right now: waiting for it")
         }
         // A failure is told once, in the command's own summary; its log line is for --verbose.
         service = RenewalService(session: session, clock: clock, busyCertificates: waiting, failureLogLevel: .info,

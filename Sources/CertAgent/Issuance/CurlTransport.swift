@@ -2,7 +2,8 @@ import ACME
 import CurlHTTP
 import FoundationEssentials
 
-/// The ACME client's HTTP transport over libcurl: one reused connection, the configured CA file, HTTPS only.
+/// The ACME client's HTTP transport over libcurl: reused connections (one per request in flight at once, see
+/// `CurlHTTPClient`), the configured CA file, HTTPS only. Orders of a batch send their requests side by side.
 ///
 /// A server that does not answer costs at most `connectTimeout` (10 s: TCP and TLS handshake), then `silenceTimeout`
 /// (30 s without a byte), within `totalTimeout` (60 s) for one request; after that, `reachability` fails every request
@@ -10,11 +11,9 @@ import FoundationEssentials
 /// `CancellationError`, so a stop never waits on the network.
 public struct CurlTransport: HTTPTransport {
     public let client: CurlHTTPClient
-    /// Servers that did not answer a moment ago: not waited on again.
+    /// Servers that did not answer a moment ago: not waited on again (requests already under way when one did not
+    /// answer end by their own timeouts, side by side).
     public let reachability: ServerReachability
-    /// Held from the reachability check to the end of the request: a request that waited for another one (the client
-    /// sends one at a time) learns that the server did not answer it, instead of waiting on it again.
-    private let turn = SharedLock()
 
     /// `CertAgent/<version> libcurl/<version>`: the CA's logs name the client (RFC 8555 §6.1 asks clients to send one).
     public static let userAgent = "CertAgent/\(CertAgentVersion.current) \(CurlHTTPConfiguration.defaultUserAgent)"
@@ -27,10 +26,6 @@ public struct CurlTransport: HTTPTransport {
     /// Sends `request`. Throws `CancellationError` when cancelled, `ServerUnreachable` without sending anything when
     /// the server did not answer a moment ago, and `CurlHTTPError` otherwise.
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
-        try turn.withLock { () throws -> HTTPResponse in try sendHoldingTheTurn(request) }
-    }
-
-    private func sendHoldingTheTurn(_ request: HTTPRequest) throws -> HTTPResponse {
         try reachability.check(request.url)
         do {
             let response = try client.perform(method: request.method.rawValue, url: request.url, headers: request.headers, body: request.body)

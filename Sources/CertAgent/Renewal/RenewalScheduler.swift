@@ -53,15 +53,15 @@ public final class RenewalScheduler: Sendable {
     ///   - maxConcurrentRenewals: the most jobs running at once (at least 1).
     ///   - queue: the serial queue the timer fires on.
     ///   - timer: makes the scheduler's one timer on `queue` (`DispatchWakeTimer` in production).
-    ///   - executor: where jobs run (a concurrent Dispatch queue in production).
+    ///   - executor: where jobs run (a thread each in production, so N jobs start at once: `ThreadRenewalExecutor`).
     ///   - work: renews or checks one certificate, blocking until done, and returns when it is next due.
     public init(clock: any AgentClock = SystemClock(),
-                maxConcurrentRenewals: Int = 2,
+                maxConcurrentRenewals: Int = AgentConfig.defaultMaxConcurrentRenewals,
                 maximumSleep: TimeInterval = 3_600,
                 minimumRerunDelay: TimeInterval = 60,
                 queue: DispatchQueue = DispatchQueue(label: "certagent.renewal.scheduler"),
                 timer makeTimer: (DispatchQueue) -> any WakeTimer = { DispatchWakeTimer(queue: $0) },
-                executor: any RenewalExecutor = DispatchRenewalExecutor(),
+                executor: any RenewalExecutor = ThreadRenewalExecutor(),
                 work: @escaping @Sendable (RenewalRun) -> Date) {
         precondition(maxConcurrentRenewals >= 1, "maxConcurrentRenewals must be at least 1")
         self.clock = clock

@@ -34,6 +34,14 @@ public final class RenewalService: Sendable {
     private let sessionState: Mutex<AgentSession>
     /// One connection per CA (directory URL), made when first needed.
     private let connections = Mutex<[String: Connection]>([:])
+    /// Held while a connection is made: orders running side by side that all need one wait for the first to make it
+    /// (one account key, one account lookup), then share it. A new session (a reload) gets a new gate, so its
+    /// connection never waits behind one the old session is still making.
+    private let connectGate = Mutex(ConnectGate())
+
+    private final class ConnectGate: Sendable {
+        let lock = Mutex<Void>(())
+    }
     private let clock: StoppableClock
     private let random: any RandomSource
     private let policy: RenewalPolicy
@@ -66,6 +74,7 @@ public final class RenewalService: Sendable {
             defer { state = session }
             return state
         }
+        connectGate.withLock { $0 = ConnectGate() }
         if previous.config.directoryURL != session.config.directoryURL || previous.config.caFile != session.config.caFile
             || previous.config.storagePath != session.config.storagePath || previous.config.emails != session.config.emails
             || previous.config.preferredChain != session.config.preferredChain
@@ -80,11 +89,24 @@ public final class RenewalService: Sendable {
     /// Connects to `authority` (directory, account) once, and again after a failure or when the account key was
     /// rolled over or retired since.
     private func connect(to authority: CertificateAuthorityConfig) throws -> Connection {
-        if let existing = connections.withLock({ $0[authority.directoryURL] }), existing.issuer.accountKey?.isOutdated != true { return existing }
+        func current() -> Connection? {
+            guard let existing = connections.withLock({ $0[authority.directoryURL] }), existing.issuer.accountKey?.isOutdated != true else { return nil }
+            return existing
+        }
+        if let existing = current() { return existing }
+        let gate = connectGate.withLock { $0 }
+        return try gate.lock.withLock { _ in
+            if let made = current() { return made }   // made by another order while this one waited
+            return try makeConnection(to: authority, gate: gate)
+        }
+    }
+
+    private func makeConnection(to authority: CertificateAuthorityConfig, gate: ConnectGate) throws -> Connection {
         let issuer = try session.connect(to: authority, logger: logger)
         let ari = (try? issuer.client.directory().renewalInfo) != nil
         let made = Connection(issuer: issuer, ariSupported: ari)
-        connections.withLock { $0[authority.directoryURL] = made }
+        // Kept only while its session is current: one a reload replaced meanwhile is not shared.
+        if connectGate.withLock({ $0 === gate }) { connections.withLock { $0[authority.directoryURL] = made } }
         logger.info("connected to the ACME server", metadata: ["directory": "\(authority.directoryURL)", "ari": "\(ari)"])
         if !issuer.isFallback { warnOfProfileProblems(issuer.client) }
         return made

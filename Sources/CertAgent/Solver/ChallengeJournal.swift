@@ -71,10 +71,13 @@ public final class ChallengeJournal: Sendable {
             if unlink(line) == 0 { removed.append(line) }
         }
         // Deepest first, so `.well-known` goes after the `acme-challenge` inside it; rmdir removes only empty ones.
-        for directory in directories.sorted(by: { $0.count > $1.count }) where createdDirectories.contains(PathSafety.canonical(directory)) {
-            var info = stat()
-            guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { continue }
-            if rmdir(directory) == 0 { removed.append(directory + "/") }
+        // Under the process's webroot lock: a solver of another certificate sharing the webroot may be publishing there.
+        SharedWebrootDirectories.lock.withLock { _ in
+            for directory in directories.sorted(by: { $0.count > $1.count }) where createdDirectories.contains(PathSafety.canonical(directory)) {
+                var info = stat()
+                guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { continue }
+                if rmdir(directory) == 0 { removed.append(directory + "/") }
+            }
         }
         unlink(path)
         return removed

@@ -60,7 +60,9 @@ public final class WebrootSolver: HTTP01Solver {
         let wellKnown = webroot + "/.well-known"
         let challengeDirectory = wellKnown + "/acme-challenge"
         let path = challengeDirectory + "/" + token
-        do {
+        // Under the process's webroot lock: another certificate's solver, sharing this webroot, never removes the
+        // directories between their check here and the file's creation.
+        do { try SharedWebrootDirectories.lock.withLock { _ in
             for directory in [wellKnown, challengeDirectory] where !PathSafety.isDirectory(directory) {
                 // World-readable so a web server running as another user can serve the token. Only a directory made
                 // here has its mode set: one that appeared meanwhile (perhaps a symbolic link) is left as it is.
@@ -79,7 +81,7 @@ public final class WebrootSolver: HTTP01Solver {
             defer { close(descriptor) }
             guard fchmod(descriptor, 0o644) == 0 else { throw FileSystemError("set the mode of", path: path) }
             try AtomicFile.writeAll(Array(keyAuthorization.utf8), to: descriptor, path: path)
-        } catch let error as FileSystemError {
+        } } catch let error as FileSystemError {
             unlink(path)
             journal?.removed(path)
             removeCreatedDirectoriesWhenIdle()
@@ -99,15 +101,21 @@ public final class WebrootSolver: HTTP01Solver {
 
     /// Removes the directories this solver created (deepest first; `rmdir` removes only empty ones, so anything the
     /// site keeps there stays) once no file of it is published, and forgets them in the journal.
+    /// A directory that still holds another solver's file (a certificate sharing the webroot, issued at the same time)
+    /// is handed over to `SharedWebrootDirectories`, and removed by whichever solver of the process cleans up last.
     private func removeCreatedDirectoriesWhenIdle() {
         let directories: [String] = state.withLock { state in
             guard state.published.isEmpty else { return [] }
             defer { state.createdDirectories.removeAll() }
             return state.createdDirectories.reversed()
         }
-        for directory in directories {
-            rmdir(directory)
-            journal?.removedDirectory(directory)
+        SharedWebrootDirectories.lock.withLock { handedOver in
+            for directory in directories {
+                if rmdir(directory) != 0, errno == ENOTEMPTY || errno == EEXIST { handedOver.append(directory) }
+                journal?.removedDirectory(directory)
+            }
+            // Directories handed over earlier, deepest first: those emptied since go now.
+            handedOver.removeAll { directory in rmdir(directory) == 0 || errno == ENOENT }
         }
     }
 
@@ -119,4 +127,12 @@ public final class WebrootSolver: HTTP01Solver {
         }
         removeCreatedDirectoriesWhenIdle()
     }
+}
+
+/// The `.well-known/acme-challenge` directories that solvers of this process share when certificates with a common
+/// webroot are issued at the same time: created, filled and removed under one lock, so a solver never removes one
+/// between another's check and its file's creation. The lock's value: directories a solver made but could not remove
+/// because another solver's file was still in them, deepest first (removed once empty).
+enum SharedWebrootDirectories {
+    static let lock = Mutex<[String]>([])
 }
