@@ -42,14 +42,15 @@ final class OnePassTests: XCTestCase {
 
         func certificate(_ name: String = "shop") -> CertificateConfig { session.config.certificate(named: name)! }
 
-        /// Stages and commits a certificate for `name` with `serial`, valid `days` days; returns its files.
+        /// Stages and commits a certificate for `name` with `serial`, valid `days` days; returns its version's files.
         @discardableResult
         func commit(_ name: String = "shop", serial: String, days: Int = 30) throws -> CertificateFiles {
             let key = try PrivateKey.generate(.ec256)
             let csr = try CertificateSigningRequest.make(key: key, domains: certificate(name).domains)
             let leaf = try ca.sign(csrDER: csr.der, serialHex: serial, days: days)
             let material = CertificateMaterial(privateKeyPEM: try key.pkcs8PEM(), csrPEM: csr.pem, certificatePEM: leaf, chainPEM: ca.certificatePEM)
-            return try store.commit(try store.stage(material, for: name, now: clock.now()), for: name)
+            try store.commit(try store.stage(material, for: name, now: clock.now()), for: name)
+            return try XCTUnwrap(try store.linkedVersion(name))
         }
 
         func record(_ name: String = "shop") -> RenewalRecord { RenewalRecordStore(store: store).load(name).record }
@@ -131,13 +132,12 @@ final class OnePassTests: XCTestCase {
         let files = try bed.commit(serial: "01")
         XCTAssertNil(bed.record().certificateSummary)
 
-        // The first pass after the files appeared: the summary is made and saved, once.
+        // The first pass after the files appeared (no record yet): the summary is made and saved, once.
         var watch = try FileAccessWatch(directory: bed.store.certificateDirectory("shop"))
         let first = bed.service.pass("shop")
         guard case .notDue = first.outcome else { return XCTFail("\(first.outcome)") }
         XCTAssertTrue(first.usable)
-        XCTAssertEqual(watch.opens(of: RenewalRecordStore.fileName), 1, "the record is read once")
-        XCTAssertEqual(watch.replacements(of: RenewalRecordStore.fileName), 1, "and saved once")
+        XCTAssertEqual(watch.replacements(of: RenewalRecordStore.fileName), 1, "saved once")
         let saved = try XCTUnwrap(bed.record().certificateSummary)
         XCTAssertEqual(saved.serial, "01")
 
@@ -161,12 +161,13 @@ final class OnePassTests: XCTestCase {
 
     func testAfterPlanningTheOneTimerWaitsForTheEarliestDueEventAndNothingRuns() throws {
         let bed = try Bed(names: ["shop", "blog"])
-        try bed.commit("shop", serial: "01", days: 30)
-        try bed.commit("blog", serial: "02", days: 60)
+        // A one-day certificate renews at half its life (in 12 hours); a 30-day one is looked at again in a day.
+        try bed.commit("shop", serial: "01", days: 1)
+        try bed.commit("blog", serial: "02", days: 30)
         let plan = bed.service.plan()
         XCTAssertEqual(Set(plan.keys), ["shop", "blog"])
         XCTAssertTrue(plan.values.allSatisfy { $0 > bed.clock.now() }, "\(plan)")
-        XCTAssertLessThan(try XCTUnwrap(plan["shop"]), try XCTUnwrap(plan["blog"]), "the shorter-lived certificate is due first")
+        XCTAssertLessThan(try XCTUnwrap(plan["shop"]), try XCTUnwrap(plan["blog"]), "the short-lived certificate is due first")
         XCTAssertEqual(bed.service.usableCount(of: ["shop", "blog"]), 2, "known from planning, for the status line")
 
         let timer = ManualWakeTimer()
