@@ -265,9 +265,10 @@ public final class Daemon: Sendable {
     private func withSiteChecks(_ plan: [String: Date]) -> [String: Date] {
         let session = service.session
         var merged = plan
-        for (name, at) in plan {
-            guard let certificate = session.config.certificate(named: name) else { continue }
-            merged[name] = min(at, siteChecks.nextDue(certificate, store: session.store, usable: service.usableCount(of: [name]) == 1))
+        for certificate in session.config.certificates {
+            guard let at = plan[certificate.name] else { continue }
+            merged[certificate.name] = min(at, siteChecks.nextDue(certificate, store: session.store,
+                                                                  usable: service.usableCount(of: [certificate.name]) == 1))
         }
         return merged
     }

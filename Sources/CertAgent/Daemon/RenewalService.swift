@@ -200,10 +200,17 @@ public final class RenewalService: Sendable {
         let (state, summary) = StoredCertificateState.inspect(certificate, in: session.store, now: now, summary: record.certificateSummary)
         var record = record
         record.certificateSummary = summary
-        let ari = issuingAuthority(of: certificate.name).flatMap { ariSupported(by: $0) } ?? false
+        // The issuance facts, read once: the issuing CA (`AgentSession.issuingAuthority(of:)`) and the profile.
+        let facts = session.store.issuanceFacts(of: certificate.name)
+        let issuing: CertificateAuthorityConfig? = if let facts {
+            session.config.certificateAuthority(directoryURL: facts.directoryURL)
+        } else {
+            session.config.primaryAuthority
+        }
+        let ari = issuing.flatMap { ariSupported(by: $0) } ?? false
         let decision = policy.decide(state: state, record: record, ariSupported: ari, now: now,
                                      random: random, forcing: forcing,
-                                     profileChange: ProfileChange.between(configured: certificate.profile, facts: session.store.issuanceFacts(of: certificate.name),
+                                     profileChange: ProfileChange.between(configured: certificate.profile, facts: facts,
                                                                           primaryDirectoryURL: session.config.directoryURL))
         if decision.record != saved { save(decision.record, for: certificate.name, logger: logger) }
         usableAtLastDecision.withLock { $0[certificate.name] = state.isUsable }
