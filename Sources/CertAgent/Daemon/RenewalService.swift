@@ -200,6 +200,9 @@ public final class RenewalService: Sendable {
         let (state, summary) = StoredCertificateState.inspect(certificate, in: session.store, now: now, summary: record.certificateSummary)
         var record = record
         record.certificateSummary = summary
+        // A record this pass changed (renewal information fetched) is decided on as it will be stored, so the times
+        // the decision returns are those a later pass, or `status`, reads back.
+        if record != saved { record = Self.asStored(record) }
         // The issuance facts, read once: the issuing CA (`AgentSession.issuingAuthority(of:)`) and the profile.
         let facts = session.store.issuanceFacts(of: certificate.name)
         let issuing: CertificateAuthorityConfig? = if let facts {
@@ -564,6 +567,11 @@ public final class RenewalService: Sendable {
         if let issuance = current as? IssuanceError { current = issuance.underlying }
         if case ACMEError.problem(_, _, let retryAfter) = current { return retryAfter }
         return nil   // a bare 5xx without a problem document: the backoff schedule applies
+    }
+
+    /// `record` as reading it back from the store gives it (times at the precision the file keeps).
+    private static func asStored(_ record: RenewalRecord) -> RenewalRecord {
+        (try? CertificateJSONFormat.encoder().encode(record)).flatMap { try? CertificateJSONFormat.decoder().decode(RenewalRecord.self, from: $0) } ?? record
     }
 
     private func loadRecord(_ name: String, logger: Logger) -> RenewalRecord {
