@@ -200,9 +200,6 @@ public final class RenewalService: Sendable {
         let (state, summary) = StoredCertificateState.inspect(certificate, in: session.store, now: now, summary: record.certificateSummary)
         var record = record
         record.certificateSummary = summary
-        // A record this pass changed (renewal information fetched) is decided on as it will be stored, so the times
-        // the decision returns are those a later pass, or `status`, reads back.
-        if record != saved { record = Self.asStored(record) }
         // The issuance facts, read once: the issuing CA (`AgentSession.issuingAuthority(of:)`) and the profile.
         let facts = session.store.issuanceFacts(of: certificate.name)
         let issuing: CertificateAuthorityConfig? = if let facts {
@@ -250,7 +247,7 @@ public final class RenewalService: Sendable {
         logger[metadataKey: "certificate"] = "\(name)"
         // Without a connection the policy cannot know the CA offers ARI, and could miss a window that has started.
         if let issuing = issuingAuthority(of: name), ariSupported(by: issuing) == nil { connectIfPossible(to: issuing) }
-        // The record is read once; what this pass does to it is saved at most once per step that changes it.
+        // The record is read once (again only after an ARI fetch changed it); each step that changes it saves it once.
         var saved = loadRecord(name, logger: logger)
         saved = retryDeploymentIfDue(certificate, record: saved, logger: logger)
         // A `current` link deleted since the last look: a verified version on disk is linked again, not re-ordered.
@@ -261,9 +258,12 @@ public final class RenewalService: Sendable {
         var (decision, state, record) = decide(certificate, record: saved, saved: saved, forcing: forcing, logger: logger)
         if case .checkRenewalInfo(let at) = decision.action, at <= clock.now(), let leaf = state.leaf,
            let issuing = issuingAuthority(of: name) {
-            saved = record
             checkRenewalInfo(leaf: leaf, record: &record, at: issuing, logger: logger)
-            (decision, state, record) = decide(certificate, record: record, saved: saved, forcing: forcing, logger: logger)
+            // Saved, and decided on as read back: the times the decision returns are those a later pass or `status`
+            // reads (the file keeps milliseconds).
+            save(record, for: name, logger: logger)
+            saved = loadRecord(name, logger: logger)
+            (decision, state, record) = decide(certificate, record: saved, saved: saved, forcing: forcing, logger: logger)
         }
         // A decision a stop cut short (no connection, no renewal information) is no decision: never "not due".
         guard !clock.isStopped else { return .interrupted }
@@ -393,6 +393,8 @@ public final class RenewalService: Sendable {
             var issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, newKey: forcing?.newKey ?? false, logger: logger)
             record.inFlightSince = nil
             record.recordSuccess(at: clock.now())
+            // The new certificate's summary: the next pass, start-up or `status` need not read its key again.
+            record.certificateSummary = StoredCertificateState.inspect(certificate, in: session.store, now: clock.now(), summary: nil).summary
             let deployError = deploy(certificate, record: &record, logger: logger) { issued.deployment = $0 }
             if certificate.install == nil { noteDeploy(certificate.name, logger: logger) }   // served from the store: in place now
             save(record, for: certificate.name, logger: logger)
@@ -531,8 +533,8 @@ public final class RenewalService: Sendable {
         return record
     }
 
-    /// Fetches renewal information for `leaf` from `authority`, the CA that issued it (RFC 9773 §4.3).
-    /// The caller's decision saves the record it changed.
+    /// Fetches renewal information for `leaf` from `authority`, the CA that issued it (RFC 9773 §4.3), into `record`
+    /// (the caller saves it).
     private func checkRenewalInfo(leaf: Certificate, record: inout RenewalRecord, at authority: CertificateAuthorityConfig,
                                   logger: Logger) {
         guard let certificateID = leaf.ariCertificateIdentifier else { return }
@@ -567,11 +569,6 @@ public final class RenewalService: Sendable {
         if let issuance = current as? IssuanceError { current = issuance.underlying }
         if case ACMEError.problem(_, _, let retryAfter) = current { return retryAfter }
         return nil   // a bare 5xx without a problem document: the backoff schedule applies
-    }
-
-    /// `record` as reading it back from the store gives it (times at the precision the file keeps).
-    private static func asStored(_ record: RenewalRecord) -> RenewalRecord {
-        (try? CertificateJSONFormat.encoder().encode(record)).flatMap { try? CertificateJSONFormat.decoder().decode(RenewalRecord.self, from: $0) } ?? record
     }
 
     private func loadRecord(_ name: String, logger: Logger) -> RenewalRecord {

@@ -157,6 +157,19 @@ final class OnePassTests: XCTestCase {
         XCTAssertEqual(bed.service.usableCount(of: ["shop", "unknown"]), 1)
     }
 
+    func testARenewalLeavesTheSummaryOfTheNewCertificateInTheRecord() throws {
+        // As `issue`, `renew` and the daemon get it: the record saved after the order already summarises the new
+        // certificate, so `status` and the next start-up do not read its key.
+        let bed = try ARITestbed()
+        let leaf = try bed.issueFirstCertificate()
+        let summary = try XCTUnwrap(bed.record().certificateSummary, bed.log)
+        XCTAssertEqual(summary.serial, leaf.serialHex)
+        XCTAssertTrue(summary.keyMatches)
+        let files = try XCTUnwrap(try bed.session.store.linkedVersion(ARITestbed.name))
+        XCTAssertTrue(summary.describes(version: String(files.directory.split(separator: "/").last ?? ""),
+                                        fullChain: FileIdentity.of(files.fullChain), privateKey: FileIdentity.of(files.privateKey)))
+    }
+
     // MARK: Nothing runs until something is due
 
     func testAfterPlanningTheOneTimerWaitsForTheEarliestDueEventAndNothingRuns() throws {
