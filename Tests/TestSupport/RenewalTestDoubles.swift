@@ -4,25 +4,48 @@ import Synchronization
 
 // Test doubles for the renewal layer: time, randomness, the scheduler's timer and its executor, all moved by the test.
 
-/// A clock that moves only when told to: for tests (time never passes by itself).
+/// A clock that moves only when told to: for tests (time never passes by itself). A `sleep` moves it forward by the
+/// time slept, at once; `stop()` makes it stopped, as SIGTERM stops the daemon's clock.
 public final class ManualClock: AgentClock {
-    private let current: Mutex<Date>
+    private struct State {
+        var now: Date
+        var stopped = false
+        var slept: [Double] = []
+    }
+    private let state: Mutex<State>
 
     /// A clock stopped at `start`.
     public init(_ start: Date = Date(timeIntervalSince1970: 1_767_225_600)) {  // 2026-01-01T00:00:00Z
-        current = Mutex(start)
+        state = Mutex(State(now: start))
     }
 
-    public func now() -> Date { current.withLock { $0 } }
+    public func now() -> Date { state.withLock { $0.now } }
+
+    public var isStopped: Bool { state.withLock { $0.stopped } }
+
+    /// Every wait asked of the clock, in seconds, in order.
+    public var sleeps: [Double] { state.withLock { $0.slept } }
+
+    /// Moves the clock forward by `seconds` at once; throws `CancellationError` once stopped, as `StoppableClock` does.
+    public func sleep(seconds: Double) throws {
+        try state.withLock { state in
+            guard !state.stopped else { throw CancellationError() }
+            state.slept.append(seconds)
+            state.now = state.now.addingTimeInterval(max(seconds, 0))
+        }
+    }
+
+    /// Stops the clock: `isStopped` turns true and every later `sleep` throws.
+    public func stop() { state.withLock { $0.stopped = true } }
 
     /// Moves the clock forward (or back, with a negative interval) by `seconds`.
     public func advance(by seconds: TimeInterval) {
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+        state.withLock { $0.now = $0.now.addingTimeInterval(seconds) }
     }
 
     /// Sets the clock to `date` (a jump either way, as after a suspended VM wakes or the admin fixes the time).
     public func set(_ date: Date) {
-        current.withLock { $0 = date }
+        state.withLock { $0.now = date }
     }
 }
 

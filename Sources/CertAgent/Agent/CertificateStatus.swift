@@ -81,7 +81,10 @@ public struct CertificateStatus: Codable, Sendable {
     /// The state of `certificate` and what happens next. `primaryDirectoryURL` (the config's first CA) makes the
     /// renewal decision the daemon's: a fallback CA's certificate is not renewed early for its profile.
     public init(certificate: CertificateConfig, store: CertificateStore, now: Date, primaryDirectoryURL: String? = nil) {
-        let state = StoredCertificateState.inspect(certificate, in: store, now: now)
+        // What the daemon will do next, from the same policy and the persisted record (no network, nothing written).
+        // The record's certificate summary spares reading and checking the key while the files are unchanged.
+        let record = RenewalRecordStore(store: store).load(certificate.name).record
+        let state = StoredCertificateState.inspect(certificate, in: store, now: now, summary: record.certificateSummary).state
         name = certificate.name
         domains = certificate.domains
         // A lost `current` link is linked again to a verified version (no order): planned as that version.
@@ -94,8 +97,6 @@ public struct CertificateStatus: Codable, Sendable {
         notBefore = state.leaf?.notBefore
         notAfter = state.leaf?.notAfter
         fullChain = state.isUsable ? store.currentFiles(certificate.name)?.fullChain : nil
-        // What the daemon will do next, from the same policy and the persisted record (no network, nothing written).
-        let record = RenewalRecordStore(store: store).load(certificate.name).record
         // When the daemon has not chosen a time yet, show the middle of the range it will choose from (not a fresh
         // random draw that would differ at every call).
         let planned = relink.map { StoredCertificateState.valid(leaf: $0.candidate.leaf, chain: $0.candidate.chain) } ?? state

@@ -62,17 +62,18 @@ public final class Daemon: Sendable {
         let config = service.session.config
         let made = RenewalScheduler(clock: clock, maxConcurrentRenewals: config.maxConcurrentRenewals,
                                     minimumRerunDelay: config.minimumRenewalInterval) { [service, notifications, siteChecks, weak self] run in
-            service.process(run.name, forced: run.forced)
-            var next = service.nextDue(of: run.name)
+            // One pass: it reads the certificate's record and files once and says when it is next due.
+            let pass = service.pass(run.name, forced: run.forced)
+            var next = pass.nextDue
             if let certificate = service.session.config.certificate(named: run.name) {
-                siteChecks.startIfDue(certificate, store: service.session.store)
-                next = min(next, siteChecks.nextDue(certificate, store: service.session.store))
+                siteChecks.startIfDue(certificate, store: service.session.store, usable: pass.usable)
+                next = min(next, siteChecks.nextDue(certificate, store: service.session.store, usable: pass.usable))
             }
-            notifications.evaluate([run.name], session: service.session, retryAt: { service.nextDue(of: $0) })
+            notifications.evaluate([run.name], session: service.session, retryAt: { $0 == run.name ? pass.nextDue : service.nextDue(of: $0) })
             self?.writeMetrics()
             self?.publishStatus()
             // The job's last line: what comes next (until then the certificate costs nothing).
-            self?.logger.info("next: \(run.name) \(service.nextStepText(of: run.name))")
+            self?.logger.info("next: \(run.name) \(pass.nextStep)")
             return next
         }
         scheduler.withLock { $0 = made }
@@ -89,17 +90,20 @@ public final class Daemon: Sendable {
         // plans meanwhile and every later pass over a certificate tries to connect again.
         service.connectIfPossible()
         let plan = service.plan()
-        notifier.status(statusLine(next: plan.min { ($0.value, $0.key) < ($1.value, $1.key) }.map { (name: $0.key, date: $0.value) }))
+        // Everything start-up does is done before READY=1; after it nothing runs until something is due (the
+        // scheduler's one timer, armed for the earliest renewal, ARI check, deploy retry or site check).
+        // What is already wrong at start (failures a command recorded, a certificate at risk) is told now.
+        notifications.evaluate(session: service.session, retryAt: { plan[$0] })
+        writeMetrics()
+        startDueSiteChecks()
+        let schedule = withSiteChecks(plan)
+        notifier.status(statusLine(next: schedule.min { ($0.value, $0.key) < ($1.value, $1.key) }.map { (name: $0.key, date: $0.value) }))
         logger.notice("started", metadata: ["certificates": "\(config.certificates.count)", "config": "\(configPath)"])
         if let first = plan.min(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
             logger.notice("next: \(first.key) \(service.nextStepText(of: first.key))")
         }
         notifier.ready()
-        // What is already wrong at start (failures a command recorded, a certificate at risk) is told now.
-        notifications.evaluate(session: service.session, retryAt: { plan[$0] })
-        writeMetrics()
-        startDueSiteChecks()
-        made.update(certificates: withSiteChecks(plan))
+        made.update(certificates: schedule)
     }
 
     /// Failed notification delivery attempts since the start (for metrics).
@@ -110,11 +114,10 @@ public final class Daemon: Sendable {
         statusLine(next: scheduler.withLock({ $0 })?.nextDue)
     }
 
+    /// Counted from what the passes last found (`RenewalService.usableCount`): no certificate is read for it.
     private func statusLine(next: (name: String, date: Date)?) -> String {
-        let session = service.session
-        let states = session.inspect(session.config.certificates)
-        let healthy = states.filter { $0.1.isUsable }.count
-        var line = "\(healthy) of \(states.count) certificates healthy"
+        let names = service.session.config.certificates.map(\.name)
+        var line = "\(service.usableCount(of: names)) of \(names.count) certificates healthy"
         if let next {
             line += "; next: \(next.name) at \(CertificateStatus.format(next.date))"
         }
@@ -216,8 +219,13 @@ public final class Daemon: Sendable {
         let running = scheduler.running
         let before = scheduler.schedule
         var plan: [String: Date] = [:]
+        var nextSteps: [String: String] = [:]
         for certificate in service.session.config.certificates {
-            plan[certificate.name] = running.contains(certificate.name) ? before[certificate.name] ?? clock.now() : service.nextDue(of: certificate.name)
+            if running.contains(certificate.name) {
+                plan[certificate.name] = before[certificate.name] ?? clock.now()
+            } else {
+                (plan[certificate.name], nextSteps[certificate.name]) = service.outlook(of: certificate.name)
+            }
         }
         startDueSiteChecks()
         scheduler.update(certificates: withSiteChecks(plan))
@@ -225,8 +233,8 @@ public final class Daemon: Sendable {
         notifications.evaluate(service.session.config.certificates.map(\.name).filter { !running.contains($0) },
                                session: service.session, retryAt: { plan[$0] })
         // The same line a job ends with: what comes next for each certificate.
-        for name in plan.keys.sorted() where !running.contains(name) {
-            logger.info("next: \(name) \(service.nextStepText(of: name))")
+        for (name, step) in nextSteps.sorted(by: { $0.key < $1.key }) {
+            logger.info("next: \(name) \(step)")
         }
         publishStatus()
         writeMetrics()
@@ -269,16 +277,19 @@ public final class Daemon: Sendable {
     /// Queues the site check of every certificate whose check is due (never checked, deployed since, a day old).
     private func startDueSiteChecks() {
         let session = service.session
-        for certificate in session.config.certificates { siteChecks.startIfDue(certificate, store: session.store) }
+        for certificate in session.config.certificates {
+            siteChecks.startIfDue(certificate, store: session.store, usable: service.usableCount(of: [certificate.name]) == 1)
+        }
     }
 
     /// `plan` with each certificate woken no later than its next site check (a re-check an hour after a deploy).
     private func withSiteChecks(_ plan: [String: Date]) -> [String: Date] {
         let session = service.session
         var merged = plan
-        for (name, at) in plan {
-            guard let certificate = session.config.certificate(named: name) else { continue }
-            merged[name] = min(at, siteChecks.nextDue(certificate, store: session.store))
+        for certificate in session.config.certificates {
+            guard let at = plan[certificate.name] else { continue }
+            merged[certificate.name] = min(at, siteChecks.nextDue(certificate, store: session.store,
+                                                                  usable: service.usableCount(of: [certificate.name]) == 1))
         }
         return merged
     }

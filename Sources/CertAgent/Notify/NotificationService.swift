@@ -30,7 +30,7 @@ public final class NotificationService: Sendable {
     @discardableResult
     public func evaluate(_ names: [String]? = nil, session: AgentSession, retryAt: (String) -> Date?) -> [AgentNotification] {
         // A stopping daemon sends nothing more: what is due now is decided again at the next start.
-        if (clock as? StoppableClock)?.isStopped == true { return [] }
+        if clock.isStopped { return [] }
         return evaluating.withLock { _ in evaluateHoldingTheLock(names, session: session, retryAt: retryAt) }
     }
 
@@ -44,7 +44,7 @@ public final class NotificationService: Sendable {
         for certificate in session.config.certificates where names?.contains(certificate.name) ?? true {
             guard let settings = session.config.notifySettings(for: certificate) else { continue }
             let record = records.load(certificate.name).record
-            let stored = StoredCertificateState.inspect(certificate, in: session.store, now: now)
+            let stored = StoredCertificateState.inspect(certificate, in: session.store, now: now, summary: record.certificateSummary).state
             let facts = CertificateFacts(certificate: certificate, record: record, state: stored,
                                          retryAt: retryAt(certificate.name), site: siteFact(certificate.name))
             let loaded = states.load(certificate.name)

@@ -71,6 +71,13 @@ public struct RenewalRecord: Codable, Sendable, Equatable {
     /// The reload command that ran for `deployedVersion`: a changed command runs once for the current version too.
     public var deployedReload: [String]?
 
+    // MARK: The stored certificate, summarised
+
+    /// What planning needs from the current certificate version, with the identities of the files it was read from
+    /// (`CertificateSummary`): while they are unchanged, a pass, a start-up or `status` does not read and check the
+    /// private key again. Ignored and made again when the files changed (another process renewed, a file was replaced).
+    public var certificateSummary: CertificateSummary?
+
     /// A record with no history.
     public init() {}
 

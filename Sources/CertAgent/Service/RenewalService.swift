@@ -42,7 +42,10 @@ public final class RenewalService: Sendable {
     private final class ConnectGate: Sendable {
         let lock = Mutex<Void>(())
     }
-    private let clock: StoppableClock
+    /// Whether each certificate was usable when a decision was last made about it: what the daemon's status line
+    /// counts, without reading every certificate again.
+    private let usableAtLastDecision = Mutex<[String: Bool]>([:])
+    private let clock: any AgentClock
     private let random: any RandomSource
     private let policy: RenewalPolicy
     private let busyCertificates: BusyCertificateHandling
@@ -52,7 +55,7 @@ public final class RenewalService: Sendable {
 
     /// `failureLogLevel`: the level a failed renewal is logged at — `error` in the daemon, where the log is the report;
     /// lower in a command, whose own summary reports it (the log line is then for `--verbose`), so it is told once.
-    public init(session: AgentSession, clock: StoppableClock, random: any RandomSource = SystemRandomSource(),
+    public init(session: AgentSession, clock: any AgentClock, random: any RandomSource = SystemRandomSource(),
                 policy: RenewalPolicy = RenewalPolicy(), busyCertificates: BusyCertificateHandling = .skip,
                 failureLogLevel: Logger.Level = .error, preflight: (any CertificatePreflight)? = nil, logger: Logger) {
         self.failureLogLevel = failureLogLevel
@@ -151,10 +154,14 @@ public final class RenewalService: Sendable {
         for certificate in session.config.certificates {
             var logger = logger
             logger[metadataKey: "certificate"] = "\(certificate.name)"
+            // Nothing left behind (the usual case): no lock taken, nothing written.
+            let journal = session.store.challengeJournal(certificate.name)
+            guard FileIdentity.of(journal) != nil || session.store.currentLinkIsMissing(certificate.name)
+                    || records.load(certificate.name).record.inFlightSince != nil else { continue }
             // A certificate another process is issuing right now is its business: its files are live, not leftovers.
             guard let lock = try? session.store.lockForIssuance(certificate.name) else { continue }
             defer { withExtendedLifetime(lock) {} }
-            let removed = ChallengeJournal.removeLeftovers(journal: session.store.challengeJournal(certificate.name),
+            let removed = ChallengeJournal.removeLeftovers(journal: journal,
                                                            webroots: Array(certificate.webroots.values))
             for file in removed { logger.warning("removed a challenge file left by an interrupted run", metadata: ["file": "\(file)"]) }
             var record = loadRecord(certificate.name, logger: logger)
@@ -216,14 +223,39 @@ public final class RenewalService: Sendable {
     public func decide(_ certificate: CertificateConfig, forcing: ForcedRenewal?, logger: Logger)
         -> (decision: RenewalDecision, state: StoredCertificateState, record: RenewalRecord) {
         let record = loadRecord(certificate.name, logger: logger)
-        let state = StoredCertificateState.inspect(certificate, in: session.store, now: clock.now())
-        let ari = issuingAuthority(of: certificate.name).flatMap { ariSupported(by: $0) } ?? false
-        let decision = policy.decide(state: state, record: record, ariSupported: ari, now: clock.now(),
+        return decide(certificate, record: record, saved: record, forcing: forcing, logger: logger)
+    }
+
+    /// The decision for `certificate` from `record` (what this pass knows of it), saved when it differs from `saved`
+    /// (what the store holds): a pass reads the record once and writes it at most once per decision. The stored
+    /// certificate is inspected with the record's `certificateSummary`, which the decision's record carries, updated.
+    private func decide(_ certificate: CertificateConfig, record: RenewalRecord, saved: RenewalRecord, forcing: ForcedRenewal?,
+                        logger: Logger) -> (decision: RenewalDecision, state: StoredCertificateState, record: RenewalRecord) {
+        let now = clock.now()
+        let (state, summary) = StoredCertificateState.inspect(certificate, in: session.store, now: now, summary: record.certificateSummary)
+        var record = record
+        record.certificateSummary = summary
+        // The issuance facts, read once: the issuing CA (`AgentSession.issuingAuthority(of:)`) and the profile.
+        let facts = session.store.issuanceFacts(of: certificate.name)
+        let issuing: CertificateAuthorityConfig? = if let facts {
+            session.config.certificateAuthority(directoryURL: facts.directoryURL)
+        } else {
+            session.config.primaryAuthority
+        }
+        let ari = issuing.flatMap { ariSupported(by: $0) } ?? false
+        let decision = policy.decide(state: state, record: record, ariSupported: ari, now: now,
                                      random: random, forcing: forcing,
-                                     profileChange: ProfileChange.between(configured: certificate.profile, facts: session.store.issuanceFacts(of: certificate.name),
+                                     profileChange: ProfileChange.between(configured: certificate.profile, facts: facts,
                                                                           primaryDirectoryURL: session.config.directoryURL))
-        if decision.record != record { save(decision.record, for: certificate.name, logger: logger) }
+        if decision.record != saved { save(decision.record, for: certificate.name, logger: logger) }
+        usableAtLastDecision.withLock { $0[certificate.name] = state.isUsable }
         return (decision, state, decision.record)
+    }
+
+    /// How many of `names` were usable when last decided about (never-decided ones count as not usable), for the
+    /// daemon's status line: known from the passes, nothing is read.
+    public func usableCount(of names: [String]) -> Int {
+        usableAtLastDecision.withLock { known in names.filter { known[$0] == true }.count }
     }
 
     /// Does whatever is due for the certificate `name` now: an ARI check, a renewal, a deployment retry.
@@ -250,16 +282,23 @@ public final class RenewalService: Sendable {
         logger[metadataKey: "certificate"] = "\(name)"
         // Without a connection the policy cannot know the CA offers ARI, and could miss a window that has started.
         if let issuing = issuingAuthority(of: name), ariSupported(by: issuing) == nil { connectIfPossible(to: issuing) }
-        retryDeploymentIfDue(certificate, logger: logger)
+        // The record is read once (again only after an ARI fetch changed it); each step that changes it saves it once.
+        var saved = loadRecord(name, logger: logger)
+        saved = retryDeploymentIfDue(certificate, record: saved, logger: logger)
         // A `current` link deleted since the last look: a verified version on disk is linked again, not re-ordered.
         if session.store.currentLinkIsMissing(name), let lock = try? session.store.lockForIssuance(name) {
             withExtendedLifetime(lock) { relinkMissingCurrent(certificate, logger: logger) }
+            saved = loadRecord(name, logger: logger)   // the relink may have deployed
         }
-        var (decision, state, record) = decide(certificate, forcing: forcing, logger: logger)
+        var (decision, state, record) = decide(certificate, record: saved, saved: saved, forcing: forcing, logger: logger)
         if case .checkRenewalInfo(let at) = decision.action, at <= clock.now(), let leaf = state.leaf,
            let issuing = issuingAuthority(of: name) {
-            checkRenewalInfo(leaf: leaf, record: &record, name: name, at: issuing, logger: logger)
-            (decision, state, record) = decide(certificate, forcing: forcing, logger: logger)
+            checkRenewalInfo(leaf: leaf, record: &record, at: issuing, logger: logger)
+            // Saved, and decided on as read back: the times the decision returns are those a later pass or `status`
+            // reads (the file keeps milliseconds).
+            save(record, for: name, logger: logger)
+            saved = loadRecord(name, logger: logger)
+            (decision, state, record) = decide(certificate, record: saved, saved: saved, forcing: forcing, logger: logger)
         }
         // A decision a stop cut short (no connection, no renewal information) is no decision: never "not due".
         guard !clock.isStopped else { return .interrupted }
@@ -284,19 +323,66 @@ public final class RenewalService: Sendable {
     /// log: a pending deployment retry when it comes first.
     public func nextStepText(of name: String) -> String {
         guard let certificate = session.config.certificate(named: name) else { return NextStep(action: .none, at: nil, reason: nil).text }
-        let (decision, _, record) = decide(certificate, forcing: nil, logger: logger)
+        return Self.nextStepText(decide(certificate, forcing: nil, logger: logger).decision)
+    }
+
+    /// When `name` should next be looked at.
+    public func nextDue(of name: String) -> Date {
+        guard let certificate = session.config.certificate(named: name) else { return .distantFuture }
+        return Self.nextDue(decide(certificate, forcing: nil, logger: logger).decision)
+    }
+
+    /// `nextDue(of:)` and `nextStepText(of:)` from one decision.
+    public func outlook(of name: String) -> (nextDue: Date, nextStep: String) {
+        guard let certificate = session.config.certificate(named: name) else {
+            return (.distantFuture, NextStep(action: .none, at: nil, reason: nil).text)
+        }
+        let decision = decide(certificate, forcing: nil, logger: logger).decision
+        return (Self.nextDue(decision), Self.nextStepText(decision))
+    }
+
+    /// `nextStepText(of:)` from a decision already made.
+    static func nextStepText(_ decision: RenewalDecision) -> String {
+        let record = decision.record
         if let deployRetry = record.nextDeployAttempt, record.deployError != nil, deployRetry < decision.wakeAt {
             return "retries its deployment at \(TimeText.human(deployRetry))"
         }
         return NextStep(decision).text
     }
 
-    /// When `name` should next be looked at.
-    public func nextDue(of name: String) -> Date {
-        guard let certificate = session.config.certificate(named: name) else { return .distantFuture }
-        let (decision, _, record) = decide(certificate, forcing: nil, logger: logger)
+    /// `nextDue(of:)` from a decision already made: its wake-up time, or a pending deployment retry when sooner.
+    static func nextDue(_ decision: RenewalDecision) -> Date {
+        let record = decision.record
         guard let deployRetry = record.nextDeployAttempt, record.deployError != nil else { return decision.wakeAt }
         return min(decision.wakeAt, deployRetry)
+    }
+
+    /// What one daemon job over a certificate did and what comes next.
+    public struct PassResult: Sendable {
+        public var outcome: RenewalOutcome
+        /// When the certificate is next due (`nextDue(of:)`).
+        public var nextDue: Date
+        /// What comes next, in words (`nextStepText(of:)`).
+        public var nextStep: String
+        /// Whether the stored certificate was usable at the end of the pass.
+        public var usable: Bool
+    }
+
+    /// The daemon's job for `name`: `process(_:forced:)`, then when it is next due and what comes next, from what the
+    /// pass already knows — a pass that found nothing due reads nothing again; one that renewed, failed or was cut
+    /// short decides once more, from the record as it left it.
+    public func pass(_ name: String, forced: Bool = false) -> PassResult {
+        let outcome = process(name, forced: forced)
+        let decision: RenewalDecision
+        if case .notDue(let known) = outcome {
+            decision = known
+        } else if let certificate = session.config.certificate(named: name) {
+            decision = decide(certificate, forcing: nil, logger: logger).decision
+        } else {
+            return PassResult(outcome: outcome, nextDue: .distantFuture, nextStep: NextStep(action: .none, at: nil, reason: nil).text, usable: false)
+        }
+        let usable = usableAtLastDecision.withLock { $0[name] ?? false }
+        return PassResult(outcome: outcome, nextDue: Self.nextDue(decision), nextStep: Self.nextStepText(decision), usable: usable)
     }
 
     /// Renews `certificate`, decided due from the store holding the certificate `seen`. The decision is made again
@@ -312,12 +398,13 @@ public final class RenewalService: Sendable {
         }
         defer { withExtendedLifetime(lock) {} }
         relinkMissingCurrent(certificate, logger: logger)   // a link lost while another process held the lock
-        let (decision, state, _) = decide(certificate, forcing: forcing, logger: logger)
+        // Read under the lock: fresh, now that nobody else can change it.
+        let (decision, state, lockedRecord) = decide(certificate, forcing: forcing, logger: logger)
         guard case .renewNow(let reason) = decision.action else {
             return obtainedElsewhere(certificate, seen: seen, now: state, logger: logger) ?? .notDue(decision)
         }
         session.store.noteIssuanceHolder(certificate.name)
-        var record = loadRecord(certificate.name, logger: logger)   // fresh, now that nobody else can change it
+        var record = lockedRecord
         logger.notice("\(Self.startLine(reason: reason, state: state))")
         let authorities = session.config.certificateAuthorities
         let choice = CertificateAuthorityFallback.choose(
@@ -341,6 +428,8 @@ public final class RenewalService: Sendable {
             var issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, newKey: forcing?.newKey ?? false, logger: logger)
             record.inFlightSince = nil
             record.recordSuccess(at: clock.now())
+            // The new certificate's summary: the next pass, start-up or `status` need not read its key again.
+            record.certificateSummary = StoredCertificateState.inspect(certificate, in: session.store, now: clock.now(), summary: nil).summary
             let deployError = deploy(certificate, record: &record, logger: logger) { issued.deployment = $0 }
             if certificate.install == nil { noteDeploy(certificate.name, logger: logger) }   // served from the store: in place now
             save(record, for: certificate.name, logger: logger)
@@ -469,16 +558,19 @@ public final class RenewalService: Sendable {
     /// How long after a failed deployment it is tried again.
     public static let deployRetryDelay: TimeInterval = 300
 
-    private func retryDeploymentIfDue(_ certificate: CertificateConfig, logger: Logger) {
-        var record = loadRecord(certificate.name, logger: logger)
-        guard record.deployError != nil, let at = record.nextDeployAttempt, at <= clock.now() else { return }
+    /// Deploys again when a failed deployment is due for a retry; returns the record as saved after it.
+    private func retryDeploymentIfDue(_ certificate: CertificateConfig, record: RenewalRecord, logger: Logger) -> RenewalRecord {
+        guard record.deployError != nil, let at = record.nextDeployAttempt, at <= clock.now() else { return record }
+        var record = record
         logger.info("retrying the failed deployment")
         _ = deploy(certificate, record: &record, logger: logger)
         save(record, for: certificate.name, logger: logger)
+        return record
     }
 
-    /// Fetches renewal information for `leaf` from `authority`, the CA that issued it (RFC 9773 §4.3).
-    private func checkRenewalInfo(leaf: Certificate, record: inout RenewalRecord, name: String, at authority: CertificateAuthorityConfig,
+    /// Fetches renewal information for `leaf` from `authority`, the CA that issued it (RFC 9773 §4.3), into `record`
+    /// (the caller saves it).
+    private func checkRenewalInfo(leaf: Certificate, record: inout RenewalRecord, at authority: CertificateAuthorityConfig,
                                   logger: Logger) {
         guard let certificateID = leaf.ariCertificateIdentifier else { return }
         do {
@@ -498,7 +590,6 @@ public final class RenewalService: Sendable {
             logger.warning("could not fetch renewal information: \(error)")
             Self.logCappedRetryAfter(retryAfter, logger: logger)
         }
-        save(record, for: name, logger: logger)
     }
 
     /// Says so when a renewal-information `Retry-After` is beyond what RFC 9773 §4.3 lets a client honour (a day).

@@ -22,16 +22,17 @@ public final class SiteCheckRunner: Sendable {
     }
 
     /// When the site check of `certificate` is next due; distant future while it has no usable certificate.
-    public func nextDue(_ certificate: CertificateConfig, store: CertificateStore) -> Date {
+    /// `usable`: whether the certificate is usable, when the caller knows (the daemon's pass did); else it is inspected.
+    public func nextDue(_ certificate: CertificateConfig, store: CertificateStore, usable: Bool? = nil) -> Date {
         let now = clock.now()
-        guard StoredCertificateState.inspect(certificate, in: store, now: now).isUsable else { return .distantFuture }
+        guard usable ?? StoredCertificateState.inspect(certificate, in: store, now: now).isUsable else { return .distantFuture }
         if let queued = started.withLock({ $0[certificate.name] }) { return max(now, queued.addingTimeInterval(SiteMismatch.grace)) }
         return SiteMismatch.nextCheck(record: SiteCheckStore(store: store).load(certificate.name), now: now)
     }
 
     /// Queues the site check of `certificate` when it is due and not already queued; returns at once.
-    public func startIfDue(_ certificate: CertificateConfig, store: CertificateStore) {
-        guard !clock.isStopped, nextDue(certificate, store: store) <= clock.now() else { return }
+    public func startIfDue(_ certificate: CertificateConfig, store: CertificateStore, usable: Bool? = nil) {
+        guard !clock.isStopped, nextDue(certificate, store: store, usable: usable) <= clock.now() else { return }
         let name = certificate.name
         let fresh = started.withLock { started -> Bool in
             guard started[name] == nil else { return false }

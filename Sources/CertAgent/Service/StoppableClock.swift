@@ -7,7 +7,7 @@ import Synchronization
 /// The daemon's and the commands' clock: real time, with waits that end at once when asked to stop, and the HTTP
 /// requests of the session aborted (`httpCancellation`), so an order is abandoned within a second or so of SIGTERM or
 /// Ctrl-C whatever the network does (its challenge files removed on the way out).
-public final class StoppableClock: ACMEClock, AgentClock {
+public final class StoppableClock: AgentClock {
     private let stopped = Atomic<Bool>(false)
     /// One semaphore per wait in progress: `stop()` signals them all.
     private let waits = Mutex<[DispatchSemaphore]>([])

@@ -48,24 +48,52 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
     /// version holding a link, or a `current` pointing anywhere else, is `unreadable` (so it is renewed, and the file
     /// the link points at is never read).
     public static func inspect(_ certificate: CertificateConfig, in store: CertificateStore, now: Date) -> StoredCertificateState {
+        inspect(certificate, in: store, now: now, summary: nil).state
+    }
+
+    /// `inspect(_:in:now:)` helped by `summary` (the one kept in the certificate's renewal record): while it still
+    /// describes the current files (`CertificateSummary.describes`), the private key is neither read nor checked
+    /// against the certificate again. Returns the state with the summary of the files as they are now (nil when no
+    /// certificate could be read), for the caller to keep.
+    public static func inspect(_ certificate: CertificateConfig, in store: CertificateStore, now: Date,
+                               summary: CertificateSummary?) -> (state: StoredCertificateState, summary: CertificateSummary?) {
         do {
             // One resolution of the link: a commit between reading the chain and the key must not look like a mismatch.
-            guard let files = try store.linkedVersion(certificate.name) else { return .missing }
+            guard let files = try store.linkedVersion(certificate.name) else { return (.missing, nil) }
             func text(_ path: String) throws -> String {
                 guard let bytes = try store.read(path) else { throw FileSystemError("read", path: path, reason: "no such file") }
                 return String(decoding: bytes, as: UTF8.self)
             }
+            // The identities before the contents: a file replaced in between leaves a summary that no longer matches.
+            let version = String(files.directory.split(separator: "/").last ?? "")
+            let chainIdentity = FileIdentity.of(files.fullChain)
+            let keyIdentity = FileIdentity.of(files.privateKey)
             let chain = try Certificate.parseChain(pem: try text(files.fullChain))
-            let key = try PrivateKey(pem: try text(files.privateKey))
-            guard let leaf = chain.first else { return .unreadable(reason: "\(files.fullChain) holds no certificate") }
-            guard leaf.matches(key) else { return .keyMismatch(leaf: leaf) }
+            guard let leaf = chain.first else { return (.unreadable(reason: "\(files.fullChain) holds no certificate"), nil) }
+            let keyMatches: Bool
+            if let summary, summary.describes(version: version, fullChain: chainIdentity, privateKey: keyIdentity),
+               summary.serial == leaf.serialHex {
+                keyMatches = summary.keyMatches
+            } else {
+                keyMatches = leaf.matches(try PrivateKey(pem: try text(files.privateKey)))
+            }
+            let made = chainIdentity.flatMap { chainIdentity in
+                keyIdentity.map { keyIdentity in
+                    CertificateSummary(version: version, fullChain: chainIdentity, privateKey: keyIdentity, serial: leaf.serialHex,
+                                       notBefore: leaf.notBefore, notAfter: leaf.notAfter, names: leaf.subjectAlternativeNames,
+                                       ariCertificateID: leaf.ariCertificateIdentifier, keyMatches: keyMatches)
+                }
+            }
+            guard keyMatches else { return (.keyMismatch(leaf: leaf), made) }
             let missing = certificate.domains.filter { !leaf.covers($0) }
-            guard missing.isEmpty else { return .namesMissing(missing, leaf: leaf) }
-            guard leaf.notAfter > now else { return .expired(leaf: leaf) }
-            if let note = try revocationNote(in: files, store: store), note.serialHex == leaf.serialHex { return .revoked(leaf: leaf, note: note) }
-            return .valid(leaf: leaf, chain: chain)
+            guard missing.isEmpty else { return (.namesMissing(missing, leaf: leaf), made) }
+            guard leaf.notAfter > now else { return (.expired(leaf: leaf), made) }
+            if let note = try revocationNote(in: files, store: store), note.serialHex == leaf.serialHex {
+                return (.revoked(leaf: leaf, note: note), made)
+            }
+            return (.valid(leaf: leaf, chain: chain), made)
         } catch {
-            return .unreadable(reason: "\(error)")
+            return (.unreadable(reason: "\(error)"), nil)
         }
     }
 
