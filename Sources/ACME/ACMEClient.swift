@@ -88,32 +88,32 @@ public final class ACMEClient: Sendable {
     /// (RFC 8555 §7.2). The request the nonce is for counts as in flight from now: send it with `announced: true`, or
     /// call `withdrawAnnouncedRequest()` when it is not sent.
     func nonce() throws -> String {
-        var waited = 0.0
-        while true {
-            let (nonce, othersInFlight) = state.withLock { state -> (String?, Int) in
-                guard let nonce = state.nonces.take() else { return (nil, state.requestsInFlight) }
-                state.requestsInFlight += 1
-                return (nonce, 0)
+        // The answer to our own newNonce request lands in the pool, where a request running beside this one may take it
+        // first: then look again (wait or ask again), at most `maximumNonceAttempts` times.
+        for _ in 0..<Self.maximumNonceAttempts {
+            var waited = 0.0
+            while true {
+                let (nonce, othersInFlight) = state.withLock { state -> (String?, Int) in
+                    guard let nonce = state.nonces.take() else { return (nil, state.requestsInFlight) }
+                    state.requestsInFlight += 1
+                    return (nonce, 0)
+                }
+                if let nonce { return nonce }
+                guard othersInFlight > 0, waited < Self.nonceWait else { break }
+                try clock.sleep(seconds: Self.nonceWaitStep)
+                waited += Self.nonceWaitStep
             }
-            if let nonce { return nonce }
-            guard othersInFlight > 0, waited < Self.nonceWait else { break }
-            try clock.sleep(seconds: Self.nonceWaitStep)
-            waited += Self.nonceWaitStep
+            let url = try directory().newNonce
+            let response = try send(HTTPRequest(method: .head, url: url))
+            guard (200..<300).contains(response.status) else {
+                throw problemError(response, url: url) ?? unexpected(response, url: url)
+            }
+            guard response.header("Replay-Nonce") != nil else {
+                throw ACMEError.unexpectedResponse(url: url, status: response.status, detail: "no valid Replay-Nonce header")
+            }
         }
         let url = try directory().newNonce
-        let response = try send(HTTPRequest(method: .head, url: url))
-        guard (200..<300).contains(response.status) else {
-            throw problemError(response, url: url) ?? unexpected(response, url: url)
-        }
-        let nonce = state.withLock { state -> String? in
-            guard let nonce = state.nonces.take() else { return nil }
-            state.requestsInFlight += 1
-            return nonce
-        }
-        guard let nonce else {
-            throw ACMEError.unexpectedResponse(url: url, status: response.status, detail: "no valid Replay-Nonce header")
-        }
-        return nonce
+        throw ACMEError.unexpectedResponse(url: url, status: 200, detail: "no valid Replay-Nonce header")
     }
 
     /// The request announced by `nonce()` will not be sent after all.
