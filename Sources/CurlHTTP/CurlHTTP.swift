@@ -150,7 +150,10 @@ public enum CurlHTTPError: Error, Sendable, CustomStringConvertible {
         case Int(CURLE_COULDNT_RESOLVE_HOST.rawValue): return .notResolved
         case Int(CURLE_PEER_FAILED_VERIFICATION.rawValue): return .certificateRejected
         case Int(CURLE_SSL_CONNECT_ERROR.rawValue): return .tlsHandshakeFailed
-        case Int(CURLE_GOT_NOTHING.rawValue), Int(CURLE_SEND_ERROR.rawValue), Int(CURLE_RECV_ERROR.rawValue): return .noAnswer
+        case Int(CURLE_GOT_NOTHING.rawValue), Int(CURLE_SEND_ERROR.rawValue), Int(CURLE_RECV_ERROR.rawValue),
+             // An HTTP/2 connection that broke (e.g. a TLS 1.3 server refusing the client certificate after the handshake).
+             Int(CURLE_HTTP2.rawValue), Int(CURLE_HTTP2_STREAM.rawValue):
+            return .noAnswer
         default: return .other
         }
     }
@@ -183,7 +186,7 @@ public enum CurlFailureKind: Sendable, Equatable {
     case certificateRejected
     /// The TLS handshake failed.
     case tlsHandshakeFailed
-    /// The server closed the connection without an answer, or the connection broke.
+    /// The server closed the connection without an answer, or the connection (or its HTTP/2 session) broke.
     case noAnswer
     /// Anything else.
     case other
@@ -692,7 +695,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
         case CURLE_SSL_CONNECT_ERROR: return "TLS handshake failed"
         case CURLE_UNSUPPORTED_PROTOCOL: return "protocol not allowed or unsupported"
         case CURLE_GOT_NOTHING: return "server sent no response"
-        case CURLE_SEND_ERROR, CURLE_RECV_ERROR: return "network error"
+        case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_HTTP2, CURLE_HTTP2_STREAM: return "network error"
         default: return "transfer failed"
         }
     }
