@@ -94,6 +94,14 @@ final class EtcdClusterTests: XCTestCase {
             XCTAssertEqual(Set(failures.map(\.endpoint)), Set(cluster.clientURLs))
         }
         XCTAssertLessThan(Date().timeIntervalSince(started), 20, "bounded by the request timeouts")
+        // The watch says so too: the member left alone has no leader and refuses to keep (or start) a watch.
+        func lastIsDisconnected(_ notices: [EtcdWatchNotice]) -> Bool {
+            if case .disconnected? = notices.last { return true }
+            return false
+        }
+        XCTAssertTrue(recorder.wait(timeout: 15, lastIsDisconnected), "\(recorder.all.suffix(3))")
+        usleep(2_000_000)
+        XCTAssertTrue(lastIsDisconnected(recorder.all), "no watch without quorum: \(recorder.all.suffix(3))")
 
         // Both come back: requests and the watch go on, nothing lost or repeated.
         try cluster.start(0)
