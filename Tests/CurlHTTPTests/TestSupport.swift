@@ -37,6 +37,10 @@ struct TestPKI: Sendable {
         try run("/usr/bin/openssl", ["x509", "-req", "-in", "\(d)/server.csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key",
                                      "-set_serial", "2", "-days", "2", "-out", "\(d)/server.pem", "-extfile", "\(d)/ext.cnf"])
         try testServerScript.write(toFile: "\(d)/server.py", atomically: true, encoding: .utf8)
+        // Removed when the test process exits: every test class of the target may use it, in any order.
+        atexit {
+            if case .success(let pki) = TestPKI.shared { try? FileManager.default.removeItem(atPath: pki.directory) }
+        }
         return TestPKI(directory: d, caFile: "\(d)/ca.pem", serverCert: "\(d)/server.pem", serverKey: "\(d)/server.key",
                        otherCAFile: "\(d)/other-ca.pem", script: "\(d)/server.py")
     }
