@@ -10,6 +10,7 @@ final class EtcdClientTests: XCTestCase {
     nonisolated(unsafe) private static var sharedCluster: EtcdCluster?
 
     override class func tearDown() {
+        sharedCluster?.shutdown()
         sharedCluster = nil
         super.tearDown()
     }
