@@ -1,5 +1,6 @@
 import CurlHTTP
 import Foundation
+import TestSupport
 import Synchronization
 import XCTest
 
@@ -9,13 +10,6 @@ final class CurlHTTPClientTests: XCTestCase {
 
     override func setUpWithError() throws {
         pki = try TestPKI.shared.get()
-    }
-
-    override class func tearDown() {
-        if case .success(let pki) = TestPKI.shared {
-            try? FileManager.default.removeItem(atPath: pki.directory)
-        }
-        super.tearDown()
     }
 
     override func tearDown() {
