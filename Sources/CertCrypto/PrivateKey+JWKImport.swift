@@ -6,8 +6,8 @@ extension PrivateKey {
     /// ACME clients keep their account keys (certbot's `private_key.json`): EC (`kty` `EC`, `crv` `P-256`/`P-384`, `x`,
     /// `y`, `d`) or RSA (`kty` `RSA`, `n`, `e`, `d`, `p`, `q`, `dp`, `dq`, `qi`), every number base64url.
     ///
-    /// The key is checked before it is returned: an EC key's public point is computed from `d` and must equal `x`/`y`;
-    /// an RSA key must pass OpenSSL's consistency check (`p`·`q` = `n`, …). A missing or malformed member, another
+    /// The key is checked before it is returned: it must pass OpenSSL's check of the pair (an EC key's `x`/`y` is the
+    /// point of `d`; an RSA key's `p`·`q` = `n`, …). A missing or malformed member, another
     /// curve or modulus size than `KeyType` allows, or an inconsistent key throws `CryptoError` naming the member.
     public convenience init(jwk: [String: String]) throws {
         func member(_ name: String) throws -> [UInt8] {
@@ -29,10 +29,15 @@ extension PrivateKey {
             }
             let secret = try member("d")
             guard secret.count <= size else { throw Self.jwkProblem("its \"d\" member is longer than the curve's \(size) bytes") }
-            // RFC 5915 ECPrivateKey without the public key: OpenSSL computes it from `d`, and it is compared below.
+            let x = try member("x")
+            let y = try member("y")
+            guard x.count <= size, y.count <= size else { throw Self.jwkProblem("its \"x\" or \"y\" member is longer than the curve's \(size) bytes") }
+            func padded(_ bytes: [UInt8]) -> [UInt8] { [UInt8](repeating: 0, count: size - bytes.count) + bytes }
+            // RFC 5915 ECPrivateKey with the public point (uncompressed, SEC 1 §2.3.3); the pair is checked below.
             var versioned = DER.integer([1])
-            versioned += DER.element(0x04, [UInt8](repeating: 0, count: size - secret.count) + secret)
+            versioned += DER.element(0x04, padded(secret))
             versioned += DER.element(0xA0, DER.element(0x06, oid))
+            versioned += DER.element(0xA1, DER.element(0x03, [0x00, 0x04] + padded(x) + padded(y)))
             der = DER.element(0x30, versioned)
             label = "EC PRIVATE KEY"
         case "RSA":
@@ -59,11 +64,11 @@ extension PrivateKey {
                 throw Self.jwkProblem("its public member \"\(name)\" does not belong to its private key")
             }
         }
-        if !type.isEC { try checkConsistency() }
+        try checkConsistency()
     }
 
-    /// OpenSSL's full check of the key pair (`EVP_PKEY_check`: for RSA, that the primes multiply to the modulus and
-    /// the exponents fit).
+    /// OpenSSL's full check of the key pair (`EVP_PKEY_check`): for EC, that the public point is `d` times the
+    /// generator; for RSA, that the primes multiply to the modulus and the exponents fit.
     private func checkConsistency() throws {
         OpenSSLErrorQueue.clear()
         guard let context = EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil) else {

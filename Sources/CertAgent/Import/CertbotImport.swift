@@ -33,9 +33,10 @@ public enum CertbotImport {
             }
             var notes: [String] = []
             var webrootOf: [String: String] = [:]
-            if renewal.isWebroot, domains.allSatisfy({ renewal.webroot(for: $0) != nil }) {
+            let named = webroots.byName[renewal.name]
+            if named == nil, renewal.isWebroot, domains.allSatisfy({ renewal.webroot(for: $0) != nil }) {
                 for domain in domains { webrootOf[domain] = renewal.webroot(for: domain) }
-            } else if let given = webroots.webroot(for: renewal.name) {
+            } else if let given = named ?? webroots.shared {
                 for domain in domains { webrootOf[domain] = given }
                 notes.append("webroot \(given) from --webroot (certbot renewed it with \(renewal.authenticator))")
             } else {

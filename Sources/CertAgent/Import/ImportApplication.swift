@@ -60,6 +60,10 @@ public struct ImportApplication: Sendable {
                     name: certificate.name, domains: certificate.domains,
                     reason: "it was issued through \(certificate.directoryURL), which \(current == nil ? "is not the CA of the first certificate imported" : "\(configPath) does not name in \"directory\"")",
                     suggestion: "add that directory URL to \"directory\" in the config, then import again"))
+            } else if let missing = Set(certificate.webroots.values).sorted().first(where: { !PathSafety.isDirectory($0) }) {
+                skipped.append(SkippedCertificate(name: certificate.name, domains: certificate.domains,
+                                                  reason: "its webroot \(missing) is not an existing directory",
+                                                  suggestion: "import it with --webroot \(certificate.name)=PATH, the directory the web server serves for \(certificate.domains.joined(separator: ", ")) now"))
             } else {
                 candidates.append(certificate)
                 for domain in certificate.domains { claimed[domain] = certificate.name }

@@ -98,12 +98,12 @@ final class CertbotRenewalFileTests: XCTestCase {
             (Self.written.replacing("webroot_path = /var/www/example,", with: "webroot_path = var/www/example,"), "[renewalparams] webroot_path = \"var/www/example\"", "absolute path"),
             (Self.written.replacing("static.example.com = \"/var/www/static\"", with: "static.example.com = ../static"), "[[webroot_map]] static.example.com = \"../static\"", "absolute path"),
             (Self.written.replacing("www.example.com = /var/www/example", with: "www..example.com = /var/www/example"), "[[webroot_map]] = \"www..example.com\"", "not a domain name"),
-            (Self.written.replacing("cert = /etc/letsencrypt/live/example.com/cert.pem\n", with: ""), "cert: is missing", ""),
+            (Self.written.replacing("cert = /etc/letsencrypt/live/example.com/cert.pem\n", with: ""), "cert", "is missing"),
             (Self.written.replacing("privkey = /etc/letsencrypt/live/example.com/privkey.pem", with: "privkey = live/example.com/privkey.pem"), "privkey = \"live/example.com/privkey.pem\"", "absolute path"),
             (Self.written.replacing("[renewalparams]", with: "[renewal]"), "[renewalparams]: is missing", "not a certbot renewal configuration"),
             (Self.written.replacing("version = 2.1.0", with: "version 2.1.0"), "line 2 = \"version 2.1.0\"", "neither `key = value`"),
-            (Self.written.replacing("[[webroot_map]]", with: "[[webroot_map]"), "line 20 = \"[[webroot_map]\"", "[section] header"),
-            (Self.written + "\nexample.com = /var/www/again", "[renewalparams.webroot_map] example.com: is given twice", ""),
+            (Self.written.replacing("[[webroot_map]]", with: "[[webroot_map]"), "line 19 = \"[[webroot_map]\"", "[section] header"),
+            (Self.written + "\nexample.com = /var/www/again", "[renewalparams.webroot_map] example.com", "is given twice"),
             (Self.written.replacing("authenticator = webroot", with: "authenticator ="), "[renewalparams] authenticator = \"\"", "non-empty"),
         ]
         for (text, expected, problem) in cases {
