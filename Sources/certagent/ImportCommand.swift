@@ -87,7 +87,7 @@ struct ImportOptions: ParsableArguments {
         print(ImportReport.plan(application, dryRun: dryRun))
         if dryRun { return }
         do {
-            try application.write()
+            for notice in try application.write() { print(notice) }
         } catch {
             printError("\(error)\nNothing was kept: the config and the store are as they were.")
             throw ExitCode(1)

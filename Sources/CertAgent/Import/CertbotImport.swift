@@ -48,6 +48,12 @@ public enum CertbotImport {
                                                   suggestion: "import it with --webroot \(renewal.name)=\(webroot ?? "/var/www/html") (the directory your web server serves for \(domains.joined(separator: ", ")) over port 80\(webroot == nil ? "" : ", found in its config")); CertAgent answers HTTP-01 by writing files there"))
                 continue
             }
+            let keyType = renewal.configuredKeyType ?? lineage.key.type
+            if renewal.configuredKeyType == nil, renewal.keyType != nil {
+                notes.append("certbot's key settings (\(renewal.keySettingsText)) are not a key type CertAgent makes: renewals make \(keyType.rawValue) keys, the type of the current key")
+            } else if keyType != lineage.key.type {
+                notes.append("the current key is \(lineage.key.type.rawValue); certbot's key settings (\(renewal.keySettingsText)) ask for \(keyType.rawValue), so the next renewal makes a new \(keyType.rawValue) key")
+            }
             if !renewal.hooks.isEmpty {
                 notes.append("certbot ran " + renewal.hooks.keys.sorted().map { "\($0) \"\(renewal.hooks[$0]!)\"" }.joined(separator: ", ")
                              + ": CertAgent runs install.reload after a renewal instead")
@@ -55,7 +61,7 @@ public enum CertbotImport {
             let account = try readAccount(directory: directory, renewal: renewal)
             accounts[renewal.server + " " + renewal.account] = account
             certificates.append(ImportedCertificate(
-                name: renewal.name, domains: domains, webroots: webrootOf, keyType: lineage.key.type, reuseKey: renewal.reuseKey,
+                name: renewal.name, domains: domains, webroots: webrootOf, keyType: keyType, reuseKey: renewal.reuseKey,
                 key: lineage.key, leaf: lineage.leaf, chain: lineage.chain, directoryURL: renewal.server, accountURL: account.url,
                 origin: path, notes: notes))
         }

@@ -1,3 +1,4 @@
+import CertCrypto
 import FoundationEssentials
 
 /// One of certbot's renewal configurations (`renewal/<name>.conf`, configobj's INI dialect): where the lineage's
@@ -127,6 +128,30 @@ public struct CertbotRenewalFile: Sendable, Equatable {
             chainPath: try absolutePath("chain"), fullChainPath: try absolutePath("fullchain"), server: server, account: account,
             authenticator: authenticator, webrootPaths: webrootPaths, webrootMap: webrootMap, keyType: keyType, ellipticCurve: curve,
             rsaKeySize: rsaKeySize, reuseKey: reuseKey, hooks: hooks)
+    }
+
+    /// The key type certbot makes at a renewal, as CertAgent names it: `key_type` with `elliptic_curve` (default
+    /// secp256r1) or `rsa_key_size` (default 2048). Nil when `key_type` is not written (the current key's type then
+    /// says it) or names a key CertAgent does not make (P-521, an RSA size other than 2048, 3072, 4096).
+    public var configuredKeyType: KeyType? {
+        switch keyType {
+        case "ecdsa":
+            switch ellipticCurve ?? "secp256r1" {
+            case "secp256r1": return .ec256
+            case "secp384r1": return .ec384
+            default: return nil
+            }
+        case "rsa":
+            return KeyType(rawValue: "rsa\(rsaKeySize ?? 2048)")
+        default:
+            return nil
+        }
+    }
+
+    /// certbot's key settings as written, for messages.
+    var keySettingsText: String {
+        ["key_type": keyType, "elliptic_curve": ellipticCurve, "rsa_key_size": rsaKeySize.map(String.init)]
+            .compactMap { key, value in value.map { "\(key) = \($0)" } }.sorted().joined(separator: ", ")
     }
 
     /// The webroot certbot used for `domain` (lower case): its `[[webroot_map]]` entry, else the only `webroot_path`.

@@ -146,8 +146,10 @@ public struct ImportApplication: Sendable {
 
     /// Writes the accounts (sealed under the master key) and the certificates into the store, each certificate as its
     /// first version with its issuance facts, then the config. `environment` is where the master key may come from.
-    /// On failure everything written is removed again and the error is thrown.
-    public func write(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// On failure everything written is removed again and the error is thrown. Returns what the admin should hear
+    /// about the master key (created: back it up).
+    @discardableResult
+    public func write(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [String] {
         let configWrite = try ConfigFileWrite(path: configPath, previous: existing)
         let store = try CertificateStore(config: config)
         var madeCertificates: [String] = []
@@ -178,6 +180,7 @@ public struct ImportApplication: Sendable {
                 }
             }
             try configWrite.write(configText)
+            return secrets.notices
         } catch {
             for path in madeCertificates + madeAccounts { try? FileManager.default.removeItem(atPath: path) }
             throw error

@@ -35,7 +35,8 @@ public struct ImportedCertificate: Sendable {
     public let domains: [String]
     /// The webroot of each domain.
     public let webroots: [String: String]
-    /// The key's type: the config's `keyType` for it, so a renewal makes a key of the same kind.
+    /// The config's `keyType` for it: the kind of key the old client made at a renewal (certbot's `key_type` and
+    /// curve or size), else the current key's type.
     public let keyType: KeyType
     /// certbot's `reuse_key`: the config's `reuseKey`.
     public let reuseKey: Bool

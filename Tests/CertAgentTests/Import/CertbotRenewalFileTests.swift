@@ -51,6 +51,7 @@ final class CertbotRenewalFileTests: XCTestCase {
         XCTAssertNil(file.rsaKeySize)
         XCTAssertTrue(file.reuseKey)
         XCTAssertEqual(file.hooks, ["post_hook": "systemctl reload nginx"], "the comment after the value is not part of it")
+        XCTAssertEqual(file.configuredKeyType, .ec384)
     }
 
     func testWebrootForEachDomainComesFromTheMapElseTheOnlyPath() throws {
@@ -85,6 +86,13 @@ final class CertbotRenewalFileTests: XCTestCase {
         XCTAssertEqual(file.keyType, "rsa")
         XCTAssertEqual(file.rsaKeySize, 4096)
         XCTAssertFalse(file.reuseKey, "reuse_key absent: false, as certbot's default")
+        XCTAssertEqual(file.configuredKeyType, .rsa4096)
+        XCTAssertEqual(try parse(text.replacing("rsa_key_size = 4096\n", with: "")).configuredKeyType, .rsa2048, "certbot's default size")
+        XCTAssertNil(try parse(text.replacing("rsa_key_size = 4096", with: "rsa_key_size = 1024")).configuredKeyType, "not a size CertAgent makes")
+        XCTAssertNil(try parse(Self.written.replacing("elliptic_curve = secp384r1", with: "elliptic_curve = secp521r1")).configuredKeyType)
+        XCTAssertEqual(try parse(Self.written.replacing("elliptic_curve = secp384r1\n", with: "")).configuredKeyType, .ec256)
+        XCTAssertNil(try parse(Self.written.replacing("key_type = ecdsa\nelliptic_curve = secp384r1\n", with: "")).configuredKeyType,
+                     "not written: the current key's type decides")
     }
 
     /// Each bad file names the file, the field and the value.
