@@ -7,9 +7,10 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Take over certbot's or lego's certificates and accounts: the same account, the same keys, no new order.",
         discussion: """
-            Reads the other client's renewal settings, accounts and current certificates, checks them all, then writes the
-            matching certificates entries into the config (a new config when there is none), the account (sealed) and the
+            Reads the other client's renewal settings, accounts and current certificates, checks them all, then writes the \
+            matching certificates entries into the config (a new config when there is none), the account (sealed) and the \
             certificates into the store. Nothing is written when a file does not read; --dry-run prints the plan only.
+
             The other client's files are left as they are: switch off its timer afterwards (the command says how).
             """,
         subcommands: [ImportCertbotCommand.self, ImportLegoCommand.self])
@@ -65,6 +66,11 @@ struct ImportOptions: ParsableArguments {
             throw ExitCode(2)
         }
         if existing != nil {
+            let given = [("--storage", storage), ("--ca-file", caFile), ("--email", email)].filter { $0.1 != nil }.map(\.0)
+            guard given.isEmpty else {
+                printError("\(given.joined(separator: ", ")) \(given.count == 1 ? "sets" : "set") up a new config, and \(path) exists: its settings stay as they are.\nNothing was written: leave \(given.count == 1 ? "it" : "them") out, or edit \(path).")
+                throw ExitCode(2)
+            }
             try options.refuseUnsafeConfig(at: path, afterwards: "Nothing was written: fix the above, then import again.")
         }
         let reloadCommand = try chooseReload()
@@ -117,9 +123,10 @@ struct ImportCertbotCommand: ParsableCommand {
         commandName: "certbot",
         abstract: "Import certbot's certificates (renewal/*.conf, live/, accounts/).",
         discussion: """
-            Certificates certbot renews with webroot keep their webroot_path / [[webroot_map]]; those it renews with the
-            nginx, apache or standalone plugin are imported with --webroot NAME=PATH, else listed with a suggested webroot.
-            Wildcard (DNS-01) certificates stay with certbot.
+            Certificates certbot renews with webroot keep their webroot_path / [[webroot_map]]; those it renews with the \
+            nginx, apache or standalone plugin are imported with --webroot NAME=PATH, else listed with a suggested webroot \
+            (the root the web server's site configuration gives their names, when found). Wildcard (DNS-01) certificates \
+            stay with certbot.
             """)
 
     @Argument(help: "certbot's configuration directory.")
@@ -139,8 +146,8 @@ struct ImportLegoCommand: ParsableCommand {
         commandName: "lego",
         abstract: "Import lego's certificates and account (its --path: certificates/, accounts/).",
         discussion: """
-            lego records neither the webroot nor the full directory URL: pass --webroot (PATH, or NAME=PATH per certificate),
-            and --server when the account is not at Let's Encrypt.
+            lego records neither the webroot nor the full directory URL: pass --webroot (PATH, or NAME=PATH per \
+            certificate), and --server when the account is not at Let's Encrypt.
             """)
 
     @Argument(help: "lego's --path.")

@@ -50,7 +50,7 @@ public enum ImportReport {
         }
         lines.append("2. Switch off \(application.plan.client)'s renewal, so two clients do not renew the same certificates:")
         for step in application.plan.switchOff { lines.append("     " + step) }
-        lines.append("3. Let CertAgent renew them: systemctl enable --now certagent (or `certagent renew --force NAME` to renew one now with the imported account).")
+        lines.append("3. Let CertAgent renew them: systemctl enable --now certagent (or `certagent renew --force NAME` to renew one now).")
         return lines.joined(separator: "\n")
     }
 }
