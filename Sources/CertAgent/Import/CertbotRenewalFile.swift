@@ -36,7 +36,7 @@ public struct CertbotRenewalFile: Sendable, Equatable {
     /// The hooks certbot runs around a renewal (`pre_hook`, `post_hook`, `renew_hook`, the last being `--deploy-hook`).
     public let hooks: [String: String]
 
-    /// The authenticators certbot ships, and what CertAgent says about each that is not `webroot`.
+    /// True when certbot renews it through a webroot (`authenticator = webroot`).
     public var isWebroot: Bool { authenticator == "webroot" }
 
     /// Reads the renewal configuration `text` of the file at `path`.

@@ -8,8 +8,11 @@ import FoundationEssentials
 public struct ImportApplication: Sendable {
     /// Settings of a new config (none is written into an existing one).
     public struct NewConfigSettings: Sendable {
+        /// `storage` (`--storage`).
         public var storage: String?
+        /// `caFile` (`--ca-file`).
         public var caFile: String?
+        /// `email` (`--email`; else the imported account's).
         public var email: String?
 
         public init(storage: String? = nil, caFile: String? = nil, email: String? = nil) {
@@ -19,6 +22,7 @@ public struct ImportApplication: Sendable {
         }
     }
 
+    /// What was read from the old client.
     public let plan: ImportPlan
     /// The config file and what it held before (nil: a new config is written).
     public let configPath: String
@@ -190,7 +194,9 @@ public struct ImportApplication: Sendable {
 
 /// Nothing of an import can be taken over: the error, with every certificate left out and why.
 public struct ImportRefusal: Error, Sendable, CustomStringConvertible {
+    /// That nothing can be imported from the directory read.
     public let error: ImportError
+    /// Every certificate left out, with the reason.
     public let skipped: [SkippedCertificate]
 
     public var description: String { error.description }

@@ -9,8 +9,11 @@ public struct ImportPlan: Sendable {
     public let client: String
     /// The client's directory that was read.
     public let sourceDirectory: String
+    /// The certificates to take over.
     public var certificates: [ImportedCertificate]
+    /// The accounts they were ordered with (one per CA and account).
     public var accounts: [ImportedAccount]
+    /// The certificates left with the old client, and why.
     public var skipped: [SkippedCertificate]
     /// How to stop the old client from renewing (its timer or cron job), one step per line.
     public let switchOff: [String]
@@ -40,7 +43,9 @@ public struct ImportedCertificate: Sendable {
     public let keyType: KeyType
     /// certbot's `reuse_key`: the config's `reuseKey`.
     public let reuseKey: Bool
+    /// The certificate's private key, as the old client keeps it (checked to belong to `leaf`).
     public let key: PrivateKey
+    /// The certificate itself.
     public let leaf: Certificate
     /// The intermediates after the leaf.
     public let chain: [Certificate]
@@ -92,6 +97,7 @@ public struct ImportedAccount: Sendable {
     public let url: String
     /// Its contact URLs, when the client kept them.
     public let contact: [String]
+    /// The account key (RFC 8555 §6.2): the same key keeps the same account.
     public let key: PrivateKey
     /// The files it was read from.
     public let origin: String
@@ -107,7 +113,9 @@ public struct ImportedAccount: Sendable {
 
 /// A certificate an import leaves where it is, and why.
 public struct SkippedCertificate: Sendable, Equatable {
+    /// Its name in the old client.
     public let name: String
+    /// The names it covers, when they could be read.
     public let domains: [String]
     /// Why it is not taken over.
     public let reason: String
@@ -124,7 +132,9 @@ public struct SkippedCertificate: Sendable, Equatable {
 
 /// `--webroot` as given to an import: one path for every certificate that needs one, or `NAME=PATH` for one.
 public struct ImportWebroots: Sendable, Equatable {
+    /// `--webroot PATH`: for every certificate without one.
     public var shared: String?
+    /// `--webroot NAME=PATH`: for certificate NAME, over what the old client had.
     public var byName: [String: String]
 
     public init(shared: String? = nil, byName: [String: String] = [:]) {
