@@ -150,19 +150,24 @@ public struct ImportApplication: Sendable {
 
     /// Writes the accounts (sealed under the master key) and the certificates into the store, each certificate as its
     /// first version with its issuance facts, then the config. `environment` is where the master key may come from.
-    /// On failure everything written is removed again and the error is thrown. Returns what the admin should hear
+    /// On failure everything written is removed again (the store and the master key file too, when this made them) and
+    /// the error is thrown. Returns what the admin should hear
     /// about the master key (created: back it up).
     @discardableResult
     public func write(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [String] {
         let configWrite = try ConfigFileWrite(path: configPath, previous: existing)
-        let store = try CertificateStore(config: config)
-        var madeCertificates: [String] = []
-        var madeAccounts: [String] = []
+        // What did not exist before is removed again on failure: a new store, a new master key file.
+        var made = [config.storagePath, config.masterKeyFile].filter { !FileManager.default.fileExists(atPath: $0) }
+        let store: CertificateStore
+        do { store = try CertificateStore(config: config) } catch {
+            for path in made { try? FileManager.default.removeItem(atPath: path) }
+            throw error
+        }
         do {
             let secrets = try AgentSecrets.open(config: config, store: store, create: true, environment: environment)
             for account in accounts {
                 let directory = store.accountDirectory(for: account.directoryURL)
-                if !FileManager.default.fileExists(atPath: directory) { madeAccounts.append(directory) }
+                if !FileManager.default.fileExists(atPath: directory) { made.append(directory) }
                 try AtomicFile.makeDirectory(directory)
                 try AccountKeyFile.write(account.key, to: store.keys.accountKey(directoryURL: account.directoryURL), masterKey: secrets.masterKey)
                 try store.saveAccountRecord(AccountRecord(url: account.url, directoryURL: account.directoryURL, contact: account.contact,
@@ -171,7 +176,7 @@ public struct ImportApplication: Sendable {
                                             directoryURL: account.directoryURL)
             }
             for certificate in certificates {
-                madeCertificates.append(store.certificateDirectory(certificate.name))
+                made.append(store.certificateDirectory(certificate.name))
                 let lock = try store.lockForIssuance(certificate.name)
                 try withExtendedLifetime(lock) {
                     let material = CertificateMaterial(
@@ -186,7 +191,7 @@ public struct ImportApplication: Sendable {
             try configWrite.write(configText)
             return secrets.notices
         } catch {
-            for path in madeCertificates + madeAccounts { try? FileManager.default.removeItem(atPath: path) }
+            for path in made.reversed() { try? FileManager.default.removeItem(atPath: path) }
             throw error
         }
     }

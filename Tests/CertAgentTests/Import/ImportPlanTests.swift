@@ -227,6 +227,32 @@ final class ImportPlanTests: XCTestCase {
             """, "added by ConfigEditor after the entry there, the file's own indentation kept")
     }
 
+    /// The config changed between the plan and the write (the last step): what the import wrote is removed again.
+    func testAFailedWriteLeavesConfigAndStoreAsTheyWere() throws {
+        let fixtures = try ImportFixtures()
+        let root = try fixtures.temporary.make("letsencrypt")
+        let site = try fixtures.temporary.make("site")
+        try fixtures.certbotAccount(root: root, server: Self.server, id: Self.accountID, uri: Self.accountURL)
+        try fixtures.certbotLineage(root: root, name: "site", domains: ["site.example.com"], server: Self.server,
+                                    account: Self.accountID, params: "authenticator = webroot\nwebroot_path = \(site),")
+        let storage = fixtures.temporary.path("store")
+        let configPath = try fixtures.temporary.write("config.json", """
+            {"directory": "\(Self.server)", "storage": "\(storage)", "masterKeyFile": "\(fixtures.temporary.path("master.key"))",
+             "certificates": [{"name": "old", "domains": ["old.example.com"], "webroot": "\(site)"}]}
+            """)
+        let application = try ImportApplication.prepare(plan: try CertbotImport.plan(directory: root), configPath: configPath,
+                                                        existing: try ExistingConfigFile.read(configPath), settings: .init(), reload: nil)
+        let edited = try String(contentsOfFile: configPath, encoding: .utf8) + "\n"
+        try edited.write(toFile: configPath, atomically: true, encoding: .utf8)
+
+        XCTAssertThrowsError(try application.write(environment: [:])) { error in
+            XCTAssertEqual(error as? ConfigEditError, .changedMeanwhile(file: configPath))
+        }
+        XCTAssertEqual(try String(contentsOfFile: configPath, encoding: .utf8), edited)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: storage), "the store this import made is gone")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fixtures.temporary.path("master.key")), "and the master key it made")
+    }
+
     func testCertificatesOfAnotherCAThanTheConfigsAreLeftOut() throws {
         let fixtures = try ImportFixtures()
         let root = try fixtures.temporary.make("letsencrypt")
