@@ -86,23 +86,33 @@ public struct CertificateEntry: Sendable, Equatable {
     public var name: String
     public var domains: [String]
     public var webroot: String
+    /// `webroots`: the domains served from another directory than `webroot` (written in the order of `domains`).
+    public var webroots: [String: String]
     /// Set when the certificate's key type differs from the config's top-level one.
     public var keyType: String?
+    /// `reuseKey`, when set.
+    public var reuseKey: Bool?
     /// The `install.reload` command, when there is one.
     public var reload: [String]?
 
-    public init(name: String, domains: [String], webroot: String, keyType: String? = nil, reload: [String]? = nil) {
+    public init(name: String, domains: [String], webroot: String, webroots: [String: String] = [:], keyType: String? = nil,
+                reuseKey: Bool? = nil, reload: [String]? = nil) {
         self.name = name
         self.domains = domains
         self.webroot = webroot
+        self.webroots = webroots
         self.keyType = keyType
+        self.reuseKey = reuseKey
         self.reload = reload
     }
 
     /// The entry as a `certificates[]` object.
     public var json: OrderedJSON {
         var members: [OrderedJSON.Member] = [.init("name", .string(name)), .init("domains", .strings(domains)), .init("webroot", .string(webroot))]
+        let others = domains.compactMap { domain in webroots[domain].map { OrderedJSON.Member(domain, .string($0)) } }
+        if !others.isEmpty { members.append(.init("webroots", .object(others))) }
         if let keyType { members.append(.init("keyType", .string(keyType))) }
+        if let reuseKey { members.append(.init("reuseKey", .bool(reuseKey))) }
         if let reload { members.append(.init("install", .object([.init("reload", .strings(reload))]))) }
         return .object(members)
     }

@@ -422,9 +422,13 @@ public final class RenewalService: Sendable {
                 logger.info("pre-flight check passed", metadata: ["addresses": "\(report.names.map(\.addresses.count).reduce(0, +))"])
             }
             let connection = try connect(to: authority)
-            // ARI `replaces` (RFC 9773 §5) only to the CA that issued the certificate being replaced.
+            // ARI `replaces` (RFC 9773 §5) only to the CA that issued the certificate being replaced, and only from the
+            // account that ordered it when that is known (a CA may refuse to let another account replace it: an imported
+            // certificate whose account stayed behind, an account retired since).
             let sameCA = issuingAuthority(of: certificate.name)?.directoryURL == authority.directoryURL
-            let replaces = connection.ariSupported && sameCA ? state.leaf?.ariCertificateIdentifier : nil
+            let orderedBy = session.store.issuanceFacts(of: certificate.name)?.accountURL
+            let sameAccount = orderedBy == nil || orderedBy == connection.issuer.client.accountURL
+            let replaces = connection.ariSupported && sameCA && sameAccount ? state.leaf?.ariCertificateIdentifier : nil
             var issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, newKey: forcing?.newKey ?? false, logger: logger)
             record.inFlightSince = nil
             record.recordSuccess(at: clock.now())
