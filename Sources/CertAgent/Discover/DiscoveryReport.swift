@@ -99,7 +99,9 @@ public enum DiscoveryReport {
                 leftOut.append("\(show(certificate.certificateFile)): \(show(name)) left out: \(certificate.noWebroot[name] ?? "no webroot")")
             }
             guard let first = domains.first else {
-                leftOut.append("\(show(certificate.certificateFile)): no entry, no name has a webroot")
+                // Two servers (or two files) serving the same names get one entry: the first one's.
+                leftOut.append("\(show(certificate.certificateFile)): no entry, "
+                               + (certificate.namesWithWebroot.isEmpty ? "no name has a webroot" : "its names are in an entry above already"))
                 continue
             }
             claimedDomains.formUnion(domains)
