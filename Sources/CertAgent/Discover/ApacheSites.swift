@@ -54,8 +54,9 @@ enum ApacheSites {
             }
         }
         let documentRoot = last("documentroot")?.first.map(resolve) ?? mainDocumentRoot
-        return ServedSite(server: .apache, file: definition.file, line: definition.line, names: names, listeners: listeners,
-                          certificates: certificates, challengePath: challengePath(own, documentRoot: documentRoot, resolve: resolve))
+        var site = ServedSite(server: .apache, file: definition.file, line: definition.line, names: names, listeners: listeners, certificates: certificates)
+        site.challengePath = challengePath(own, documentRoot: documentRoot, resolve: resolve, redirectHost: site.redirectHost)
+        return site
     }
 
     /// `ServerName [scheme://]name[:port]` → the name.
@@ -83,7 +84,7 @@ enum ApacheSites {
     /// What serves `/.well-known/acme-challenge/`: an `Alias` of that path (a webroot when it ends in
     /// `.well-known/acme-challenge/`), a `ProxyPass` of it or of `/`, a redirect of everything, else the DocumentRoot.
     private static func challengePath(_ directives: [ApacheConfigParser.Directive], documentRoot: String?,
-                                      resolve: (String) -> String) -> ServedSite.ChallengePath {
+                                      resolve: (String) -> String, redirectHost: (String) -> String?) -> ServedSite.ChallengePath {
         let challenge = "/.well-known/acme-challenge"
         for directive in directives where directive.name == "alias" || directive.name == "aliasmatch" {
             guard directive.arguments.count >= 2, directive.arguments[0].replacing("\\", with: "").contains(".well-known/acme-challenge") else { continue }
@@ -103,12 +104,12 @@ enum ApacheSites {
             let words = directive.arguments.filter { !["permanent", "temp", "seeother", "gone"].contains($0.lowercased()) && Int($0) == nil }
             guard let path = words.first else { continue }
             if path == "/" || path == "^/" || path.hasPrefix("^/(") || path.hasPrefix("^/?") || path == "^" || path == "(.*)" || path == "^(.*)$" {
-                return .redirected
+                return .redirected(host: words.dropFirst().first.flatMap(redirectHost))
             }
         }
         let rewriting = directives.contains { $0.name == "rewriteengine" && $0.arguments.first?.lowercased() == "on" }
-        if rewriting, directives.contains(where: { $0.name == "rewriterule" && ($0.arguments.dropFirst().first?.hasPrefix("https://") ?? false) }) {
-            return .redirected
+        if rewriting, let rule = directives.first(where: { $0.name == "rewriterule" && ($0.arguments.dropFirst().first?.hasPrefix("https://") ?? false) }) {
+            return .redirected(host: redirectHost(rule.arguments[1]))
         }
         guard let documentRoot else { return .none }
         if documentRoot.contains("${") { return .passedOn("DocumentRoot \(documentRoot) (a variable Apache's environment sets)") }

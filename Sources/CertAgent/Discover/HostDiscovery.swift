@@ -167,14 +167,16 @@ public enum HostDiscovery {
         switch plain.challengePath {
         case .webroot(let path, let fromLocation):
             return existing(path, site: plain, via: fromLocation ? "acme-challenge location" : "root", files: files)
-        case .redirected:
-            guard let secure = ServedSite.answering(name, port: httpsPort, tls: true, among: sites) else {
-                return .failure(NoWebroot(text: "the site at \(UntrustedText.display(plain.location)) redirects it, and no site serves it on port \(httpsPort)"))
+        case .redirected(let host):
+            let target = host ?? name
+            let destination = "https://\(UntrustedText.display(target))"
+            guard let secure = ServedSite.answering(target, port: httpsPort, tls: true, among: sites) else {
+                return .failure(NoWebroot(text: "the site at \(UntrustedText.display(plain.location)) redirects it to \(destination), and no site serves that on port \(httpsPort)"))
             }
             guard case .webroot(let path, let fromLocation) = secure.challengePath else {
-                return .failure(NoWebroot(text: "the site at \(UntrustedText.display(plain.location)) redirects it to HTTPS, where the site at \(UntrustedText.display(secure.location)) \(describe(secure.challengePath))"))
+                return .failure(NoWebroot(text: "the site at \(UntrustedText.display(plain.location)) redirects it to \(destination), where the site at \(UntrustedText.display(secure.location)) \(describe(secure.challengePath))"))
             }
-            return existing(path, site: secure, via: (fromLocation ? "acme-challenge location" : "root") + " behind the redirect to HTTPS", files: files)
+            return existing(path, site: secure, via: (fromLocation ? "acme-challenge location" : "root") + " behind the redirect to \(destination)", files: files)
         case .passedOn, .none:
             return .failure(NoWebroot(text: "the site at \(UntrustedText.display(plain.location)) on port \(httpPort) \(describe(plain.challengePath))"))
         }

@@ -49,7 +49,7 @@ enum NginxSites {
         }
         let root = server.children("root").last?.arguments.first.map { resolve($0, against: prefix) } ?? inherited.root
         return ServedSite(server: .nginx, file: server.file, line: server.line, names: names, listeners: listeners,
-                          certificates: certificates, challengePath: challengePath(server, root: root, prefix: prefix))
+                          certificates: certificates, challengePath: challengePath(server, names: names, root: root, prefix: prefix))
     }
 
     /// One `listen` directive: its port (80 when only an address is given), TLS (`ssl`, `quic`, or `ssl on` in the
@@ -75,25 +75,28 @@ enum NginxSites {
     /// What serves `/.well-known/acme-challenge/` in `server`: an acme-challenge location first (its `root`, an
     /// `alias` to a `.well-known/acme-challenge` directory, or the server's root), then a server-wide redirect, then
     /// `location /`, then the server's root.
-    private static func challengePath(_ server: NginxDirective, root: String?, prefix: String) -> ServedSite.ChallengePath {
+    private static func challengePath(_ server: NginxDirective, names: [String], root: String?, prefix: String) -> ServedSite.ChallengePath {
         let locations = allLocations(in: server)
         if let location = locations.first(where: isChallengeLocation) {
-            return served(by: location, root: root, prefix: prefix, challengeLocation: true)
+            return served(by: location, root: root, prefix: prefix, challengeLocation: true, names: names)
         }
-        if server.children("return").contains(where: isRedirect) || server.children("rewrite").contains(where: isRedirectingRewrite) {
-            return .redirected
+        if let redirect = server.children("return").first(where: isRedirect) {
+            return .redirected(host: redirectTarget(redirect, names: names))
+        }
+        if let rewrite = server.children("rewrite").first(where: isRedirectingRewrite) {
+            return .redirected(host: rewrite.arguments.count > 1 ? ServedSite(server: .nginx, file: "", line: 0, names: names, listeners: []).redirectHost(rewrite.arguments[1]) : nil)
         }
         if let slash = locations.first(where: { ($0.arguments.last == "/") && ($0.arguments.count == 1 || $0.arguments.first == "^~") }) {
-            return served(by: slash, root: root, prefix: prefix, challengeLocation: false)
+            return served(by: slash, root: root, prefix: prefix, challengeLocation: false, names: names)
         }
         return webroot(root, challengeLocation: false)
     }
 
-    private static func served(by location: NginxDirective, root: String?, prefix: String, challengeLocation: Bool) -> ServedSite.ChallengePath {
+    private static func served(by location: NginxDirective, root: String?, prefix: String, challengeLocation: Bool, names: [String]) -> ServedSite.ChallengePath {
         if let passing = (location.block ?? []).first(where: { passingDirectives.contains($0.name) }) {
             return .passedOn("\(passing.name) \(passing.arguments.joined(separator: " "))")
         }
-        if location.children("return").contains(where: isRedirect) { return .redirected }
+        if let redirect = location.children("return").first(where: isRedirect) { return .redirected(host: redirectTarget(redirect, names: names)) }
         if let returned = location.children("return").first {
             return .passedOn("return \(returned.arguments.joined(separator: " "))")
         }
@@ -130,6 +133,12 @@ enum NginxSites {
         guard let first = directive.arguments.first else { return false }
         if let code = Int(first) { return (300..<400).contains(code) }
         return first.hasPrefix("http://") || first.hasPrefix("https://") || first.hasPrefix("$scheme")
+    }
+
+    /// The host `return`'s URL sends to (`ServedSite.redirectHost`).
+    private static func redirectTarget(_ directive: NginxDirective, names: [String]) -> String? {
+        guard let url = directive.arguments.last else { return nil }
+        return ServedSite(server: .nginx, file: "", line: 0, names: names, listeners: []).redirectHost(url)
     }
 
     /// `rewrite ^ https://$host$request_uri permanent;` at the server level.

@@ -35,8 +35,9 @@ public struct ServedSite: Sendable, Equatable {
         /// (an acme-challenge `location` with `root`, or an `Alias` ending in `.well-known/acme-challenge/`; else
         /// the site's `root`/`DocumentRoot`). `fromChallengeLocation` says it was an acme-challenge block.
         case webroot(String, fromChallengeLocation: Bool)
-        /// Every request is redirected (`return 301 https://…`, `Redirect /`): the CA follows to the HTTPS site.
-        case redirected
+        /// Every request is redirected (`return 301 https://…`, `Redirect /`): the CA follows to the HTTPS site of
+        /// `host`, or of the same name when the redirect keeps it (`$host`, `%{HTTP_HOST}`) or cannot be told (nil).
+        case redirected(host: String?)
         /// Requests go elsewhere (`proxy_pass`, `ProxyPass /`, an `alias` into another layout): why, in words.
         case passedOn(String)
         /// Nothing says where files come from.
@@ -93,6 +94,19 @@ public struct ServedSite: Sendable, Equatable {
             if let score, score > (best ?? -1) { best = score }
         }
         return best
+    }
+
+    /// The host a redirect's target URL names (`https://HOST[:port]/…`): nil when it keeps the request's host
+    /// (`$host`, `$http_host`, `%{HTTP_HOST}`) or is built in a way not evaluated here; `$server_name` and
+    /// `%{SERVER_NAME}` are the site's first name.
+    func redirectHost(_ target: String) -> String? {
+        guard let scheme = target.firstRange(of: "://") else { return nil }
+        let authority = target[scheme.upperBound...].prefix { $0 != "/" }
+        if authority.hasPrefix("$server_name") || authority.hasPrefix("%{SERVER_NAME}") { return names.first }
+        guard !authority.hasPrefix("$"), !authority.hasPrefix("%{") else { return nil }
+        let literal = authority.prefix { $0 != "$" && $0 != "%" }   // `https://www.example.com$request_uri`
+        let host = literal.hasPrefix("[") ? String(literal.prefix { $0 != "]" }) + "]" : String(literal.prefix { $0 != ":" })
+        return host.isEmpty ? nil : host.lowercased()
     }
 
     /// The site that answers `name` on `port` (with or without TLS) among `sites` of one server: the best name match

@@ -86,8 +86,8 @@ final class ApacheConfigParserTests: XCTestCase {
         XCTAssertEqual(try challengePath("DocumentRoot /srv/a\nAlias /.well-known/acme-challenge/ /var/lib/acme/.well-known/acme-challenge/"),
                        .webroot("/var/lib/acme", fromChallengeLocation: true))
         XCTAssertEqual(try challengePath("Alias /.well-known/acme-challenge /var/lib/tokens"), .passedOn("Alias /.well-known/acme-challenge /var/lib/tokens"))
-        XCTAssertEqual(try challengePath("DocumentRoot /srv/a\nRedirect permanent / https://a.test/"), .redirected)
-        XCTAssertEqual(try challengePath("RewriteEngine On\nRewriteRule ^(.*)$ https://%{HTTP_HOST}$1 [R=301,L]"), .redirected)
+        XCTAssertEqual(try challengePath("DocumentRoot /srv/a\nRedirect permanent / https://A.test:443/"), .redirected(host: "a.test"))
+        XCTAssertEqual(try challengePath("RewriteEngine On\nRewriteRule ^(.*)$ https://%{HTTP_HOST}$1 [R=301,L]"), .redirected(host: nil), "the request's own host")
         XCTAssertEqual(try challengePath("DocumentRoot /srv/a\nProxyPass / http://127.0.0.1:8080/"), .passedOn("ProxyPass / http://127.0.0.1:8080/"))
         XCTAssertEqual(try challengePath("DocumentRoot /srv/a\nProxyPass /.well-known/acme-challenge/ !\nProxyPass / http://127.0.0.1:8080/"),
                        .webroot("/srv/a", fromChallengeLocation: false), "excluded from the proxy: served from the DocumentRoot")

@@ -41,7 +41,7 @@ final class HostDiscoveryTests: XCTestCase {
             site(["shop.test", "www.shop.test"], tls: false, path: .webroot("/srv/acme", fromChallengeLocation: true), line: 3),
             site(["static.shop.test"], tls: false, path: .webroot("/srv/static", fromChallengeLocation: false), line: 4),
             site(["bot.test"], tls: true, certificate: "/etc/letsencrypt/live/bot.test/fullchain.pem", key: "/etc/letsencrypt/live/bot.test/privkey.pem", line: 5),
-            site(["bot.test"], tls: false, path: .redirected, line: 6),
+            site(["bot.test"], tls: false, path: .redirected(host: nil), line: 6),
             site(["lego.test"], tls: true, certificate: "/root/.lego/certificates/lego.test.crt", key: "/root/.lego/certificates/lego.test.key", path: .webroot("/srv/lego", fromChallengeLocation: false), line: 7),
             site(["sh.test"], tls: true, certificate: "/root/.acme.sh/sh.test_ecc/fullchain.cer", line: 8),
             site(["mine.test"], tls: true, certificate: "/var/lib/certagent/certificates/mine/current/fullchain.pem", line: 9),
@@ -75,7 +75,7 @@ final class HostDiscoveryTests: XCTestCase {
         XCTAssertEqual(shop.webroots["static.shop.test"]?.site, "/etc/nginx/sites-enabled/all:4")
         XCTAssertTrue(shop.selfSigned)
 
-        XCTAssertEqual(found[1].noWebroot["bot.test"], "the site at /etc/nginx/sites-enabled/all:6 redirects it to HTTPS, where the site at /etc/nginx/sites-enabled/all:5 names no root for its files")
+        XCTAssertEqual(found[1].noWebroot["bot.test"], "the site at /etc/nginx/sites-enabled/all:6 redirects it to https://bot.test, where the site at /etc/nginx/sites-enabled/all:5 names no root for its files")
         XCTAssertEqual(found[2].webroots["lego.test"]?.site, "/etc/nginx/sites-enabled/all:3", "no port-80 site names it: the first one on port 80 answers")
         XCTAssertTrue(found[2].noWebroot["*.lego.test"]?.contains("wildcard") ?? false)
         XCTAssertEqual(found[6].problem, "does not exist (the web server would refuse to start)")
@@ -84,14 +84,14 @@ final class HostDiscoveryTests: XCTestCase {
 
     func testARedirectLeadsToTheHTTPSSitesWebrootAndAMissingDirectoryIsNamed() throws {
         let sites = [
-            site(["a.test"], tls: false, path: .redirected, line: 1),
+            site(["a.test"], tls: false, path: .redirected(host: nil), line: 1),
             site(["a.test"], tls: true, certificate: "/c/a.pem", key: "/c/a.key", path: .webroot("/srv/a", fromChallengeLocation: false), line: 2),
             site(["b.test"], tls: true, certificate: "/c/b.pem", key: "/c/b.key", line: 3),
             site(["b.test"], tls: false, path: .webroot("/srv/missing", fromChallengeLocation: false), line: 4),
         ]
         let found = HostDiscovery.certificates(sites: sites, files: files(["/c/a.pem": try certificate(["a.test"]), "/c/b.pem": try certificate(["b.test", "b2.test"])],
                                                                           directories: ["/srv/a"]), now: Self.now)
-        XCTAssertEqual(found[0].webroots["a.test"], .init(path: "/srv/a", site: "/etc/nginx/sites-enabled/all:2", via: "root behind the redirect to HTTPS"))
+        XCTAssertEqual(found[0].webroots["a.test"], .init(path: "/srv/a", site: "/etc/nginx/sites-enabled/all:2", via: "root behind the redirect to https://a.test"))
         XCTAssertEqual(found[1].noWebroot["b.test"], "the root of the site at /etc/nginx/sites-enabled/all:4 is /srv/missing, which is not an existing directory")
         XCTAssertEqual(found[1].names, ["b.test", "b2.test"])
     }

@@ -134,17 +134,21 @@ final class NginxConfigParserTests: XCTestCase {
                 server { listen 80; server_name f.test; location ~ ^/\\.well-known/acme-challenge/ { default_type text/plain; } root /srv/f; }
                 server { listen 80; server_name g.test; root /srv/$host; }
                 server { listen 80; server_name h.test; }
+                server { listen 80; server_name i.test; return 308 https://www.i.test$request_uri; }
+                server { listen 80; server_name j.test www.j.test; rewrite ^ https://$server_name$request_uri? permanent; }
             }
             """)])
         XCTAssertEqual(found.map(\.challengePath), [
             .webroot("/srv/acme", fromChallengeLocation: true),
             .webroot("/srv/b", fromChallengeLocation: true),
             .passedOn("alias /srv/tokens/"),
-            .redirected,
+            .redirected(host: nil),
             .passedOn("proxy_pass http://127.0.0.1:8080"),
             .webroot("/srv/f", fromChallengeLocation: true),
             .passedOn("root /srv/$host (a variable picks the directory)"),
             .none,
+            .redirected(host: "www.i.test"),
+            .redirected(host: "j.test"),
         ])
     }
 
