@@ -70,18 +70,25 @@ struct DiscoverCommand: ParsableCommand {
         }
         var sites: [ServedSite] = []
         var failures: [String] = []
+        var summaries: [String] = []
+        // The servers' configuration, certificates and pid files are root's: say so when that is the likely cause.
+        let asRoot = geteuid() == 0 ? "" : " (discover runs as root to read what the server reads)"
         for query in queries {
             do {
                 let output = try WebServerConfigDump.run(query, environment: environment)
+                let found: [ServedSite]
                 switch query.kind {
-                case .nginx: sites += try WebServerConfigDump.nginxSites(dump: output)
+                case .nginx: found = try WebServerConfigDump.nginxSites(dump: output)
                 case .apache:
                     let read = WebServerConfigDump.apacheSites(dump: output, environment: environment)
-                    sites += read.sites
+                    found = read.sites
                     failures += read.problems.map { "Apache: \($0)" }
                 }
+                sites += found
+                let tls = found.filter { !$0.certificates.isEmpty }.count
+                summaries.append("\(query.kind.displayName) (`\(query.commandText)`): \(found.count) site\(found.count == 1 ? "" : "s"), \(tls) serving a certificate")
             } catch let error as WebServerConfigError {
-                failures.append("\(query.kind.displayName): cannot read its configuration: \(error)")
+                failures.append("\(query.kind.displayName): cannot read its configuration: \(error)\(asRoot)")
             } catch {
                 failures.append("\(query.kind.displayName): its configuration does not parse: \(error)")
             }
@@ -93,17 +100,24 @@ struct DiscoverCommand: ParsableCommand {
             throw ExitCode(1)
         }
 
-        let certificates = HostDiscovery.certificates(sites: sites, files: .live(config: config), now: Date())
+        // Without a config, root's store is where `init` would put it (`ConfigLoader.rootDefaultStorage`).
+        let storeRoot = config?.storagePath ?? (geteuid() == 0 ? ConfigLoader.rootDefaultStorage : nil)
+        let certificates = HostDiscovery.certificates(sites: sites, files: .live(config: config, storeRoot: storeRoot), now: Date())
         if json {
             print(try DiscoveryReport.json(certificates))
         } else if asConfig {
             let proposal = WebServerDetection.propose(on: host)
             let reloads = Dictionary(proposal.servers.compactMap { server in server.reload.map { (server.kind, $0) } }, uniquingKeysWith: { first, _ in first })
-            let (entries, leftOut) = DiscoveryReport.configEntries(certificates, takenNames: Set(config?.certificates.map(\.name) ?? []), reload: reloads)
+            var configured: [String: String] = [:]
+            for certificate in config?.certificates ?? [] { for domain in certificate.domains { configured[domain] = certificate.name } }
+            let (entries, leftOut) = DiscoveryReport.configEntries(certificates, takenNames: Set(config?.certificates.map(\.name) ?? []),
+                                                                   configured: configured, reload: reloads)
             for line in leftOut { printError("note: " + line) }
             print(DiscoveryReport.configText(entries), terminator: "")
             if entries.isEmpty { printError("note: no certificate here is both unmanaged and served from a webroot: no entry to propose") }
         } else {
+            for summary in summaries { print(TerminalText.safe(summary)) }
+            if !summaries.isEmpty { print("") }
             print(DiscoveryReport.text(certificates, now: Date()))
         }
         if !failures.isEmpty { throw ExitCode(1) }

@@ -86,17 +86,21 @@ public enum DiscoveryReport {
 
     /// The entries for the unmanaged certificates with at least one webroot (names without one are left out, each
     /// with the reason in `leftOut`), named after their first domain (made unique against `takenNames`, the config's).
+    /// `configured` maps each domain the config already has to its certificate: such names are left out too.
     /// `reload` is the detected reload command of each server (`WebServerDetection`).
-    public static func configEntries(_ certificates: [DiscoveredCertificate], takenNames: Set<String> = [],
+    public static func configEntries(_ certificates: [DiscoveredCertificate], takenNames: Set<String> = [], configured: [String: String] = [:],
                                      reload: [WebServerKind: [String]] = [:]) -> (entries: [ProposedEntry], leftOut: [String]) {
         var entries: [ProposedEntry] = []
         var leftOut: [String] = []
         var taken = takenNames
         var claimedDomains = Set<String>()
         for certificate in certificates where certificate.isUnmanaged {
-            let domains = certificate.namesWithWebroot.filter { !claimedDomains.contains($0) }
+            let domains = certificate.namesWithWebroot.filter { !claimedDomains.contains($0) && configured[$0] == nil }
             for name in certificate.names where certificate.webroots[name] == nil {
                 leftOut.append("\(show(certificate.certificateFile)): \(show(name)) left out: \(certificate.noWebroot[name] ?? "no webroot")")
+            }
+            for name in certificate.namesWithWebroot {
+                if let owner = configured[name] { leftOut.append("\(show(certificate.certificateFile)): \(show(name)) left out: the config's certificate \(owner) has it already") }
             }
             guard let first = domains.first else {
                 // Two servers (or two files) serving the same names get one entry: the first one's.

@@ -28,8 +28,9 @@ public struct DiscoveryFiles: Sendable {
         self.installed = installed
     }
 
-    /// The files of this host; `config`, when there is one, says where CertAgent's store is and what it installs.
-    public static func live(config: AgentConfig?) -> DiscoveryFiles {
+    /// The files of this host; `config`, when there is one, says what CertAgent installs; `storeRoot` is its store's
+    /// root (the config's, or where one would be).
+    public static func live(config: AgentConfig?, storeRoot: String?) -> DiscoveryFiles {
         var installed: [String: String] = [:]
         for certificate in config?.certificates ?? [] {
             for target in certificate.install?.targets ?? [] { installed[target.path] = certificate.name }
@@ -38,7 +39,7 @@ public struct DiscoveryFiles: Sendable {
             guard let resolved = realpath(path, nil) else { return nil }
             defer { free(resolved) }
             return String(cString: resolved)
-        }, isDirectory: { PathSafety.isDirectory($0) }, store: config.map { StoreKeys(root: $0.storagePath) }, installed: installed)
+        }, isDirectory: { PathSafety.isDirectory($0) }, store: storeRoot.map { StoreKeys(root: $0) }, installed: installed)
     }
 
     /// The largest certificate file read (a chain is a few kilobytes).

@@ -118,6 +118,11 @@ final class HostDiscoveryTests: XCTestCase {
         XCTAssertTrue(leftOut.contains { $0.contains("bad.test left out: the site at /etc/nginx/sites-enabled/all:4 on port 80 passes the requests on (proxy_pass http://127.0.0.1:8000)") }, "\(leftOut)")
         XCTAssertTrue(leftOut.contains("/etc/ssl/one.pem: no entry, no name has a webroot"), "\(leftOut)")
 
+        // A name the config has already is not proposed again.
+        let (again, _) = DiscoveryReport.configEntries(found, configured: ["static.shop.test": "static"])
+        XCTAssertEqual(again.first?.domains, ["shop.test", "www.shop.test"])
+        XCTAssertEqual(again.first?.webroots, [:])
+
         // The text is a config `check` reads: the same layout and encoding init writes.
         let text = DiscoveryReport.configText(entries)
         XCTAssertTrue(text.hasPrefix("{\n  \"certificates\": [\n    {\n      \"name\": \"shop.test-2\",\n      \"domains\": [\"shop.test\", \"www.shop.test\", \"static.shop.test\"],\n      \"webroot\": \"/srv/shop\",\n      \"webroots\": {\n        \"static.shop.test\": \"/srv/static\"\n      },"), text)
