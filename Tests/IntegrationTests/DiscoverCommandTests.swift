@@ -133,6 +133,11 @@ final class DiscoverCommandTests: XCTestCase {
                 Redirect permanent / https://plain.test/
             </VirtualHost>
             """)
+        try write("\(root)/apache/snippets/shared-tls.conf", """
+            # Included inside a virtual host (relative to ServerRoot).
+            SSLCertificateFile \(root)/ssl/shared.pem
+            SSLCertificateKeyFile \(root)/ssl/shared.key
+            """)
         try write("\(root)/apache/sites/shared.conf", """
             # One certificate for two hosts, and a letsencrypt one.
             <VirtualHost *:443>
@@ -146,8 +151,7 @@ final class DiscoverCommandTests: XCTestCase {
             <VirtualHost *:443>
                 ServerName two.test
                 SSLEngine on
-                SSLCertificateFile \(root)/ssl/shared.pem
-                SSLCertificateKeyFile \(root)/ssl/shared.key
+                Include snippets/shared-tls.conf
             </VirtualHost>
             <VirtualHost *:80>
                 ServerName one.test
@@ -228,7 +232,7 @@ final class DiscoverCommandTests: XCTestCase {
         XCTAssertEqual(webroots(servedByApache["\(root)/ssl/plain.pem"]), ["plain.test": "\(root)/www/plain", "www.plain.test": "\(root)/www/plain"],
                        "port 80 redirects: the HTTPS host's DocumentRoot (${DISCOVER_SITES} from the environment)")
         XCTAssertEqual(webroots(servedByApache["\(root)/ssl/shared.pem"]), ["one.test": "\(root)/acme", "two.test": "\(root)/acme"], "the Alias of the acme-challenge path")
-        XCTAssertEqual((servedByApache["\(root)/ssl/shared.pem"]?["sites"] as? [[String: Any]])?.count, 2)
+        XCTAssertEqual((servedByApache["\(root)/ssl/shared.pem"]?["sites"] as? [[String: Any]])?.count, 2, "the second through an Include inside its <VirtualHost>")
 
         // The text for people says the same.
         let text = try discover([], nginx: nginx, apache: apache)

@@ -89,9 +89,23 @@ enum ApacheConfigParser {
         guard case .open(let name, let addresses)? = element(opening.text), name == "virtualhost" else {
             throw ApacheConfigError(file: file, line: line, message: "is not a <VirtualHost> line (it changed since apachectl read it?)")
         }
+        let (directives, end) = try self.directives(lines[(start + 1)...], file: file, closing: "virtualhost")
+        guard end != nil else { throw ApacheConfigError(file: file, line: line, message: "the <VirtualHost> has no </VirtualHost>") }
+        return (addresses, directives)
+    }
+
+    /// Every directive of a whole file (one a virtual host includes), with the sections it is inside.
+    static func directives(in text: String, file: String) throws(ApacheConfigError) -> [Directive] {
+        try directives(logicalLines(text)[...], file: file, closing: nil).directives
+    }
+
+    /// The directives of `lines` up to the `</closing>` that closes no section opened among them (its line is `end`;
+    /// nil when the lines ran out first). A closing that matches nothing else is an error.
+    private static func directives(_ lines: ArraySlice<(line: Int, text: String)>, file: String,
+                                   closing: String?) throws(ApacheConfigError) -> (directives: [Directive], end: Int?) {
         var sections: [(name: String, arguments: [String])] = []
         var directives: [Directive] = []
-        for entry in lines[(start + 1)...] {
+        for entry in lines {
             switch element(entry.text) {
             case nil:
                 continue
@@ -99,17 +113,17 @@ enum ApacheConfigParser {
                 sections.append((name, arguments))
             case .close(let name)?:
                 if sections.isEmpty {
-                    guard name == "virtualhost" else {
+                    guard name == closing else {
                         throw ApacheConfigError(file: file, line: entry.line, message: "</\(UntrustedText.display(name, limit: 64))> closes no open section")
                     }
-                    return (addresses, directives)
+                    return (directives, entry.line)
                 }
                 sections.removeLast()
             case .directive(let name, let arguments)?:
                 directives.append(Directive(name: name, arguments: arguments, sections: sections, line: entry.line))
             }
         }
-        throw ApacheConfigError(file: file, line: line, message: "the <VirtualHost> has no </VirtualHost>")
+        return (directives, nil)
     }
 
     enum Element: Equatable {

@@ -1,5 +1,8 @@
 import ACME
 import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The sites (`<VirtualHost>` blocks) `apachectl -S` lists, read from the files and lines it names. Relative paths are
 /// resolved against `ServerRoot`; `${VAR}` in paths is replaced from `environment` (Apache reads the same variables
@@ -20,8 +23,9 @@ enum ApacheSites {
                 continue
             }
             do {
-                let host = try ApacheConfigParser.virtualHost(in: text, file: definition.file, line: definition.line)
+                var host = try ApacheConfigParser.virtualHost(in: text, file: definition.file, line: definition.line)
                 let resolve = { (path: String) in resolvePath(path, serverRoot: serverRoot, environment: environment) }
+                host.directives = try expandIncludes(host.directives, resolve: resolve, readFile: readFile, depth: 0)
                 sites.append(site(host, definition: definition, isDefault: dump.defaults.contains(definition),
                                   mainDocumentRoot: dump.mainDocumentRoot, resolve: resolve))
             } catch {
@@ -57,6 +61,50 @@ enum ApacheSites {
         var site = ServedSite(server: .apache, file: definition.file, line: definition.line, names: names, listeners: listeners, certificates: certificates)
         site.challengePath = challengePath(own, documentRoot: documentRoot, resolve: resolve, redirectHost: site.redirectHost)
         return site
+    }
+
+    /// How deep `Include` may nest inside a virtual host (a loop must end).
+    static let maximumIncludeDepth = 8
+
+    /// `directives` with each host-wide `Include`/`IncludeOptional` replaced by the directives of the files it names (a
+    /// path, or a pattern in its last component: `sites/*.conf`), read through `readFile` in sorted order; an `Include`
+    /// that names no readable file is an error as it is for Apache, an `IncludeOptional` is skipped.
+    static func expandIncludes(_ directives: [ApacheConfigParser.Directive], resolve: (String) -> String, readFile: (String) -> String?,
+                               depth: Int, listDirectory: (String) -> [String] = listDirectory) throws(ApacheConfigError) -> [ApacheConfigParser.Directive] {
+        var result: [ApacheConfigParser.Directive] = []
+        for directive in directives {
+            guard directive.name == "include" || directive.name == "includeoptional", directive.isHostWide, let written = directive.arguments.first else {
+                result.append(directive)
+                continue
+            }
+            let pattern = resolve(written)
+            guard depth < maximumIncludeDepth else {
+                throw ApacheConfigError(file: pattern, line: directive.line, message: "includes nest more than \(maximumIncludeDepth) deep (a loop?)")
+            }
+            let parent = PathText.parent(pattern)
+            let files = pattern.contains(where: { "*?[".contains($0) })
+                ? listDirectory(parent).map { (parent == "/" ? "" : parent) + "/" + $0 }.filter { fnmatch(pattern, $0, FNM_PATHNAME) == 0 }.sorted()
+                : [pattern]
+            for file in files {
+                guard let text = readFile(file) else {
+                    if directive.name == "include", !pattern.contains(where: { "*?[".contains($0) }) {
+                        throw ApacheConfigError(file: file, line: 0, message: "cannot be read (a virtual host includes it at line \(directive.line))")
+                    }
+                    continue
+                }
+                let included = try ApacheConfigParser.directives(in: text, file: file).map { inner in
+                    var inner = inner
+                    inner.sections = directive.sections + inner.sections
+                    return inner
+                }
+                result += try expandIncludes(included, resolve: resolve, readFile: readFile, depth: depth + 1, listDirectory: listDirectory)
+            }
+        }
+        return result
+    }
+
+    static func listDirectory(_ path: String) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
     }
 
     /// `ServerName [scheme://]name[:port]` → the name.

@@ -112,11 +112,15 @@ public enum HostDiscovery {
     private static func complete(_ entry: DiscoveredCertificate, sites: [ServedSite], files: DiscoveryFiles) -> DiscoveredCertificate {
         var entry = entry
         var leaf: Certificate?
-        switch files.readCertificates(entry.certificateFile) {
-        case .success(let chain):
-            leaf = chain.first
-        case .failure(let problem):
-            entry.problem = problem.description
+        if entry.certificateFile.contains("$") || entry.certificateFile.hasPrefix("data:") || entry.certificateFile.hasPrefix("engine:") {
+            entry.problem = "is chosen per request (a variable) or is not a file: not read"
+        } else {
+            switch files.readCertificates(entry.certificateFile) {
+            case .success(let chain):
+                leaf = chain.first
+            case .failure(let problem):
+                entry.problem = problem.description
+            }
         }
         if let leaf {
             entry.certificateNames = leaf.dnsNames.map { $0.lowercased() } + leaf.ipAddresses.map(\.text)

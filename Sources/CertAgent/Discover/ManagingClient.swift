@@ -77,5 +77,4 @@ public enum ManagingClient: Sendable, Equatable, Encodable {
         default: break
         }
     }
-
 }

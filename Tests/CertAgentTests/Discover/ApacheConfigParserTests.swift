@@ -75,6 +75,40 @@ final class ApacheConfigParserTests: XCTestCase {
         }
     }
 
+    func testIncludesInsideAVirtualHostAreRead() throws {
+        let files = ["/etc/apache2/snippets/tls.conf": "<IfModule mod_ssl.c>\n  SSLCertificateFile /etc/ssl/a.pem\n</IfModule>\nInclude snippets/key.conf\n",
+                     "/etc/apache2/snippets/key.conf": "SSLCertificateKeyFile /etc/ssl/a.key\n",
+                     "/etc/apache2/names/1.conf": "ServerAlias one.test\n", "/etc/apache2/names/2.conf": "ServerAlias two.test\n",
+                     "/etc/apache2/loop.conf": "Include loop.conf\n"]
+        let host = try ApacheConfigParser.virtualHost(in: """
+            <VirtualHost *:443>
+              ServerName a.test
+              SSLEngine on
+              Include snippets/tls.conf
+              IncludeOptional names/*.conf
+              IncludeOptional missing/*.conf
+              <Location /x>
+                Include never-read.conf
+              </Location>
+            </VirtualHost>
+            """, file: "/a.conf", line: 1)
+        let resolve = { ApacheSites.resolvePath($0, serverRoot: "/etc/apache2", environment: [:]) }
+        let directives = try ApacheSites.expandIncludes(host.directives, resolve: resolve, readFile: { files[$0] }, depth: 0,
+                                                        listDirectory: { $0 == "/etc/apache2/names" ? ["2.conf", "1.conf", "readme"] : [] })
+        let site = ApacheSites.site((host.addresses, directives), definition: .init(file: "/a.conf", line: 1), isDefault: true, mainDocumentRoot: nil, resolve: resolve)
+        XCTAssertEqual(site.certificates, [.init(certificate: "/etc/ssl/a.pem", key: "/etc/ssl/a.key")], "an Include inside an included file too")
+        XCTAssertEqual(site.names, ["a.test", "one.test", "two.test"], "a pattern's files in sorted order")
+
+        let missing = try ApacheConfigParser.virtualHost(in: "<VirtualHost *:80>\nInclude gone.conf\n</VirtualHost>", file: "/b.conf", line: 1)
+        XCTAssertThrowsError(try ApacheSites.expandIncludes(missing.directives, resolve: resolve, readFile: { files[$0] }, depth: 0)) { error in
+            XCTAssertTrue("\(error)".contains("/etc/apache2/gone.conf:0: cannot be read (a virtual host includes it at line 2)"), "\(error)")
+        }
+        let loop = try ApacheConfigParser.virtualHost(in: "<VirtualHost *:80>\nInclude loop.conf\n</VirtualHost>", file: "/c.conf", line: 1)
+        XCTAssertThrowsError(try ApacheSites.expandIncludes(loop.directives, resolve: resolve, readFile: { files[$0] }, depth: 0)) { error in
+            XCTAssertTrue("\(error)".contains("nest more than"), "\(error)")
+        }
+    }
+
     private func challengePath(_ body: String, mainDocumentRoot: String? = nil) throws -> ServedSite.ChallengePath {
         let host = try ApacheConfigParser.virtualHost(in: "<VirtualHost *:80>\n\(body)\n</VirtualHost>", file: "/v.conf", line: 1)
         return ApacheSites.site(host, definition: .init(file: "/v.conf", line: 1), isDefault: true, mainDocumentRoot: mainDocumentRoot) {
