@@ -10,15 +10,19 @@ struct DiscoverCommand: ParsableCommand {
         commandName: "discover",
         abstract: "List the certificates this host's nginx and Apache serve: names, files, issuer, expiry, which client manages them, and their webroots.",
         discussion: """
-            Reads the web servers' configuration as they load it (`nginx -T`; `apachectl -S` and the files it names) and,
-            for every certificate a TLS site serves: its names (the certificate's and the sites'), its files, issuer and
-            expiry, which client seems to keep it renewed (certbot, lego, acme.sh, CertAgent itself, or none), and for
-            each name the webroot HTTP-01 would use — the root or acme-challenge location of the site answering the name
-            on port 80 (or, when that site redirects, of the HTTPS site) — or why there is none.
-            --as-config prints config entries for the certificates no client manages, ready to paste into the config's
-            certificates (or to check as they are): CertAgent then replaces the files the server already reads and
-            reloads it. Nothing is changed on the host. Run it as root: the servers' configuration and certificates
-            usually are root's.
+            Reads the web servers' configuration as they load it (`nginx -T`; `apachectl -S` and the files it names) \
+            and, for every certificate a TLS site serves, shows: its names (the certificate's and the sites'), its \
+            files, issuer and expiry, which client seems to keep it renewed (certbot, lego, acme.sh, CertAgent itself, \
+            or none), and for each name the webroot HTTP-01 would use — the root or acme-challenge location of the site \
+            answering the name on port 80 (or, when that site redirects, of the HTTPS site it redirects to) — or why \
+            there is none.
+
+            --as-config prints config entries for the certificates no client manages, ready to paste into the \
+            config's certificates (or to check as they are): CertAgent then replaces the files the server already \
+            reads and reloads it. --config names CertAgent's own config (its store and installed files mark its own \
+            certificates); none is needed.
+
+            Nothing on the host is changed. Run it as root: the servers' configuration and certificates are root's.
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -30,13 +34,13 @@ struct DiscoverCommand: ParsableCommand {
                              discussion: "Only names with a webroot are included; the others are listed on standard error with the reason."))
     var asConfig = false
 
-    @Option(help: ArgumentHelp("The nginx program.", discussion: "Default: nginx on PATH or in the sbin directories."))
+    @Option(help: ArgumentHelp("The nginx program.", discussion: "Default: nginx on PATH or in the sbin directories.", valueName: "program"))
     var nginx: String?
 
     @Option(help: ArgumentHelp("Read this nginx configuration file (nginx -c FILE -T) instead of nginx's own.", valueName: "file"))
     var nginxConfig: String?
 
-    @Option(help: ArgumentHelp("The Apache control or server program.", discussion: "Default: apache2ctl or apachectl (else apache2, httpd) on PATH or in the sbin directories."))
+    @Option(help: ArgumentHelp("The Apache control or server program.", discussion: "Default: apache2ctl or apachectl (else apache2, httpd) on PATH or in the sbin directories.", valueName: "program"))
     var apache: String?
 
     @Option(help: ArgumentHelp("Read this Apache configuration file (-f FILE -S) instead of Apache's own.", valueName: "file"))
