@@ -225,7 +225,7 @@ final class DiscoverCommandTests: XCTestCase {
         XCTAssertEqual(shared["issuer"] as? String, "CN=one.test")
         XCTAssertNotNil(shared["notAfter"] as? String)
 
-        let servedByApache = entries("Apache")
+        let servedByApache = entries("apache")
         XCTAssertEqual(Set(servedByApache.keys), ["\(root)/ssl/plain.pem", "\(root)/ssl/shared.pem", botFile])
         XCTAssertEqual(client(servedByApache[botFile]), "certbot")
         XCTAssertEqual(client(servedByApache["\(root)/ssl/shared.pem"]), "none")

@@ -7,6 +7,7 @@ import FoundationEssentials
 public struct DiscoveredCertificate: Sendable, Equatable, Encodable {
     /// A site serving the certificate.
     public struct Site: Sendable, Equatable, Encodable {
+        /// `nginx` or `apache` (`WebServerKind`).
         public var server: String
         /// `file:line` of its block.
         public var location: String

@@ -13,7 +13,7 @@ public enum DiscoveryReport {
             if let key = certificate.keyFile { lines.append("  key          \(show(key))") }
             for site in certificate.sites {
                 let names = site.names.isEmpty ? "no server name" : site.names.map { show($0) }.joined(separator: ", ")
-                lines.append("  served by    \(site.server) \(show(site.location)) (\(names))")
+                lines.append("  served by    \(WebServerKind(rawValue: site.server)?.displayName ?? site.server) \(show(site.location)) (\(names))")
             }
             if let problem = certificate.problem {
                 lines.append("  certificate  \(problem)")
@@ -120,7 +120,7 @@ public enum DiscoveryReport {
                 suffix += 1
             }
             taken.insert(name)
-            let server = certificate.sites.first.flatMap { site in WebServerKind.allCases.first { $0.displayName == site.server } }
+            let server = certificate.sites.first.flatMap { WebServerKind(rawValue: $0.server) }
             let installs = certificate.keyFile != nil && certificate.keyFile != certificate.certificateFile
             entries.append(ProposedEntry(name: name, domains: domains, webroot: shared, webroots: webroots,
                                          installFullChain: installs ? certificate.certificateFile : nil,

@@ -94,7 +94,7 @@ public enum HostDiscovery {
         for site in sites {
             for pair in site.certificates {
                 let key = "\(site.server.rawValue) " + (files.resolve(pair.certificate) ?? pair.certificate)
-                let reference = DiscoveredCertificate.Site(server: site.server.displayName, location: site.location, names: site.names)
+                let reference = DiscoveredCertificate.Site(server: site.server.rawValue, location: site.location, names: site.names)
                 if var existing = found[key] {
                     if !existing.sites.contains(reference) { existing.sites.append(reference) }
                     for name in site.names where !existing.servedNames.contains(name) { existing.servedNames.append(name) }
