@@ -47,8 +47,11 @@ struct ApacheVirtualHostDump: Sendable, Equatable {
 
 /// A problem reading an Apache virtual host, naming the file and line.
 public struct ApacheConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The configuration file (as `apachectl -S` named it, or an included one).
     public var file: String
+    /// The line in it (0 for the file as a whole).
     public var line: Int
+    /// What is wrong there.
     public var message: String
 
     public var description: String { "\(UntrustedText.display(file)):\(line): \(message)" }

@@ -11,11 +11,13 @@ public struct DiscoveredCertificate: Sendable, Equatable, Encodable {
         public var server: String
         /// `file:line` of its block.
         public var location: String
+        /// The names it answers to, as written.
         public var names: [String]
     }
 
     /// The webroot found for one name, and what in the configuration says so.
     public struct Webroot: Sendable, Equatable, Encodable {
+        /// The directory whose `.well-known/acme-challenge/` the CA's request is served from.
         public var path: String
         /// `file:line` of the site answering the name on port 80 (or, behind its redirect, on 443).
         public var site: String
@@ -27,18 +29,22 @@ public struct DiscoveredCertificate: Sendable, Equatable, Encodable {
     public var certificateFile: String
     /// The key file (nil: none named; Apache then reads the key from the certificate file).
     public var keyFile: String?
+    /// The sites serving it, in the order found.
     public var sites: [Site]
     /// The names the sites answer to (`server_name`, `ServerName`/`ServerAlias`), as written.
     public var servedNames: [String]
     /// The certificate's subjectAltNames (DNS names and IP addresses); empty when it could not be read.
     public var certificateNames: [String] = []
+    /// The certificate's subject and issuer, as one-line distinguished names.
     public var subject: String?
     public var issuer: String?
+    /// When it expires.
     public var notAfter: Date?
     /// True when the certificate is its own issuer (a snake-oil or test certificate).
     public var selfSigned = false
     /// Why the certificate file could not be read, when it could not.
     public var problem: String?
+    /// Which client seems to renew it.
     public var managedBy: ManagingClient = .none
     /// Served names the certificate does not cover (a browser warns on them).
     public var uncoveredNames: [String] = []

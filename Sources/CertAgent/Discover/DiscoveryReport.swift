@@ -57,7 +57,9 @@ public enum DiscoveryReport {
 
     /// A config entry proposed for an unmanaged certificate.
     public struct ProposedEntry: Sendable, Equatable {
+        /// The certificate's name in the config and the store (its first domain, made unique).
         public var name: String
+        /// The names with a webroot, the certificate's first.
         public var domains: [String]
         /// The webroot most names share, and those of the names that differ.
         public var webroot: String
@@ -65,6 +67,7 @@ public enum DiscoveryReport {
         /// `install`: the files the web server already reads, so CertAgent replaces them in place.
         public var installFullChain: String?
         public var installPrivateKey: String?
+        /// `install.reload`: the detected reload of the server serving it, when one was found.
         public var reload: [String]?
 
         /// The entry as a `certificates[]` object: `CertificateEntry`'s fields, then `webroots` and the install paths.

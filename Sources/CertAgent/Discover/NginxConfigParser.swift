@@ -19,8 +19,11 @@ struct NginxDirective: Sendable, Equatable {
 
 /// A problem in nginx's configuration text, naming the file and line.
 public struct NginxConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The configuration file (as `nginx -T` named it).
     public var file: String
+    /// The line in it.
     public var line: Int
+    /// What is wrong there.
     public var message: String
 
     public var description: String { "\(UntrustedText.display(file)):\(line): \(message)" }

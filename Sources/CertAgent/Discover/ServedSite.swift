@@ -5,6 +5,7 @@
 public struct ServedSite: Sendable, Equatable {
     /// One address the site listens on.
     public struct Listener: Sendable, Equatable {
+        /// The TCP port (80 when only an address is written).
         public var port: Int
         /// True when TLS is spoken on it (`listen … ssl`, `ssl on`, `SSLEngine on`).
         public var tls: Bool
@@ -20,7 +21,9 @@ public struct ServedSite: Sendable, Equatable {
 
     /// One certificate served, with its key (nginx may serve an RSA and an ECDSA certificate side by side).
     public struct CertificatePair: Sendable, Equatable {
+        /// The certificate file (the leaf, usually followed by its chain).
         public var certificate: String
+        /// The private key file; nil when none is named (Apache then reads it from the certificate file).
         public var key: String?
 
         public init(certificate: String, key: String?) {
@@ -44,14 +47,19 @@ public struct ServedSite: Sendable, Equatable {
         case none
     }
 
+    /// The web server whose configuration defines it.
     public var server: WebServerKind
-    /// The configuration file and line the block starts at.
+    /// The configuration file the block is in.
     public var file: String
+    /// The line the block starts at.
     public var line: Int
     /// `server_name`, or `ServerName` then `ServerAlias`, as written (lowercased), wildcards and regular expressions included.
     public var names: [String]
+    /// Where it listens.
     public var listeners: [Listener]
+    /// The certificates it serves (none for a site without TLS).
     public var certificates: [CertificatePair]
+    /// What answers `/.well-known/acme-challenge/` on it.
     public var challengePath: ChallengePath
 
     public init(server: WebServerKind, file: String, line: Int, names: [String], listeners: [Listener],

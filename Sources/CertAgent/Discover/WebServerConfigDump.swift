@@ -6,7 +6,9 @@ import FoundationEssentials
 /// `--nginx-config`, `--apache`, `--apache-config`); by default the host's own are found as `init` finds them
 /// (`WebServerHost`).
 public struct WebServerConfigQuery: Sendable, Equatable {
+    /// The server asked.
     public var kind: WebServerKind
+    /// The program run (an absolute path).
     public var executable: String
     /// The argument vector, `arguments[0]` included.
     public var arguments: [String]
@@ -33,7 +35,9 @@ public struct WebServerConfigQuery: Sendable, Equatable {
 
 /// Why a web server's configuration could not be read: what was run and what it said (escaped).
 public struct WebServerConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The command that was run, as words joined by spaces.
     public var command: String
+    /// What went wrong, with the end of its standard error (already escaped).
     public var reason: String
 
     public var description: String { "`\(UntrustedText.display(command))` \(reason)" }
