@@ -17,6 +17,7 @@ struct CertAgentCommand: ParsableCommand {
             RevokeCommand.self, DeleteCommand.self, RollbackCommand.self, CheckCommand.self, NotifyCommand.self, SecretCommand.self, RotateMasterKeyCommand.self,
             MetricsCommand.self, AccountCommand.self,
             ImportCommand.self,
+            DiscoverCommand.self,
         ])
 
     /// A usage error (unknown option, missing argument, a value that does not parse): status 2, as for a bad config.

@@ -187,9 +187,9 @@ public struct CertificateStatus: Codable, Sendable {
 }
 
 /// `status --json`: the one JSON encoding of reports for machines — times as RFC 3339 in UTC (`TimeText.rfc3339`),
-/// sorted keys, slashes not escaped.
+/// sorted keys, slashes not escaped (`discover --json` uses it too).
 public enum StatusJSON {
-    public static func encode(_ reports: [CertificateStatus]) throws -> String {
+    public static func encode(_ reports: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in

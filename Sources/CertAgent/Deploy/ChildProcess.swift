@@ -92,13 +92,15 @@ enum ChildProcess {
         }
     }
 
-    private static func spawn(executable: String, arguments: [String], environment: [String: String], outputDescriptor: Int32) throws(SpawnFailure) -> pid_t {
+    /// Starts `executable` with stdout on `outputDescriptor` and stderr on `errorDescriptor` (the same one when nil).
+    static func spawn(executable: String, arguments: [String], environment: [String: String], outputDescriptor: Int32,
+                      errorDescriptor: Int32? = nil) throws(SpawnFailure) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 1)
-        posix_spawn_file_actions_adddup2(&actions, outputDescriptor, 2)
+        posix_spawn_file_actions_adddup2(&actions, errorDescriptor ?? outputDescriptor, 2)
         GlibcExtensions.addCloseFrom(&actions, lowest: 3)
         GlibcExtensions.addChangeDirectory(&actions, "/")
 
