@@ -8,7 +8,11 @@ size: BoundaryConfigs has a config over 1 MiB).
 """
 import json
 import os
+import re
 import sys
+
+# A test's temporary directory, also as JSONSerialization writes it ("\/tmp\/…"): the recorder replaced the plain form.
+TEMPORARY = re.compile(r"(?:\\/|/)tmp(?:\\/|/)certagent-tests-[0-9A-F-]{36}")
 
 root = sys.argv[1]
 seen = set()
@@ -25,6 +29,8 @@ for source in sorted(os.listdir(root)):
         if (record.get("configBase64") or "").startswith("TOO-LARGE"):
             left_out.append(f"{source}: a config of {record['configBase64'].split(':')[1]} bytes")
             continue
+        if record.get("config"):
+            record["config"] = TEMPORARY.sub("@TMP@", record["config"])
         record["environment"] = {key: value for key, value in record["environment"].items() if key == "STATE_DIRECTORY"}
         key = json.dumps({k: v for k, v in record.items() if k != "source"}, sort_keys=True)
         if key in seen:
