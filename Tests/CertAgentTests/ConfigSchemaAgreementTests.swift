@@ -49,9 +49,7 @@ final class ConfigSchemaAgreementTests: XCTestCase {
         var directories: [TemporaryDirectory] = []
         for (number, line) in lines.enumerated() {
             let record = try JSONDecoder().decode(HarvestedConfig.self, from: Data(line.utf8))
-            let temp = try TemporaryDirectory()
-            directories.append(temp)
-            cases.append(try record.materialized(in: temp, label: "harvested #\(number + 1) (\(record.source))"))
+            cases.append(try record.materialized(into: &directories, label: "harvested #\(number + 1) (\(record.source))"))
         }
         // The corpus is what the suite knows: a handful of configs would prove nothing.
         XCTAssertGreaterThanOrEqual(cases.count, 250)
@@ -194,11 +192,24 @@ struct HarvestedConfig: Decodable {
     var runningAsRoot: Bool
     var tree: [Entry]
 
-    /// The config in `temp`, its files recreated there.
-    func materialized(in temp: TemporaryDirectory, label: String) throws -> ConfigCase {
-        func placed(_ text: String) -> String { text.replacing("@TMP@", with: temp.path) }
+    /// The config with its files recreated in new temporary directories (`@TMP@`, `@TMP2@`, … each one; a tree path
+    /// without a placeholder is below `@TMP@`), which `directories` keeps until the test ends.
+    func materialized(into directories: inout [TemporaryDirectory], label: String) throws -> ConfigCase {
+        var places: [String: String] = [:]
+        let everything = ([config ?? "", path] + environment.values + tree.flatMap { [$0.path, $0.target ?? ""] }).joined(separator: "\n")
+        for match in everything.matches(of: /@TMP[0-9]*@/) where places[String(match.output)] == nil {
+            let directory = try TemporaryDirectory()
+            directories.append(directory)
+            places[String(match.output)] = directory.path
+        }
+        if places["@TMP@"] == nil {
+            let directory = try TemporaryDirectory()
+            directories.append(directory)
+            places["@TMP@"] = directory.path
+        }
+        func placed(_ text: String) -> String { places.reduce(text) { $0.replacing($1.key, with: $1.value) } }
         for entry in tree {
-            let path = temp.path + "/" + entry.path
+            let path = placed(entry.path.hasPrefix("@TMP") ? entry.path : "@TMP@/" + entry.path)
             switch entry.kind {
             case "directory":
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
