@@ -12,6 +12,9 @@ struct BoundaryConfigs {
 
     func repeated(_ text: String, _ count: Int) -> String { String(repeating: text, count: count) }
 
+    /// Debian's CA bundle (ca-certificates, from scripts/install-deps): a caFile that exists and parses.
+    let systemBundle = "/etc/ssl/certs/ca-certificates.crt"
+
     var cases: [ConfigCase] {
         let path = root + "/config.json"
         var texts: [(String, String)] = []
@@ -50,7 +53,9 @@ struct BoundaryConfigs {
             #""fallbackAfterFailures": 3.0, "directory": ["letsencrypt", "https://acme.example/dir"]"#,
             #""fallbackAfterFailures": "3", "directory": ["letsencrypt", "https://acme.example/dir"]"#, #""fallbackAfterFailures": null"#)
         // caFile and eab at the top and in directory's first entry
-        top(#""caFile": "relative.pem""#, #""caFile": "\#(root)/missing.pem", "directory": [{"url": "https://a.example/d", "caFile": "\#(root)/missing.pem"}]"#,
+        top(#""caFile": "relative.pem""#, #""caFile": "\#(root)/missing.pem""#, #""caFile": "\#(systemBundle)""#,
+            #""caFile": "\#(systemBundle)", "directory": [{"url": "https://a.example/d", "caFile": "\#(systemBundle)"}]"#,
+            #""caFile": "\#(systemBundle)", "directory": ["https://b.example/d", {"url": "https://a.example/d", "caFile": "\#(systemBundle)"}]"#,
             #""eab": {"kid": "k", "hmacKeySecret": "s"}"#, #""eab": {"kid": "", "hmacKeySecret": "s"}"#, #""eab": {"kid": "k"}"#,
             #""eab": {"kid": "k", "hmacKeySecret": "bad name"}"#, #""eab": {"kid": "\#(repeated("k", 256))", "hmacKeySecret": "s"}"#,
             #""eab": {"kid": "\#(repeated("k", 257))", "hmacKeySecret": "s"}"#, #""eab": {"kid": "k", "hmacKeySecret": "s", "x": 1}"#,
@@ -101,7 +106,7 @@ struct BoundaryConfigs {
             #""notify": {"webhook": {"url": "https://h.example/", "headers": {"X": "a\nb"}}}"#,
             #""notify": {"webhook": {"url": "https://h.example/", "headers": {\#((1...20).map { #""X-\#($0)": "v""# }.joined(separator: ", "))}}}"#,
             #""notify": {"webhook": {"url": "https://h.example/", "headers": {\#((1...21).map { #""X-\#($0)": "v""# }.joined(separator: ", "))}}}"#,
-            #""notify": {"email": {\#(mail)}}"#, #""notify": {"email": {\#(mail), "server": "smtp.example.com:25"}}"#,
+            #""notify": {"email": {\#(mail)}}"#, #""notify": {"email": {"server": "smtp.example.com:25", "from": "a@example.com", "to": "b@example.com"}}"#,
             #""notify": {"email": {"server": "::1", "from": "a@example.com", "to": "b@example.com"}}"#,
             #""notify": {"email": {\#(mail), "security": "tls"}}"#, #""notify": {"email": {\#(mail), "security": "smtps"}}"#,
             #""notify": {"email": {\#(mail), "port": 0}}"#, #""notify": {"email": {\#(mail), "port": 65535}}"#, #""notify": {"email": {\#(mail), "port": 65536}}"#,
@@ -116,9 +121,10 @@ struct BoundaryConfigs {
             #""notify": {\#(hook), "atRiskShare": 0.9}"#, #""notify": {\#(hook), "atRiskShare": 0.91}"#, #""notify": {\#(hook), "atRiskFloorDays": 0}"#,
             #""notify": {\#(hook), "atRiskFloorDays": 365}"#, #""notify": {\#(hook), "atRiskFloorDays": 366}"#, #""notify": {\#(hook), "atRiskFloorDays": -1}"#)
         // A certificate's fields
-        certificate(#""name": "a""#, #""name": ".hidden""#, #""name": "\#(repeated("n", 64))""#, #""name": "\#(repeated("n", 65))""#, #""name": "a/b""#,
-                    #""name": """#, #""name": 5"#, #""name": null"#,
-                    #""keyType": "ec384""#, #""keyType": "dsa""#, #""reuseKey": true"#, #""reuseKey": "true""#, #""profile": "shortlived""#,
+        for name in [#""a""#, #"".hidden""#, #""\#(repeated("n", 64))""#, #""\#(repeated("n", 65))""#, #""a/b""#, #""""#, "5", "null", #""A-b_c.d""#] {
+            whole("certificate name \(name.prefix(70))", config(certificates: #"[{"name": \#(name), "domains": ["site.example.com"], "webroot": "\#(root)/www"}]"#))
+        }
+        certificate(#""keyType": "ec384""#, #""keyType": "dsa""#, #""reuseKey": true"#, #""reuseKey": "true""#, #""profile": "shortlived""#,
                     #""notify": false"#, #""notify": true"#, #""notify": {\#(hook)}"#, #""notify": {}"#, #""webrot": "/var/www""#,
                     #""address": "127.0.0.1:8443""#, #""address": "[::1]:443""#, #""address": "host.example:443""#, #""address": "host.example""#,
                     #""address": "::1:443""#, #""address": "127.0.0.1:0""#, #""address": "127.0.0.1:65536""#, #""address": "127.0.0.1:00443""#,
