@@ -18,6 +18,7 @@ struct CertAgentCommand: ParsableCommand {
             MetricsCommand.self, AccountCommand.self,
             ImportCommand.self,
             DiscoverCommand.self,
+            ConfigCommand.self,
         ])
 
     /// A usage error (unknown option, missing argument, a value that does not parse): status 2, as for a bad config.

@@ -14,6 +14,10 @@ public enum ConfigLoader {
     /// `StateDirectory=`, so `sudo certagent issue` and the service always use the same store.
     public static let rootDefaultStorage = "/var/lib/certagent"
 
+    /// The values `maxConcurrentRenewals` and `minimumRenewalIntervalSeconds` may take (also `ConfigSchema`'s).
+    static let maxConcurrentRenewalsRange: ClosedRange<Double> = 1...64
+    static let minimumRenewalIntervalRange: ClosedRange<Double> = 1...86_400
+
     /// Loads `path`. `environment` supplies `STATE_DIRECTORY` (set by systemd's `StateDirectory=`) for the default store;
     /// `runningAsRoot` picks `rootDefaultStorage` over a store beside the webroot. The file and its directories must pass
     /// `permissions` (no one but the running user or root may write them) before anything in it is used.
@@ -63,6 +67,7 @@ public enum ConfigLoader {
 
     private static func readConfig(_ reader: inout FieldReader, path: String, environment: [String: String],
                                    runningAsRoot: Bool) -> AgentConfig? {
+        readSchemaReference(&reader)
         let emails = (reader.strings("email") ?? []).compactMap { field, value -> String? in
             if let problem = FieldLimits.emailProblem(value) {
                 reader.add(field: field, value: JSONValue.string(value).excerpt, message: problem)
@@ -83,8 +88,8 @@ public enum ConfigLoader {
         let certificates = readCertificates(&reader, defaultKeyType: defaultKeyType, defaultProfile: profile, directoryURL: directoryURL)
         let storage = readStorage(&reader, certificates: certificates, environment: environment, runningAsRoot: runningAsRoot)
         let masterKeyFile = readMasterKeyFile(&reader, configPath: path, certificates: certificates)
-        let concurrency = readPositiveNumber(&reader, "maxConcurrentRenewals", range: 1...64)
-        let minimumInterval = readPositiveNumber(&reader, "minimumRenewalIntervalSeconds", range: 1...86_400)
+        let concurrency = readPositiveNumber(&reader, "maxConcurrentRenewals", range: maxConcurrentRenewalsRange)
+        let minimumInterval = readPositiveNumber(&reader, "minimumRenewalIntervalSeconds", range: minimumRenewalIntervalRange)
         let dryRunDirectory = readDirectory(&reader, key: "dryRunDirectory")
         var metricsFile = readMetricsFile(&reader)
         if let path = metricsFile, let storage, PathSafety.isInside(path, directory: storage) {
@@ -105,6 +110,16 @@ public enum ConfigLoader {
         config.notify = notify
         config.profile = profile
         return config
+    }
+
+    /// `$schema`: the JSON Schema an editor checks the file with (`ConfigSchema`), ignored otherwise. Only a string.
+    private static func readSchemaReference(_ reader: inout FieldReader) {
+        guard let value = reader.raw("$schema") ?? reader.object["$schema"] else { return }
+        guard case .string(let text) = value else {
+            reader.report("$schema", value, "must be a string (the schema's URI, e.g. \(ConfigSchema.installedURI)), not \(value.kindName)")
+            return
+        }
+        if let problem = FieldLimits.textProblem(text, limit: FieldLimits.pathBytes, what: "a schema URI") { reader.report("$schema", value, problem) }
     }
 
     /// `dryRunDirectory` (nil when absent): an https:// URL or a known name (`directory` is read by

@@ -5,6 +5,8 @@ import FoundationEssentials
 public indirect enum OrderedJSON: Sendable, Equatable {
     case string(String)
     case bool(Bool)
+    case number(Double)
+    case null
     case array([OrderedJSON])
     case object([Member])
 
@@ -27,6 +29,8 @@ public indirect enum OrderedJSON: Sendable, Equatable {
         switch self {
         case .string(let text): .string(text)
         case .bool(let flag): .bool(flag)
+        case .number(let number): .number(number)
+        case .null: .null
         case .array(let items): .array(items.map(\.parsed))
         case .object(let members): .object(Dictionary(members.map { ($0.key, $0.value.parsed) }, uniquingKeysWith: { $1 }))
         }
@@ -55,6 +59,10 @@ public indirect enum OrderedJSON: Sendable, Equatable {
         switch self {
         case .string(let text): return Self.encoded(text)
         case .bool(let flag): return flag ? "true" : "false"
+        case .number(let number):
+            // Whole numbers without a fraction (`4`, not `4.0`); others as Swift writes them (`0.01`).
+            return number == number.rounded() && abs(number) < 1e15 ? String(Int(number)) : String(number)
+        case .null: return "null"
         case .array(let items):
             if style.compact || items.allSatisfy({ if case .string = $0 { true } else { false } }) {
                 return "[" + items.map { $0.rendered(indent: indent, style: style) }.joined(separator: ", ") + "]"
