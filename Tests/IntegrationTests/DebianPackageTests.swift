@@ -232,3 +232,36 @@ final class DebianPackageTests: XCTestCase {
         return walk(command, [])
     }
 }
+
+/// `scripts/debian-root`: the cached root has what the package and systemd tests need, and a directory the script did
+/// not build is never touched.
+final class DebianRootScriptTests: XCTestCase {
+    func testCachedRootIsCompleteAndHoldsThePackagesTheTestsNeed() throws {
+        let root = try DebianRootCopy.cachedRoot()
+        let marker = try String(contentsOfFile: root + "/.certagent-debian-root", encoding: .utf8)
+        XCTAssertTrue(marker.hasPrefix("suite=bookworm variant=minbase include="), marker)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + ".partial"), "no half-built root lies beside it")
+        // A second call answers at once with the same path (the marker says it is complete).
+        let again = try runCommand(ProjectPaths.root + "/scripts/debian-root", [root])
+        XCTAssertEqual(again.status, 0, again.output)
+        XCTAssertEqual(again.stdout, root + "\n")
+        let copy = try DebianRootCopy()
+        let installed = try copy.run("dpkg-query -W -f '${Package} ${Status}\\n' systemd systemd-sysv dbus procps nginx-light man-db libssl3 libcurl4 ca-certificates")
+        XCTAssertEqual(installed.status, 0, installed.output)
+        let lines = installed.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 9, installed.stdout)
+        XCTAssertTrue(lines.allSatisfy { $0.hasSuffix(" install ok installed") }, installed.stdout)
+    }
+
+    func testDirectoryItDidNotBuildIsRefusedAndLeftAsItWas() throws {
+        let scratch = try TemporaryDirectory()
+        let foreign = try scratch.make("foreign")
+        let file = try scratch.write("foreign/keep", "mine\n")
+        let result = try runCommand(ProjectPaths.root + "/scripts/debian-root", [foreign])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("\(foreign) exists and is not a root this script built"), result.stderr)
+        XCTAssertEqual(result.stdout, "", "no path printed for a root that was not made")
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), "mine\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: foreign), ["keep"])
+    }
+}
