@@ -1,9 +1,9 @@
 import FoundationEssentials
 
 /// The part of a renewal record the fleet shares (`records/<cert>`): the schedule and the backoff — failures, the CA's
-/// `Retry-After`, the chosen renewal time, renewal information (ARI), the fallback CA, the order in flight — so every
-/// node decides from one schedule and the fleet makes one renewal, not one per node. What a node did locally (its
-/// deployment, the summary of its own files) stays in its own `renewal.json`.
+/// `Retry-After`, the chosen renewal time, renewal information (ARI), the fallback CA — so every node decides from one
+/// schedule and the fleet makes one renewal, not one per node. What a node did locally (its deployment, the summary of
+/// its own files, its own order in flight) stays in its own `renewal.json`.
 extension RenewalRecord {
     /// This record without the node's own fields: what is written to `records/<cert>`.
     public var fleetShared: RenewalRecord {
@@ -13,6 +13,7 @@ extension RenewalRecord {
         shared.deployedVersion = nil
         shared.deployedReload = nil
         shared.certificateSummary = nil
+        shared.inFlightSince = nil
         return shared
     }
 
@@ -24,6 +25,7 @@ extension RenewalRecord {
         merged.deployedVersion = deployedVersion
         merged.deployedReload = deployedReload
         merged.certificateSummary = certificateSummary
+        merged.inFlightSince = inFlightSince
         return merged
     }
 }
