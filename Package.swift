@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "CertCrypto", dependencies: ["COpenSSL", "ByteEncoding"]),
         // The only importer of CCurl.
         .target(name: "CurlHTTP", dependencies: ["CCurl"]),
+        // etcd v3 client over the members' JSON gateway (through CurlHTTP): key-value, transactions, leases, watch.
+        .target(name: "Etcd", dependencies: ["CurlHTTP", "ByteEncoding"]),
         // RFC 8555 client: no C, no storage.
         .target(name: "ACME", dependencies: ["ByteEncoding"]),
         // The agent: config, store, solver, policy, scheduler.
@@ -51,6 +53,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CertAgent", "ByteEncoding"], path: "Tests/TestSupport"),
         .testTarget(name: "CertCryptoTests", dependencies: ["CertCrypto", "ByteEncoding", "TestSupport"]),
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "TestSupport"]),
+        .testTarget(name: "EtcdTests", dependencies: ["Etcd", "ByteEncoding", "TestSupport"]),
         .testTarget(name: "ACMETests", dependencies: ["ACME", "ByteEncoding"]),
         .testTarget(name: "CertAgentTests", dependencies: ["CertAgent", "ACME", "ByteEncoding", "CertCrypto", "CurlHTTP", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["CertAgent", "CertCrypto", "TestSupport"]),

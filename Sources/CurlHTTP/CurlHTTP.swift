@@ -10,6 +10,11 @@ import Glibc
 public struct CurlHTTPConfiguration: Sendable {
     /// PEM bundle to trust instead of the system store (`CURLOPT_CAINFO`); nil = the system store.
     public var caFile: String?
+    /// PEM certificate this client presents to servers that ask for one (TLS client authentication,
+    /// `CURLOPT_SSLCERT`), e.g. to an etcd member started with `--client-cert-auth`; nil = none.
+    public var clientCertificateFile: String?
+    /// PEM private key of `clientCertificateFile` (`CURLOPT_SSLKEY`); nil = the key is in the certificate file.
+    public var clientKeyFile: String?
     /// Seconds allowed for the connection phase (TCP connect and TLS handshake).
     public var connectTimeout: Double
     /// Seconds a connected server may stay silent (less than one byte per second, either way) before the transfer is
@@ -30,6 +35,8 @@ public struct CurlHTTPConfiguration: Sendable {
 
     public init(
         caFile: String? = nil,
+        clientCertificateFile: String? = nil,
+        clientKeyFile: String? = nil,
         connectTimeout: Double = 10,
         silenceTimeout: Double = 30,
         totalTimeout: Double = 60,
@@ -39,6 +46,8 @@ public struct CurlHTTPConfiguration: Sendable {
         cancellation: CurlHTTPCancellation? = nil
     ) {
         self.caFile = caFile
+        self.clientCertificateFile = clientCertificateFile
+        self.clientKeyFile = clientKeyFile
         self.connectTimeout = connectTimeout
         self.silenceTimeout = silenceTimeout
         self.totalTimeout = totalTimeout
@@ -102,6 +111,16 @@ public struct CurlResponse: Sendable {
     }
 }
 
+/// How a streamed request (`CurlHTTPClient.stream`) ended without an error.
+public struct CurlStreamEnd: Sendable {
+    public let status: Int
+    /// Every header of the final response, as in `CurlResponse`.
+    public let headers: [(name: String, value: String)]
+    public let effectiveURL: String
+    /// True when the receiver ended the transfer (returned false); false when the server ended the response.
+    public let stoppedByReceiver: Bool
+}
+
 public enum CurlHTTPError: Error, Sendable, CustomStringConvertible {
     /// The URL's scheme is not in `allowedSchemes`; nothing was sent.
     case schemeNotAllowed(url: String)
@@ -131,7 +150,10 @@ public enum CurlHTTPError: Error, Sendable, CustomStringConvertible {
         case Int(CURLE_COULDNT_RESOLVE_HOST.rawValue): return .notResolved
         case Int(CURLE_PEER_FAILED_VERIFICATION.rawValue): return .certificateRejected
         case Int(CURLE_SSL_CONNECT_ERROR.rawValue): return .tlsHandshakeFailed
-        case Int(CURLE_GOT_NOTHING.rawValue), Int(CURLE_SEND_ERROR.rawValue), Int(CURLE_RECV_ERROR.rawValue): return .noAnswer
+        case Int(CURLE_GOT_NOTHING.rawValue), Int(CURLE_SEND_ERROR.rawValue), Int(CURLE_RECV_ERROR.rawValue),
+             // An HTTP/2 connection that broke (e.g. a TLS 1.3 server refusing the client certificate after the handshake).
+             Int(CURLE_HTTP2.rawValue), Int(CURLE_HTTP2_STREAM.rawValue):
+            return .noAnswer
         default: return .other
         }
     }
@@ -164,7 +186,7 @@ public enum CurlFailureKind: Sendable, Equatable {
     case certificateRejected
     /// The TLS handshake failed.
     case tlsHandshakeFailed
-    /// The server closed the connection without an answer, or the connection broke.
+    /// The server closed the connection without an answer, or the connection (or its HTTP/2 session) broke.
     case noAnswer
     /// Anything else.
     case other
@@ -199,10 +221,21 @@ private final class ResponseSink {
     var body: [UInt8] = []
     var headers: [(name: String, value: String)] = []
     var exceeded = false
+    /// The status of the response being received (from its status line), 0 before one arrived.
+    var status = 0
+    /// A streamed request's receiver: body bytes go to it as they arrive instead of into `body` (and `limit` does not
+    /// apply); it returns false to end the transfer.
+    var receiver: ((Int, [UInt8]) -> Bool)?
+    var stoppedByReceiver = false
 
     init(limit: Int) { self.limit = limit }
 
     func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if let receiver {
+            if receiver(status, Array(bytes)) { return true }
+            stoppedByReceiver = true
+            return false
+        }
         if bytes.count > limit - body.count {
             exceeded = true
             return false
@@ -217,6 +250,11 @@ private final class ResponseSink {
         // Every response (1xx, and any other before the final one) starts with its status line: start over.
         if line.starts(with: Array("HTTP/".utf8)) {
             headers.removeAll()
+            // "HTTP/1.1 200 OK", "HTTP/2 200": the three digits after the first space.
+            if let space = line.firstIndex(of: 0x20), line.count >= space + 4,
+               let code = Int(String(decoding: line[(space + 1)..<(space + 4)], as: UTF8.self)) {
+                status = code
+            }
             return
         }
         if line.isEmpty { return }
@@ -269,6 +307,19 @@ let cancellationCallback: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, 
     context, _, _, _, _ in
     guard let context else { return 0 }
     return Unmanaged<CurlHTTPCancellation>.fromOpaque(context).takeUnretainedValue().isCancelled ? 1 : 0
+}
+
+/// Several cancellations of which any one aborts the transfer: the client's and a streamed request's own.
+private final class CancellationSet {
+    let members: [CurlHTTPCancellation]
+    init(_ members: [CurlHTTPCancellation]) { self.members = members }
+    var isCancelled: Bool { members.contains { $0.isCancelled } }
+}
+
+private let cancellationSetCallback: @convention(c) (UnsafeMutableRawPointer?, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> Int32 = {
+    context, _, _, _, _ in
+    guard let context else { return 0 }
+    return Unmanaged<CancellationSet>.fromOpaque(context).takeUnretainedValue().isCancelled ? 1 : 0
 }
 
 /// An easy handle and its error buffer, used by one request at a time: taken from the client's pool of idle handles for
@@ -350,6 +401,54 @@ public final class CurlHTTPClient: @unchecked Sendable {
         body: [UInt8]? = nil,
         options: CurlRequestOptions = CurlRequestOptions()
     ) throws -> CurlResponse {
+        let upperMethod = try validate(method: method, url: url, headers: headers, body: body)
+        if let cancellation = configuration.cancellation, cancellation.isCancelled { throw CurlHTTPError.cancelled(url: url) }
+        let state = try takeHandle()
+        defer { idleHandles.withLock { $0.append(state) } }
+        let sink = ResponseSink(limit: max(configuration.maxResponseBytes, 0))
+        return try perform(on: state, sink: sink, method: upperMethod, url: url, headers: headers, body: body, options: options,
+                           totalTimeout: configuration.totalTimeout, silenceTimeout: configuration.silenceTimeout,
+                           cancellations: configuration.cancellation.map { [$0] } ?? [])
+    }
+
+    /// Sends one request whose response body is delivered as it arrives — a long-lived response such as etcd's watch
+    /// stream, one chunk at a time, in order — rather than collected. The request has no total timeout (only the
+    /// configuration's connect timeout and the `silenceTimeout` given here apply) and `maxResponseBytes` does not
+    /// apply: the receiver bounds what it keeps. It ends when the server ends the response, when `receive` returns
+    /// false (`stoppedByReceiver`), or with an error: the connection broke, a timeout, or `cancellation` (or the
+    /// configuration's) was cancelled (`CurlHTTPError.cancelled`, within about a second).
+    /// - Parameters:
+    ///   - silenceTimeout: seconds the server may send nothing before the transfer is dropped; 0 = never.
+    ///   - receive: called on the calling thread with the response's status and each chunk of its body, in order.
+    public func stream(
+        method: String,
+        url: String,
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil,
+        options: CurlRequestOptions = CurlRequestOptions(),
+        silenceTimeout: Double = 0,
+        cancellation: CurlHTTPCancellation? = nil,
+        receive: (_ status: Int, _ chunk: [UInt8]) -> Bool
+    ) throws -> CurlStreamEnd {
+        let upperMethod = try validate(method: method, url: url, headers: headers, body: body)
+        let cancellations = [configuration.cancellation, cancellation].compactMap { $0 }
+        if cancellations.contains(where: { $0.isCancelled }) { throw CurlHTTPError.cancelled(url: url) }
+        let state = try takeHandle()
+        defer { idleHandles.withLock { $0.append(state) } }
+        let sink = ResponseSink(limit: 0)
+        return try withoutActuallyEscaping(receive) { receiver in
+            sink.receiver = receiver
+            defer { sink.receiver = nil }
+            let response = try perform(on: state, sink: sink, method: upperMethod, url: url, headers: headers, body: body,
+                                       options: options, totalTimeout: 0, silenceTimeout: silenceTimeout,
+                                       cancellations: cancellations)
+            return CurlStreamEnd(status: response.status, headers: response.headers, effectiveURL: response.effectiveURL,
+                                 stoppedByReceiver: sink.stoppedByReceiver)
+        }
+    }
+
+    /// Checks a request before any I/O; returns the method uppercased.
+    private func validate(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]?) throws -> String {
         try checkURL(url)
         let upperMethod = method.uppercased()
         guard isToken(upperMethod) else {
@@ -367,10 +466,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
                                               message: "invalid request header \(header.name.debugDescription)")
             }
         }
-        if let cancellation = configuration.cancellation, cancellation.isCancelled { throw CurlHTTPError.cancelled(url: url) }
-        let state = try takeHandle()
-        defer { idleHandles.withLock { $0.append(state) } }
-        return try perform(on: state, method: upperMethod, url: url, headers: headers, body: body, options: options)
+        return upperMethod
     }
 
     /// An idle handle (the one used last, whose connection is the warmest), or a new one when every handle is in use.
@@ -402,11 +498,15 @@ public final class CurlHTTPClient: @unchecked Sendable {
     /// Runs one request on `state`, a handle no other request uses meanwhile.
     private func perform(
         on state: HandleState,
+        sink: ResponseSink,
         method: String,
         url: String,
         headers: [(name: String, value: String)],
         body: [UInt8]?,
-        options: CurlRequestOptions
+        options: CurlRequestOptions,
+        totalTimeout: Double,
+        silenceTimeout: Double,
+        cancellations: [CurlHTTPCancellation]
     ) throws -> CurlResponse {
         let h = state.handle
         // Forget the previous request's options; the connection cache survives the reset.
@@ -438,19 +538,20 @@ public final class CurlHTTPClient: @unchecked Sendable {
         set(CURLOPT_FOLLOWLOCATION, 0)
         set(CURLOPT_NOSIGNAL, 1)
         set(CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(configuration.connectTimeout))
-        set(CURLOPT_TIMEOUT_MS, Self.milliseconds(configuration.totalTimeout))
+        set(CURLOPT_TIMEOUT_MS, Self.milliseconds(totalTimeout))
         // libcurl checks the speed once a second: under 1 byte/s for `silenceTimeout` whole seconds drops the transfer.
-        let silence = configuration.silenceTimeout
+        let silence = silenceTimeout
         if silence.isFinite, silence > 0 {
             set(CURLOPT_LOW_SPEED_LIMIT, 1)
             set(CURLOPT_LOW_SPEED_TIME, max(1, Int(min(silence, Double(Int32.max)).rounded(.up))))
         }
-        if let cancellation = configuration.cancellation {
-            // The token outlives the transfer: the configuration (and so the client) holds it.
+        // Kept alive until the transfer ends (see `withExtendedLifetime` below).
+        let cancellationSet = CancellationSet(cancellations)
+        if !cancellations.isEmpty {
             set(CURLOPT_NOPROGRESS, 0)
-            let code = certagent_curl_setopt_xferinfo_callback(h, CURLOPT_XFERINFOFUNCTION, cancellationCallback)
+            let code = certagent_curl_setopt_xferinfo_callback(h, CURLOPT_XFERINFOFUNCTION, cancellationSetCallback)
             if code != CURLE_OK && failure == nil { failure = (CURLOPT_XFERINFOFUNCTION, code) }
-            setPointer(CURLOPT_XFERINFODATA, Unmanaged.passUnretained(cancellation).toOpaque())
+            setPointer(CURLOPT_XFERINFODATA, Unmanaged.passUnretained(cancellationSet).toOpaque())
         } else {
             set(CURLOPT_NOPROGRESS, 1)
         }
@@ -459,12 +560,19 @@ public final class CurlHTTPClient: @unchecked Sendable {
         set(CURLOPT_SSL_VERIFYHOST, options.verifyPeer ? 2 : 0)
         set(CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2)
         if let caFile = configuration.caFile { set(CURLOPT_CAINFO, caFile) }
+        if let certificate = configuration.clientCertificateFile {
+            set(CURLOPT_SSLCERT, certificate)
+            set(CURLOPT_SSLCERTTYPE, "PEM")
+        }
+        if let key = configuration.clientKeyFile {
+            set(CURLOPT_SSLKEY, key)
+            set(CURLOPT_SSLKEYTYPE, "PEM")
+        }
         // The size cap is enforced in the write callback only, on bytes actually received:
         // CURLOPT_MAXFILESIZE would also reject a HEAD (or 304) whose Content-Length exceeds it.
         state.errorBuffer[0] = 0
         setPointer(CURLOPT_ERRORBUFFER, UnsafeRawPointer(state.errorBuffer))
 
-        let sink = ResponseSink(limit: max(configuration.maxResponseBytes, 0))
         let context = Unmanaged.passUnretained(sink).toOpaque()
         _ = certagent_curl_setopt_write_callback(h, CURLOPT_WRITEFUNCTION, bodyCallback)
         setPointer(CURLOPT_WRITEDATA, context)
@@ -532,7 +640,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
                                           message: "setting curl option \(failure.option.rawValue) failed: \(String(cString: curl_easy_strerror(failure.code)))")
         }
 
-        let code = withExtendedLifetime(sink) { curl_easy_perform(h) }
+        let code = withExtendedLifetime((sink, cancellationSet)) { curl_easy_perform(h) }
 
         var connects = 0
         if certagent_curl_getinfo_long(h, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK {
@@ -543,7 +651,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
             throw CurlHTTPError.responseTooLarge(url: url, limit: configuration.maxResponseBytes)
         }
         if code == CURLE_ABORTED_BY_CALLBACK { throw CurlHTTPError.cancelled(url: url) }
-        guard code == CURLE_OK else {
+        guard code == CURLE_OK || (code == CURLE_WRITE_ERROR && sink.stoppedByReceiver) else {
             var detail = state.errorBuffer[0] != 0
                 ? String(cString: state.errorBuffer)
                 : String(cString: curl_easy_strerror(code))
@@ -587,7 +695,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
         case CURLE_SSL_CONNECT_ERROR: return "TLS handshake failed"
         case CURLE_UNSUPPORTED_PROTOCOL: return "protocol not allowed or unsupported"
         case CURLE_GOT_NOTHING: return "server sent no response"
-        case CURLE_SEND_ERROR, CURLE_RECV_ERROR: return "network error"
+        case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_HTTP2, CURLE_HTTP2_STREAM: return "network error"
         default: return "transfer failed"
         }
     }

@@ -1,5 +1,6 @@
 import CurlHTTP
 import Foundation
+import TestSupport
 import XCTest
 
 /// `CurlTLSProbe`: the served chain read over a TLS handshake only, never trusted; connect-to keeps SNI; refused,

@@ -89,6 +89,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(float(params.get("s", "0.1")))
             with lock: stats["inflight"] -= 1
             self.reply(200, params.get("id", "").encode())
+        elif path == "/stream":
+            # n chunked lines, `gap` seconds apart; with stall=1 the response then stays open, silent.
+            n, gap = int(params.get("n", "3")), float(params.get("gap", "0.3"))
+            self.send_response(200); self.send_header("Transfer-Encoding", "chunked"); self.end_headers()
+            try:
+                for i in range(n):
+                    line = b"line %d\n" % i
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line)); self.wfile.flush()
+                    if i + 1 < n: time.sleep(gap)
+                if params.get("stall") == "1":
+                    time.sleep(60)
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
         elif path == "/stats":
             with lock: data = json.dumps(stats).encode()
             self.reply(200, data, [("Content-Type", "application/json")])
