@@ -20,11 +20,11 @@ public final class FleetCoordinator: Sendable {
     private let onAvailabilityChange: @Sendable (FleetAvailability) -> Void
 
     public init(store: any FleetKeyValueStore, cluster: ClusterConfig, certificates: [CertificateConfig], masterKey: MasterKey,
-                journal: @escaping @Sendable (String) -> String?, clock: any AgentClock, logger: Logger,
+                journal: @escaping @Sendable (String) -> String?, clock: any AgentClock, logger: Logger, announces: Bool = true,
                 onAvailabilityChange: @escaping @Sendable (FleetAvailability) -> Void = { _ in }) throws {
         var logger = logger
         logger[metadataKey: "node"] = "\(cluster.node)"
-        membership = FleetMembership(store: store, cluster: cluster, clock: clock)
+        membership = FleetMembership(store: store, cluster: cluster, clock: clock, announces: announces)
         distribution = FleetDistribution(membership: membership, seal: try FleetSeal(masterKey: masterKey))
         responder = FleetChallengeResponder(membership: membership, certificates: certificates, journal: journal, clock: clock, logger: logger)
         self.cluster = cluster
@@ -129,6 +129,19 @@ public final class FleetCoordinator: Sendable {
         return try attempt("publishing the new version") {
             try distribution.publish(material, of: certificate, lock: lock, record: record, account: account, now: clock.now())
         }
+    }
+
+    /// The coordinator of `session`'s `cluster` block over the real etcd (`EtcdFleetStore`), nil without one.
+    /// `announces`: the daemon (true) announces the node and serves challenges; a command (false) only orders.
+    public static func forSession(_ session: AgentSession, clock: any AgentClock, logger: Logger, announces: Bool,
+                                  onAvailabilityChange: @escaping @Sendable (FleetAvailability) -> Void = { _ in }) throws -> FleetCoordinator? {
+        guard let cluster = session.config.cluster else { return nil }
+        let password = try cluster.passwordSecret.map { String(decoding: try session.secrets.secrets.value(named: $0), as: UTF8.self) }
+        let store = session.store
+        return try FleetCoordinator(store: try EtcdFleetStore(cluster: cluster, password: password), cluster: cluster,
+                                    certificates: session.config.certificates, masterKey: session.secrets.masterKey,
+                                    journal: { store.challengeJournal($0) }, clock: clock, logger: logger, announces: announces,
+                                    onAvailabilityChange: onAvailabilityChange)
     }
 
     // MARK: Running

@@ -10,10 +10,15 @@ public final class FleetMembership: Sendable {
     public let keys: FleetKeys
     public let node: String
     public let leaseSeconds: Int
+    /// Whether joining announces the node (`nodes/<node>`): the daemon does; a command (`renew`, `issue`) on the same
+    /// server does not — its node is already announced by the daemon, which serves the other nodes' challenges.
+    public let announces: Bool
     private let clock: any AgentClock
     private let lease = Mutex<Int64?>(nil)
 
-    public init(store: any FleetKeyValueStore, keys: FleetKeys, node: String, leaseSeconds: Int, clock: any AgentClock) {
+    public init(store: any FleetKeyValueStore, keys: FleetKeys, node: String, leaseSeconds: Int, clock: any AgentClock,
+                announces: Bool = true) {
+        self.announces = announces
         self.store = store
         self.keys = keys
         self.node = node
@@ -21,8 +26,9 @@ public final class FleetMembership: Sendable {
         self.clock = clock
     }
 
-    public convenience init(store: any FleetKeyValueStore, cluster: ClusterConfig, clock: any AgentClock) {
-        self.init(store: store, keys: FleetKeys(prefix: cluster.prefix), node: cluster.node, leaseSeconds: cluster.leaseSeconds, clock: clock)
+    public convenience init(store: any FleetKeyValueStore, cluster: ClusterConfig, clock: any AgentClock, announces: Bool = true) {
+        self.init(store: store, keys: FleetKeys(prefix: cluster.prefix), node: cluster.node, leaseSeconds: cluster.leaseSeconds, clock: clock,
+                  announces: announces)
     }
 
     /// The lease everything of this node is bound to: granted (and the node announced) when there is none yet.
@@ -35,8 +41,10 @@ public final class FleetMembership: Sendable {
     @discardableResult
     public func join() throws -> Int64 {
         let granted = try store.grantLease(ttl: leaseSeconds)
-        let record = FleetNodeRecord(node: node, started: clock.now(), version: CertAgentVersion.current)
-        try store.put(keys.node(node), value: try FleetJSON.encode(record), lease: granted)
+        if announces {
+            let record = FleetNodeRecord(node: node, started: clock.now(), version: CertAgentVersion.current)
+            try store.put(keys.node(node), value: try FleetJSON.encode(record), lease: granted)
+        }
         lease.withLock { $0 = granted }
         return granted
     }

@@ -653,6 +653,18 @@ public final class RenewalService: Sendable {
         fleet?.saveShared(record, of: name)
     }
 
+    /// Fleet mode: brings every certificate to the fleet's current version (at start: a node that was down or joins
+    /// late catches up without ordering). Nothing without a `cluster` block.
+    public func followFleet() {
+        guard fleet != nil else { return }
+        for certificate in session.config.certificates {
+            var logger = logger
+            logger[metadataKey: "certificate"] = "\(certificate.name)"
+            guard let lock = try? session.store.lockForIssuance(certificate.name) else { continue }
+            withExtendedLifetime(lock) { _ = followFleet(certificate, logger: logger) }
+        }
+    }
+
     /// Fleet mode: brings the local store to the fleet's current version of `certificate` (verified, committed, then
     /// deployed with this node's own install and reload), and says whether the pass must wait for etcd.
     private func followFleet(_ certificate: CertificateConfig, logger: Logger) -> RenewalOutcome? {
