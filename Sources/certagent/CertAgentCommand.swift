@@ -16,6 +16,7 @@ struct CertAgentCommand: ParsableCommand {
             InitCommand.self, IssueCommand.self, RunCommand.self, RenewCommand.self, StatusCommand.self,
             RevokeCommand.self, DeleteCommand.self, RollbackCommand.self, CheckCommand.self, NotifyCommand.self, SecretCommand.self, RotateMasterKeyCommand.self,
             MetricsCommand.self, AccountCommand.self,
+            ClusterCommand.self,
         ])
 
     /// A usage error (unknown option, missing argument, a value that does not parse): status 2, as for a bad config.

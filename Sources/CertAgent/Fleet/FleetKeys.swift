@@ -15,6 +15,7 @@ import FoundationEssentials
 /// <prefix>deployed/<cert>/<node>             the version a node has deployed (FleetDeployment JSON)
 /// <prefix>accounts/<ca>/account.json         the account record at a CA (JSON: URL, contacts; no key)
 /// <prefix>accounts/<ca>/account-key          the account key — sealed
+/// <prefix>pushed                             `cluster push` filled the prefix from a single server's store
 /// ```
 /// `<cert>` is the certificate's configured name, `<ca>` the store's account directory name, `<node>` a node name
 /// (`ClusterConfig.isValidNodeName`); all three are single key components without `/`. Sealed values are bound to
@@ -61,6 +62,9 @@ public struct FleetKeys: Sendable, Equatable {
     public var accounts: String { prefix + "accounts/" }
     public func accountRecord(directoryURL: String) -> String { accounts + StoreKeys.accountDirectoryName(directoryURL) + "/account.json" }
     public func accountKey(directoryURL: String) -> String { accounts + StoreKeys.accountDirectoryName(directoryURL) + "/account-key" }
+
+    /// The marker `cluster push` writes with its first keys (`FleetPush`).
+    public var pushed: String { prefix + "pushed" }
 
     // MARK: Taking keys apart
 
