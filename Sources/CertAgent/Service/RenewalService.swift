@@ -453,10 +453,12 @@ public final class RenewalService: Sendable {
             var issued = try issuer.issue(certificate, replaces: replaces, lock: lock, newKey: forcing?.newKey ?? false, logger: logger)
             record.inFlightSince = nil
             record.recordSuccess(at: clock.now())
+            var publishedVersion: String?
             if let fleet, let fleetLock {
                 do {
                     let version = try fleet.publishCurrent(certificate.name, store: session.store, lock: fleetLock, record: record,
                                                            directoryURL: authority.directoryURL)
+                    publishedVersion = version
                     logger.notice("published to the fleet", metadata: ["version": "\(version)"])
                 } catch {
                     logger.error("the new certificate is served here, but could not be published to the fleet: \(error)")
@@ -466,6 +468,9 @@ public final class RenewalService: Sendable {
             record.certificateSummary = StoredCertificateState.inspect(certificate, in: session.store, now: clock.now(), summary: nil).summary
             let deployError = deploy(certificate, record: &record, logger: logger) { issued.deployment = $0 }
             if certificate.install == nil { noteDeploy(certificate.name, logger: logger) }   // served from the store: in place now
+            if let fleet, let publishedVersion {
+                try? fleet.distribution.noteDeployed(certificate.name, version: publishedVersion, error: deployError, now: clock.now())
+            }
             save(record, for: certificate.name, logger: logger)
             return .renewed(issued, deployError: deployError)
         } catch where clock.isStopped {
