@@ -48,6 +48,12 @@ public final class Daemon: Sendable {
                                                  delivery: NotificationDelivery(logger: logger, isStopped: { clock.isStopped }),
                                                  siteFact: { name in SiteMismatch.notificationFact(for: name, in: session) })
         self.siteChecks = SiteCheckRunner(clock: clock, logger: logger)
+        // Fleet mode: an etcd outage (and its end) is told through the notification channels, once each.
+        if let fleet, let cluster = session.config.cluster {
+            fleet.setAvailabilityHandler { [notifications, service] availability in
+                notifications.tellFleet(availability, node: cluster.node, session: service.session)
+            }
+        }
     }
 
     /// Starts renewing: cleans up after an interrupted run, deploys, plans every certificate, installs the signal

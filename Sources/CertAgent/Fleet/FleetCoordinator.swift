@@ -15,9 +15,9 @@ public final class FleetCoordinator: Sendable {
     private let logger: Logger
     private let availabilityState = Mutex(FleetAvailability())
     private let running = Atomic<Bool>(false)
-    /// Called (on the fleet's thread) when an outage starts or ends, with the availability after it: the daemon tells
-    /// the admin through its notification channels.
-    private let onAvailabilityChange: @Sendable (FleetAvailability) -> Void
+    /// Called when an outage starts or ends, with the availability after it: the daemon tells the admin through its
+    /// notification channels (`setAvailabilityHandler`).
+    private let availabilityHandler: Mutex<(@Sendable (FleetAvailability) -> Void)?>
 
     public init(store: any FleetKeyValueStore, cluster: ClusterConfig, certificates: [CertificateConfig], masterKey: MasterKey,
                 journal: @escaping @Sendable (String) -> String?, clock: any AgentClock, logger: Logger, announces: Bool = true,
@@ -30,7 +30,16 @@ public final class FleetCoordinator: Sendable {
         self.cluster = cluster
         self.clock = clock
         self.logger = logger
-        self.onAvailabilityChange = onAvailabilityChange
+        self.availabilityHandler = Mutex(onAvailabilityChange)
+    }
+
+    /// Sets what is called when an etcd outage starts or ends (the daemon's notifications).
+    public func setAvailabilityHandler(_ handler: @escaping @Sendable (FleetAvailability) -> Void) {
+        availabilityHandler.withLock { $0 = handler }
+    }
+
+    private func onAvailabilityChange(_ availability: FleetAvailability) {
+        availabilityHandler.withLock { $0 }?(availability)
     }
 
     /// Whether etcd answered the last call, and since when not.

@@ -22,9 +22,9 @@ final class FleetRenewalServiceTests: XCTestCase {
         let webroot: String
         let sink = ARITestbed.LineSink()
 
-        init(_ name: String, temporary: TemporaryDirectory, etcd: InMemoryFleetStore, server: ScriptedACMEServer) throws {
+        init(_ name: String, temporary: TemporaryDirectory, etcd: InMemoryFleetStore, server: ScriptedACMEServer, webhook: String? = nil) throws {
             webroot = try temporary.make("\(name)/www")
-            let config: [String: Any] = [
+            var config: [String: Any] = [
                 "directory": ScriptedACMEServer.directoryURL,
                 "storage": temporary.path("\(name)/store"),
                 "masterKeyFile": temporary.path("shared-master.key"),
@@ -32,6 +32,7 @@ final class FleetRenewalServiceTests: XCTestCase {
                 "certificates": [["name": FleetRenewalServiceTests.name, "domains": [FleetRenewalServiceTests.domain], "webroot": webroot]],
                 "cluster": ["node": name, "endpoints": ["http://127.0.0.1:2379"], "acknowledgeTimeoutSeconds": 10],
             ]
+            if let webhook { config["notify"] = ["webhook": ["url": webhook]] }
             let configPath = try temporary.write("\(name)/config.json", bytes: Array(try JSONSerialization.data(withJSONObject: config)))
             let sink = self.sink
             let logger = Logger(label: name) { label in
@@ -61,6 +62,7 @@ final class FleetRenewalServiceTests: XCTestCase {
     var server: ScriptedACMEServer!
     var etcd: InMemoryFleetStore!
     var nodes: [Node] = []
+    var hook: WebhookCaptureServer!
 
     override func setUpWithError() throws {
         temporary = try TemporaryDirectory()
@@ -69,7 +71,9 @@ final class FleetRenewalServiceTests: XCTestCase {
         // The CA's validation reaches node b's webroot only: a order from node a succeeds only if b served the file.
         let webrootB = temporary.path("b/www")
         server = ScriptedACMEServer(ca: ca, webroots: [Self.domain: webrootB])
-        nodes = [try Node("a", temporary: temporary, etcd: etcd, server: server), try Node("b", temporary: temporary, etcd: etcd, server: server)]
+        hook = try WebhookCaptureServer()
+        nodes = [try Node("a", temporary: temporary, etcd: etcd, server: server),
+                 try Node("b", temporary: temporary, etcd: etcd, server: server, webhook: hook.url + "/hook")]
     }
 
     override func tearDown() {
@@ -107,6 +111,10 @@ final class FleetRenewalServiceTests: XCTestCase {
         guard case .renewed = a.service.process(Self.name) else { return XCTFail("a did not issue:\n\(a.log)") }
         _ = b.service.process(Self.name)
         let before = try b.currentBytes()
+        // As the daemon does: the outage and its end are told through b's notify block, once each.
+        let notifications = NotificationService(clock: SystemClock(), logger: Logger(label: "notify"),
+                                                delivery: NotificationDelivery(logger: Logger(label: "notify"), isStopped: { false }))
+        b.fleet.setAvailabilityHandler { [session = b.session] availability in notifications.tellFleet(availability, node: "b", session: session) }
         etcd.setReachable(false)
         guard case .fleetWaiting(let why) = b.service.process(Self.name, forced: true) else { return XCTFail("b:\n\(b.log)") }
         XCTAssertTrue(why.contains("etcd unreachable since"), why)
@@ -119,5 +127,7 @@ final class FleetRenewalServiceTests: XCTestCase {
         guard case .renewed = b.service.process(Self.name, forced: true) else { return XCTFail("b after etcd came back:\n\(b.log)") }
         XCTAssertTrue(b.log.contains("etcd answers again"), b.log)
         XCTAssertEqual(server.placedOrders.count, 2)
+        let told = hook.waitForRequests(2).compactMap { $0.json?["event"] as? String }
+        XCTAssertEqual(told, ["fleetUnreachable", "fleetReachable"])
     }
 }
