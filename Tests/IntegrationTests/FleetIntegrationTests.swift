@@ -106,5 +106,37 @@ final class FleetIntegrationTests: XCTestCase {
             let status = (try? runCommand(ProjectPaths.certagentBinary, ["status", "--config", configs[0]]).stdout) ?? ""
             return status.contains("nodes alive: n1, n2, n3") && status.contains("n1 ✓, n2 ✓, n3 ✓")
         }, (try? runCommand(ProjectPaths.certagentBinary, ["status", "--config", configs[0]]).output) ?? "")
+
+        // A node started after the fleet issued catches up at start and deploys, without ordering.
+        let lateConfig = try testbed.writeConfig(Self.certificates.map { ["name": $0.name, "domains": $0.domains, "webroot": base + "/n4/www"] },
+                                                 storage: base + "/n4/store", extra: [
+            "masterKeyFile": masterKey,
+            "cluster": ["node": "n4", "endpoints": etcd.clientURLs, "prefix": "/certagent/test/", "caFile": etcd.caFile!,
+                        "certificateFile": etcd.clientCertificate!, "keyFile": etcd.clientKey!],
+        ])
+        try FileManager.default.createDirectory(atPath: base + "/n4/www", withIntermediateDirectories: true)
+        let late = try BackgroundProcess([ProjectPaths.certagentBinary, "run", "--config", lateConfig], outputPath: base + "/n4.log")
+        daemons.append(late)
+        XCTAssertTrue(eventually(timeout: 60) { late.output.contains("NOTICE started") }, late.output)
+        for certificate in Self.certificates {
+            XCTAssertEqual(FileManager.default.contents(atPath: current("n4", certificate.name) + "/fullchain.pem"),
+                           FileManager.default.contents(atPath: current("n1", certificate.name) + "/fullchain.pem"), late.output)
+        }
+        XCTAssertTrue(late.output.contains("installed the fleet's version"), late.output)
+        XCTAssertEqual(try testbed.ordersCreated(), Self.certificates.count, "the late node ordered nothing")
+
+        // Two of three etcd members stopped (no quorum): every node keeps running and serving; status says why.
+        etcd.stop(1)
+        etcd.stop(2)
+        let down = try runCommand(ProjectPaths.certagentBinary, ["status", "--config", configs[0]])
+        XCTAssertTrue(down.stdout.contains("keeps serving its current certificates"), down.output)
+        XCTAssertTrue(daemons.allSatisfy { $0.waitForExit(timeout: 0) == nil }, "a node exited without etcd:\n\(logs())")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: current("n2", "shop") + "/fullchain.pem"))
+        try etcd.start(1)
+        try etcd.start(2)
+        try etcd.waitUntilHealthy([0, 1, 2])
+        XCTAssertTrue(eventually(timeout: 60) {
+            ((try? runCommand(ProjectPaths.certagentBinary, ["status", "--config", configs[0]]).stdout) ?? "").contains("nodes alive: n1, n2, n3, n4")
+        }, "the nodes are back in the fleet:\n\(logs())")
     }
 }
