@@ -191,6 +191,7 @@ public final class Daemon: Sendable {
             }
             let session = try AgentSession(config: config, clock: clock, logger: logger)
             service.replaceSession(session)
+            service.fleet?.responder.update(certificates: session.config.certificates)
             service.recoverInterruptedWork()
             service.deployCurrentCertificates()
             service.connectIfPossible()

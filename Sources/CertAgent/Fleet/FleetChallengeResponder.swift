@@ -17,23 +17,32 @@ public final class FleetChallengeResponder: Sendable {
         var watch: (any FleetWatch)?
         var served: [String: Served] = [:]   // challenge key → what was written
         var solvers: [String: WebrootSolver] = [:]
+        var certificates: [CertificateConfig]
     }
 
     private let membership: FleetMembership
-    private let certificates: [CertificateConfig]
     private let journal: @Sendable (String) -> String?
     private let clock: any AgentClock
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     /// `journal` gives a certificate's challenge journal path (`CertificateStore.challengeJournal`), nil for none.
     public init(membership: FleetMembership, certificates: [CertificateConfig], journal: @escaping @Sendable (String) -> String?,
                 clock: any AgentClock, logger: Logger) {
         self.membership = membership
-        self.certificates = certificates
+        state = Mutex(State(certificates: certificates))
         self.journal = journal
         self.clock = clock
         self.logger = logger
+    }
+
+    /// Uses the certificates of a reloaded config for challenges published from now on (`SIGHUP`).
+    public func update(certificates: [CertificateConfig]) {
+        state.withLock { state in
+            state.certificates = certificates
+            // A certificate whose webroots changed gets a new solver; files already served stay with the old one.
+            for (name, _) in state.solvers where !state.served.values.contains(where: { $0.certificate == name }) { state.solvers[name] = nil }
+        }
     }
 
     /// The challenge files this node serves for others now.
@@ -90,7 +99,7 @@ public final class FleetChallengeResponder: Sendable {
         var logger = logger
         logger[metadataKey: "certificate"] = "\(name)"
         var failure: String?
-        if let certificate = certificates.first(where: { $0.name == name }) {
+        if let certificate = state.withLock({ $0.certificates.first { $0.name == name } }) {
             let solver = state.withLock { state in
                 if let existing = state.solvers[name] { return existing }
                 let made = WebrootSolver(webroots: certificate.webroots, journal: journal(name).map { ChallengeJournal(path: $0) })

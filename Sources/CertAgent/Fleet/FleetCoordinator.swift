@@ -153,6 +153,15 @@ public final class FleetCoordinator: Sendable {
                                     onAvailabilityChange: onAvailabilityChange)
     }
 
+    /// This node serves a newer certificate than the fleet's — its publication failed after the order (the lease
+    /// expired in a pause or a partition) — so it publishes it now, under the lock, rather than leave the fleet to
+    /// order again. Returns the version published, nil when the lock is held elsewhere or nothing was done.
+    public func publishNewerLocal(_ certificate: String, store: CertificateStore, record: RenewalRecord, directoryURL: String) -> String? {
+        guard case .success(let lock) = lockForOrdering(certificate) else { return nil }
+        defer { release(lock) }
+        return try? publishCurrent(certificate, store: store, lock: lock, record: record, directoryURL: directoryURL)
+    }
+
     // MARK: Running
 
     /// Joins the fleet (lease, presence), serves the challenges already published, and starts the fleet's thread:

@@ -43,7 +43,8 @@ public struct FleetDistribution: Sendable {
         let versionKey = keys.version(versionName, of: certificate)
         var writes: [FleetWrite] = [
             .put(key: versionKey, value: try seal.sealJSON(version, for: versionKey), lease: 0),
-            .put(key: keys.current(certificate), value: try FleetJSON.encode(FleetCurrentPointer(version: versionName, node: membership.node, at: now)), lease: 0),
+            .put(key: keys.current(certificate), value: try FleetJSON.encode(FleetCurrentPointer(
+                version: versionName, node: membership.node, at: now, serial: (try? Certificate(pem: material.certificatePEM))?.serialHex)), lease: 0),
             .put(key: keys.record(certificate), value: try FleetJSON.encode(record.fleetShared), lease: 0),
         ]
         for file in account {
@@ -88,9 +89,14 @@ public struct FleetDistribution: Sendable {
     /// same leaf certificate), else the version is verified against the config's names and committed. Throws when the
     /// fleet's version cannot be opened or verified (the local one stays in service), or is older than the local one.
     public func catchUp(_ certificate: CertificateConfig, store: CertificateStore, now: Date) throws -> CatchUp {
-        guard let version = try currentVersion(of: certificate.name) else { return .noneInFleet }
+        guard let pointer = try current(of: certificate.name) else { return .noneInFleet }
         let local = try store.linkedVersion(certificate.name)
         let localLeafPEM = try local.flatMap { try store.read($0.certificate) }.map { String(decoding: $0, as: UTF8.self) }
+        // The usual pass: this node already has the fleet's leaf (no sealed version read).
+        if let serial = pointer.serial, let localLeafPEM, (try? Certificate(pem: localLeafPEM))?.serialHex == serial {
+            return .upToDate(version: pointer.version)
+        }
+        guard let version = try currentVersion(of: certificate.name) else { return .noneInFleet }
         if localLeafPEM == version.certificatePEM { return .upToDate(version: version.version) }
         let key = try PrivateKey(pem: version.privateKeyPEM)
         let chain = try ChainVerifier.verify(chainPEM: version.certificatePEM + version.chainPEM, key: key, domains: certificate.domains, now: now)

@@ -54,6 +54,8 @@ public struct FleetCurrentPointer: Codable, Sendable, Equatable {
     public var version: String
     public var node: String
     public var at: Date
+    /// The leaf's serial number (hex): a node whose own leaf has it is up to date without reading the sealed version.
+    public var serial: String?
 }
 
 /// What a node has deployed of a certificate (`deployed/<cert>/<node>`), for `status`.

@@ -1,3 +1,4 @@
+import CertCrypto
 import FoundationEssentials
 
 /// `certagent cluster push`: moves a single server into a fleet by uploading its local store — every configured
@@ -48,7 +49,8 @@ public enum FleetPush {
             let versionKey = keys.version(versionName, of: certificate.name)
             writes.append(.put(key: versionKey, value: try seal.sealJSON(version, for: versionKey), lease: 0))
             writes.append(.put(key: keys.current(certificate.name),
-                               value: try FleetJSON.encode(FleetCurrentPointer(version: versionName, node: membership.node, at: now)), lease: 0))
+                               value: try FleetJSON.encode(FleetCurrentPointer(version: versionName, node: membership.node, at: now,
+                                                                               serial: (try? Certificate(pem: version.certificatePEM))?.serialHex)), lease: 0))
             writes.append(.put(key: keys.record(certificate.name), value: try FleetJSON.encode(records.load(certificate.name).record.fleetShared), lease: 0))
             report.certificates.append(certificate.name)
         }

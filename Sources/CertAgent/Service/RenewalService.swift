@@ -689,6 +689,14 @@ public final class RenewalService: Sendable {
             return nil
         } catch FleetStoreError.unreachable {
             return .fleetWaiting(fleet.availability.text)
+        } catch is FleetVersionOlder {
+            // Ordered here, but its publication failed: the fleet gets it now instead of ordering again.
+            let directoryURL = session.store.issuanceFacts(of: certificate.name)?.directoryURL ?? session.config.directoryURL
+            if let version = fleet.publishNewerLocal(certificate.name, store: session.store, record: loadRecord(certificate.name, logger: logger),
+                                                     directoryURL: directoryURL) {
+                logger.notice("published this node's newer certificate to the fleet", metadata: ["version": "\(version)"])
+            }
+            return nil
         } catch {
             logger.error("cannot install the fleet's version; this node keeps serving its own: \(error)")
             return nil

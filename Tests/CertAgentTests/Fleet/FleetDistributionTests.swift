@@ -1,6 +1,7 @@
 @testable import CertAgent
 import CertCrypto
 import Foundation
+import Logging
 import TestSupport
 import XCTest
 
@@ -68,6 +69,34 @@ final class FleetDistributionTests: XCTestCase {
         XCTAssertEqual(etcd.everything.filter { $0.key.hasPrefix("/fleet/certificates/shop/") }.count, 2)
     }
 
+    func testAnUpToDatePassReadsOnlyThePointer() throws {
+        let (a, storeA) = try node("a")
+        let material = try issue(serial: "0A")
+        try storeA.commit(try storeA.stage(material, for: "shop"), for: "shop")
+        try publish(material, from: a)
+        let before = etcd.requestCount
+        guard case .upToDate = try a.catchUp(certificate, store: storeA, now: Date()) else { return XCTFail("not up to date") }
+        XCTAssertEqual(etcd.requestCount - before, 1, "one read of current/, no sealed version")
+    }
+
+    func testACertificateWhosePublicationWasLostIsPublishedAtTheNextPass() throws {
+        let (a, storeA) = try node("a")
+        try publish(try issue(serial: "0A"), from: a)
+        // a ordered 0B and committed it, but lost its lock before publishing (a long pause). (A second later: the CA
+        // signs from now, and a version counts as newer by its start of validity.)
+        usleep(1_100_000)
+        let newer = try issue(serial: "0B")
+        try storeA.commit(try storeA.stage(newer, for: "shop"), for: "shop")
+        XCTAssertThrowsError(try a.catchUp(certificate, store: storeA, now: Date())) { XCTAssertTrue($0 is FleetVersionOlder, "\($0)") }
+        let coordinator = try FleetCoordinator(store: etcd, cluster: ClusterConfig(node: "a", endpoints: ["http://127.0.0.1:2379"]).with(prefix: "/fleet/"),
+                                               certificates: [certificate], masterKey: masterKey, journal: { _ in nil }, clock: clock,
+                                               logger: Logger(label: "a"))
+        XCTAssertNotNil(coordinator.publishNewerLocal("shop", store: storeA, record: RenewalRecord(), directoryURL: "https://ca.test/directory"))
+        let (b, storeB) = try node("b")
+        guard case .committed = try b.catchUp(certificate, store: storeB, now: Date()) else { return XCTFail("b did not follow") }
+        XCTAssertEqual(try StoredCertificateState.readLeaf(try XCTUnwrap(storeB.linkedVersion("shop"))).serialHex.uppercased(), "0B")
+    }
+
     func testALateNodeCatchesUpWithoutOrdering() throws {
         let (a, _) = try node("a")
         try publish(try issue(serial: "0A"), from: a, record: { var record = RenewalRecord(); record.lastRenewed = clock.now(); record.deployedVersion = "a-only"; return record }())
@@ -126,5 +155,13 @@ final class FleetDistributionTests: XCTestCase {
             XCTAssertTrue(error is FleetLockLost, "\(error)")
         }
         XCTAssertNil(try a.current(of: "shop"))
+    }
+}
+
+extension ClusterConfig {
+    func with(prefix: String) -> ClusterConfig {
+        var copy = self
+        copy.prefix = prefix
+        return copy
     }
 }
