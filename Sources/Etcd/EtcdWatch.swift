@@ -9,7 +9,9 @@ import Synchronization
 public final class EtcdWatch: Sendable {
     /// The keys watched.
     public let keys: EtcdKeyRange
-    let cancellation = CurlHTTPCancellation()
+    private let cancelled = Atomic<Bool>(false)
+    /// The cancellation of the connection in flight: `cancel()` and the establishment deadline use it.
+    private let attempt = Mutex<CurlHTTPCancellation?>(nil)
     private let revision: Atomic<Int64>
     private let ended = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
@@ -27,10 +29,21 @@ public final class EtcdWatch: Sendable {
 
     /// Stops the watch: the stream is dropped within about a second and no notice is reported after the one being
     /// delivered now (if any). Idempotent.
-    public func cancel() { cancellation.cancel() }
+    public func cancel() {
+        cancelled.store(true, ordering: .releasing)
+        attempt.withLock { $0?.cancel() }
+    }
 
     /// Whether `cancel()` was called.
-    public var isCancelled: Bool { cancellation.isCancelled }
+    public var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
+
+    /// A cancellation for the next connection, already cancelled when the watch is.
+    func newAttempt() -> CurlHTTPCancellation {
+        let fresh = CurlHTTPCancellation()
+        attempt.withLock { $0 = fresh }
+        if isCancelled { fresh.cancel() }
+        return fresh
+    }
 
     /// Waits up to `timeout` seconds for the watch to end (cancelled, compacted or failed); returns whether it did.
     @discardableResult
@@ -157,6 +170,14 @@ extension EtcdClient {
         var buffer: [UInt8] = []
         var outcome: WatchOutcome?
 
+        // A member that accepts the connection and never establishes the watch (frozen, or cut off with its TCP
+        // stack still up) is given up after the request timeout.
+        let attempt = watch.newAttempt()
+        let established = OnceFlag()
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(configuration.requestTimeout * 1000))) {
+            if !established.isSet { attempt.cancel() }
+        }
+
         func handle(_ line: [UInt8]) -> WatchOutcome? {
             guard let decoded = try? reader.decode(WatchStreamLine.self, from: line, what: "a watch line") else {
                 return .lost(reader.fault("a watch line is not the JSON etcd sends"))
@@ -178,6 +199,7 @@ extension EtcdClient {
                     }
                     watch.advance(to: header.revision + 1)
                 }
+                established.set()
                 report(.connected(endpoint: endpoint, nextRevision: watch.nextRevision))
                 return nil
             }
@@ -217,7 +239,7 @@ extension EtcdClient {
         let end: CurlStreamEnd
         do {
             end = try http.stream(method: "POST", url: endpoint + "/v3/watch", headers: headers, body: body,
-                                  silenceTimeout: 0, cancellation: watch.cancellation) { status, chunk in
+                                  silenceTimeout: 0, cancellation: attempt) { status, chunk in
                 if status != 200 {
                     errorBody += chunk
                     return errorBody.count <= limit
@@ -240,6 +262,9 @@ extension EtcdClient {
             }
         } catch let error as CurlHTTPError {
             if watch.isCancelled { return .cancelled }
+            if case .cancelled = error {
+                return .lost(.unreachable([EtcdEndpointFailure(endpoint: endpoint, reason: .timedOut)]))
+            }
             switch Self.translate(error, endpoint: endpoint) {
             case let skip as Skip: return .lost(.unreachable([skip.failure]))
             case let etcd as EtcdError: return etcd == .cancelled ? .cancelled : .lost(etcd)
@@ -283,4 +308,11 @@ func usleepSeconds(_ seconds: Double) {
     guard seconds > 0 else { return }
     let semaphore = DispatchSemaphore(value: 0)
     _ = semaphore.wait(timeout: .now() + .milliseconds(Int(seconds * 1000)))
+}
+
+/// A flag set once, read from any thread.
+final class OnceFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

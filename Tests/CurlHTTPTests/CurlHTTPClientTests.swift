@@ -12,13 +12,6 @@ final class CurlHTTPClientTests: XCTestCase {
         pki = try TestPKI.shared.get()
     }
 
-    override class func tearDown() {
-        if case .success(let pki) = TestPKI.shared {
-            try? FileManager.default.removeItem(atPath: pki.directory)
-        }
-        super.tearDown()
-    }
-
     override func tearDown() {
         server?.stop()
         server = nil

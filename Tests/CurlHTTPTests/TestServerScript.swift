@@ -1,5 +1,6 @@
 // The local test server, written to a temp dir by the tests. Kept in a Swift string so the test
-// target needs no resources. Modes: `serve CERT KEY` (HTTPS and plain HTTP on free 127.0.0.1 ports,
+// target needs no resources. Modes: `serve CERT KEY [CLIENT-CA]` (HTTPS — requiring a client certificate from
+// CLIENT-CA when given — and plain HTTP on free 127.0.0.1 ports,
 // prints "HTTPS_PORT HTTP_PORT"), `blackhole` (a listener whose accept queue is full, prints its port) and `silent`
 // (accepts connections and never sends a byte, prints its port).
 let testServerScript = #"""
@@ -103,6 +104,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
             except (BrokenPipeError, ConnectionResetError):
                 pass
+        elif path == "/peer":
+            # The client certificate's subject CN, when one was presented.
+            peer = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
+            cn = [v for rdn in (peer or {}).get("subject", ()) for k, v in rdn if k == "commonName"]
+            self.reply(200, (cn[0] if cn else "").encode())
         elif path == "/stats":
             with lock: data = json.dumps(stats).encode()
             self.reply(200, data, [("Content-Type", "application/json")])
@@ -115,6 +121,9 @@ class Server(http.server.ThreadingHTTPServer):
 
 https = Server(("127.0.0.1", 0), Handler)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(cert, key)
+if len(sys.argv) > 4:
+    # A client certificate from this CA is required (TLS client authentication).
+    ctx.verify_mode = ssl.CERT_REQUIRED; ctx.load_verify_locations(sys.argv[4])
 https.socket = ctx.wrap_socket(https.socket, server_side=True)
 plain = Server(("127.0.0.1", 0), Handler)
 for srv in (https, plain):

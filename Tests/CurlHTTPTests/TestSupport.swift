@@ -8,6 +8,8 @@ struct TestPKI: Sendable {
     let serverCert: String
     let serverKey: String
     let otherCAFile: String   // an unrelated CA that did not issue the server certificate
+    let clientCert: String    // a TLS client certificate (CN "curlhttp-client") from the CA, and its key
+    let clientKey: String
     let script: String
 
     static let shared: Result<TestPKI, TestSetupError> = Result { try TestPKI.make() }.mapError {
@@ -36,9 +38,20 @@ struct TestPKI: Sendable {
                                      "-keyout", "\(d)/server.key", "-out", "\(d)/server.csr", "-subj", "/CN=localhost"])
         try run("/usr/bin/openssl", ["x509", "-req", "-in", "\(d)/server.csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key",
                                      "-set_serial", "2", "-days", "2", "-out", "\(d)/server.pem", "-extfile", "\(d)/ext.cnf"])
+        try "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n"
+            .write(toFile: "\(d)/client-ext.cnf", atomically: true, encoding: .utf8)
+        try run("/usr/bin/openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                     "-keyout", "\(d)/client.key", "-out", "\(d)/client.csr", "-subj", "/CN=curlhttp-client"])
+        try run("/usr/bin/openssl", ["x509", "-req", "-in", "\(d)/client.csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key",
+                                     "-set_serial", "3", "-days", "2", "-out", "\(d)/client.pem", "-extfile", "\(d)/client-ext.cnf"])
         try testServerScript.write(toFile: "\(d)/server.py", atomically: true, encoding: .utf8)
+        // Removed when the test process exits: every test class of the target may use it, in any order.
+        atexit {
+            if case .success(let pki) = TestPKI.shared { try? FileManager.default.removeItem(atPath: pki.directory) }
+        }
         return TestPKI(directory: d, caFile: "\(d)/ca.pem", serverCert: "\(d)/server.pem", serverKey: "\(d)/server.key",
-                       otherCAFile: "\(d)/other-ca.pem", script: "\(d)/server.py")
+                       otherCAFile: "\(d)/other-ca.pem", clientCert: "\(d)/client.pem", clientKey: "\(d)/client.key",
+                       script: "\(d)/server.py")
     }
 
     private static func run(_ tool: String, _ arguments: [String]) throws {
@@ -96,6 +109,12 @@ final class TestServer {
     static func https() throws -> TestServer {
         let pki = try TestPKI.shared.get()
         return try TestServer(arguments: ["serve", pki.serverCert, pki.serverKey])
+    }
+
+    /// As `https()`, but the HTTPS server requires a client certificate from the test CA.
+    static func httpsRequiringClientCertificate() throws -> TestServer {
+        let pki = try TestPKI.shared.get()
+        return try TestServer(arguments: ["serve", pki.serverCert, pki.serverKey, pki.caFile])
     }
 
     /// A listener that never completes new TCP handshakes.

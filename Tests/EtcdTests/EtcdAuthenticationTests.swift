@@ -7,6 +7,7 @@ import XCTest
 final class EtcdAuthenticationTests: XCTestCase {
     func testUserAndPasswordAndTokenRenewal() throws {
         let cluster = try EtcdCluster(members: 1, tls: false, extraArguments: ["--auth-token-ttl", "1", "--bcrypt-cost", "4"])
+        defer { cluster.shutdown() }
         for command in [["user", "add", "root:rootpw"], ["role", "add", "fleet"],
                         ["role", "grant-permission", "fleet", "--prefix=true", "readwrite", "/fleet/"],
                         ["user", "add", "node:nodepw"], ["user", "grant-role", "node", "fleet"], ["auth", "enable"]] {

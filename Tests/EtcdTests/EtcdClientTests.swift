@@ -10,6 +10,7 @@ final class EtcdClientTests: XCTestCase {
     nonisolated(unsafe) private static var sharedCluster: EtcdCluster?
 
     override class func tearDown() {
+        sharedCluster?.shutdown()
         sharedCluster = nil
         super.tearDown()
     }
@@ -286,6 +287,23 @@ final class EtcdClientTests: XCTestCase {
         try failover.put(key: key("k"), value: bytes("v"))
         XCTAssertLessThan(Date().timeIntervalSince(started), 5, "a 1 s request timeout, not the default")
         XCTAssertEqual(failover.currentEndpoint, cluster.clientURLs[0])
+    }
+
+    func testWatchGivesUpOnASilentMemberAndUsesTheNext() throws {
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let silentURL = "http://127.0.0.1:\(silent.port)"
+        let failover = try EtcdClient(configuration: EtcdConfiguration(endpoints: [silentURL] + cluster.clientURLs, requestTimeout: 1))
+        let recorder = WatchRecorder()
+        let watch = failover.watch(.prefix(prefix), handler: recorder.handler)
+        defer { watch.cancel() }
+        XCTAssertTrue(recorder.wait(timeout: 10) { $0.contains { if case .connected = $0 { return true } else { return false } } },
+                      "\(recorder.all)")
+        XCTAssertEqual(recorder.all.first, .disconnected(.unreachable([EtcdEndpointFailure(endpoint: silentURL, reason: .timedOut)])))
+        XCTAssertEqual(failover.currentEndpoint, cluster.clientURLs[0])
+        try client.put(key: key("k"), value: bytes("v"))
+        XCTAssertTrue(recorder.waitForEvents(1))
+        XCTAssertEqual(summary(recorder.events), ["PUT \(prefix!)k=v"])
     }
 }
 

@@ -16,6 +16,7 @@ final class EtcdClusterTests: XCTestCase {
 
     func testTLSWithAClientCertificateAndRefusedWithout() throws {
         let cluster = try EtcdCluster(members: 3, tls: true)
+        defer { cluster.shutdown() }
         let client = try EtcdClient(configuration: configuration(cluster))
         try client.put(key: bytes("/tls/k"), value: bytes("v"))
         // Every member serves the same data over TLS.
@@ -48,6 +49,7 @@ final class EtcdClusterTests: XCTestCase {
 
     func testFailoverAndWatchResumeWhileMembersStop() throws {
         let cluster = try EtcdCluster(members: 3, tls: true)
+        defer { cluster.shutdown() }
         // The writer prefers member 3, the watcher member 1 (the one to be stopped).
         let writer = try EtcdClient(configuration: configuration(cluster, endpoints: cluster.clientURLs.reversed(), requestTimeout: 2))
         let watcher = try EtcdClient(configuration: configuration(cluster, requestTimeout: 2))

@@ -72,8 +72,13 @@ public final class EtcdCluster {
         try waitUntilHealthy(members.indices, timeout: startTimeout)
     }
 
-    deinit {
+    deinit { shutdown() }
+
+    /// Kills every member and removes their data: for a cluster shared by a test class, whose instances XCTest keeps
+    /// alive until the process ends (so `deinit` would come too late). Idempotent.
+    public func shutdown() {
         for index in processes.indices { kill(index) }
+        try? FileManager.default.removeItem(atPath: directory.path)
     }
 
     /// The command line of member `index`.

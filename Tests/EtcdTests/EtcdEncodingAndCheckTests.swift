@@ -3,7 +3,7 @@ import ByteEncoding
 import XCTest
 
 /// Pure parts of the client: key ranges, standard base64, the configuration's checks, the checks on answers.
-final class EtcdKeyRangeTests: XCTestCase {
+final class EtcdEncodingAndCheckTests: XCTestCase {
     func testPrefixIncrementsTheLastByte() {
         XCTAssertEqual(EtcdKeyRange.prefix("a/").rangeEnd, Array("a0".utf8))
         XCTAssertEqual(EtcdKeyRange.prefix([0x61, 0xFF]).rangeEnd, [0x62])
