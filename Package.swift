@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "ACME", dependencies: ["ByteEncoding"]),
         // The agent: config, store, solver, policy, scheduler.
         .target(name: "CertAgent", dependencies: [
-            "ACME", "ByteEncoding", "CertCrypto", "CurlHTTP", "CGlibcShim",
+            "ACME", "ByteEncoding", "CertCrypto", "CurlHTTP", "CGlibcShim", "Etcd",
             .product(name: "Logging", package: "swift-log"),
             // The Prometheus text exposition of `certagent metrics` and the metrics file.
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -19,6 +19,7 @@ struct CertAgentCommand: ParsableCommand {
             ImportCommand.self,
             DiscoverCommand.self,
             ConfigCommand.self,
+            ClusterCommand.self,
         ])
 
     /// A usage error (unknown option, missing argument, a value that does not parse): status 2, as for a bad config.

@@ -77,6 +77,9 @@ enum DryRunRenewal {
             case .busy(let busy):
                 failures += 1
                 printError("✗ \(busy)")
+            case .fleetWaiting(let why):
+                failures += 1
+                printError("✗ \(certificate.name): \(why)")
             case .notDue, .obtainedElsewhere:
                 // A fresh throwaway store holds nothing, so a forced pass always orders: not expected here.
                 failures += 1

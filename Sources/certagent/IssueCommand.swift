@@ -77,6 +77,8 @@ enum IssueRunner {
                 report.printError("✗ \(certificate.name): \(error)\n  \(kept)")
             case .busy(let busy):
                 report.printError("✗ \(busy)")
+            case .fleetWaiting(let why):
+                report.printError("✗ \(certificate.name): \(why)")
             case .obtainedElsewhere(let elsewhere):
                 report.print("✓ \(elsewhere)")
             case .interrupted:

@@ -68,6 +68,8 @@ struct RenewCommand: ParsableCommand {
                 return .interrupted
             case .busy(let busy):
                 report.printError("✗ \(busy)")
+            case .fleetWaiting(let why):
+                report.printError("✗ \(certificate.name): \(why)")
             case .obtainedElsewhere(let elsewhere):
                 report.print("✓ \(elsewhere)")
             case .failed(let error, let retryAt):

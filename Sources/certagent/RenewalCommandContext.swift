@@ -46,8 +46,14 @@ struct RenewalCommandContext: Sendable {
             BatchOutput.shared.line("… \(busy.name): another certagent process\(busy.holderPID.map { " (pid \($0))" } ?? "") is getting it right now: waiting for it")
         }
         // A failure is told once, in the command's own summary; its log line is for --verbose.
+        // Fleet mode (cluster): the fleet's lock, records and versions; the node's daemon serves the others' challenges.
+        let fleet: FleetCoordinator?
+        do { fleet = try FleetCoordinator.forSession(session, clock: clock, logger: logger, announces: false) } catch {
+            printError("fleet mode (cluster): \(error)")
+            throw ExitCode(1)
+        }
         service = RenewalService(session: session, clock: clock, busyCertificates: waiting, failureLogLevel: .info,
-                                 preflight: preflight, logger: logger)
+                                 preflight: preflight, logger: logger, fleet: fleet)
         // As the daemon does at start: challenge files and directories a killed run left, and its in-flight marks.
         service.recoverInterruptedWork()
     }

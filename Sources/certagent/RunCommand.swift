@@ -28,7 +28,12 @@ struct RunCommand: ParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)
         }
-        let daemon = Daemon(configPath: options.configPath, session: session, logger: logger, clock: clock, preflight: preflight)
+        let fleet: FleetCoordinator?
+        do { fleet = try FleetCoordinator.forSession(session, clock: clock, logger: logger, announces: true) } catch {
+            logger.critical("cannot start: fleet mode (cluster): \(error)")
+            throw ExitCode(1)
+        }
+        let daemon = Daemon(configPath: options.configPath, session: session, logger: logger, clock: clock, preflight: preflight, fleet: fleet)
         daemon.start()
         dispatchMain()
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CertAgent
 import FoundationEssentials
+import Logging
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,6 +43,8 @@ struct StatusCommand: ParsableCommand {
             print(try StatusJSON.encode(reports))
         } else {
             for report in reports { print(report.text) }
+            // Fleet mode: nodes alive, the version each deployed, lock holders — or why etcd cannot be read.
+            if let fleet = try? FleetStatusText.text(config: config, logger: Logger(label: "certagent")) { print(fleet) }
         }
     }
 

@@ -57,6 +57,9 @@ public struct AgentConfig: Sendable, Equatable {
     /// The top-level `profile`: the ACME profile every certificate is ordered under unless it names its own (already
     /// applied to each `CertificateConfig.profile`); nil: none, the CA's default.
     public var profile: String? = nil
+    /// The `cluster` block: this server is one node of a fleet sharing its certificates through etcd; nil: a single
+    /// server, as without fleet mode.
+    public var cluster: ClusterConfig? = nil
 
     /// The sealed secrets file in the store.
     public var secretsFile: String { StoreKeys(root: storagePath).secrets }

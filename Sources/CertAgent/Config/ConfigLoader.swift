@@ -97,6 +97,7 @@ public enum ConfigLoader {
             metricsFile = nil
         }
         let notify = NotifyConfigReader.read(&reader)
+        let cluster = ClusterConfigReader.read(&reader)
         guard let authorities, let primary = authorities.authorities.first, let directoryURL, let storage, let masterKeyFile else { return nil }
         var config = AgentConfig(sourcePath: path, emails: emails, acceptTermsOfService: acceptTerms, directoryURL: directoryURL,
                                  caFile: primary.caFile, storagePath: storage, certificates: certificates, preferredChain: preferredChain,
@@ -109,6 +110,7 @@ public enum ConfigLoader {
         config.metricsFile = metricsFile
         config.notify = notify
         config.profile = profile
+        config.cluster = cluster
         return config
     }
 

@@ -37,17 +37,23 @@ public final class Daemon: Sendable {
     /// Builds the daemon from an opened session; nothing runs until `start()`.
     public init(configPath: String, session: AgentSession, logger: Logger, clock: StoppableClock = StoppableClock(),
                 notifier: SystemdNotifier = SystemdNotifier(), stopTimeout: TimeInterval = 10,
-                preflight: (any CertificatePreflight)? = nil) {
+                preflight: (any CertificatePreflight)? = nil, fleet: FleetCoordinator? = nil) {
         self.configPath = configPath
         self.logger = logger
         self.clock = clock
         self.notifier = notifier
         self.stopTimeout = stopTimeout
-        self.service = RenewalService(session: session, clock: clock, preflight: preflight, logger: logger)
+        self.service = RenewalService(session: session, clock: clock, preflight: preflight, logger: logger, fleet: fleet)
         self.notifications = NotificationService(clock: clock, cancellation: clock.httpCancellation, logger: logger,
                                                  delivery: NotificationDelivery(logger: logger, isStopped: { clock.isStopped }),
                                                  siteFact: { name in SiteMismatch.notificationFact(for: name, in: session) })
         self.siteChecks = SiteCheckRunner(clock: clock, logger: logger)
+        // Fleet mode: an etcd outage (and its end) is told through the notification channels, once each.
+        if let fleet, let cluster = session.config.cluster {
+            fleet.setAvailabilityHandler { [notifications, service] availability in
+                notifications.tellFleet(availability, node: cluster.node, session: service.session)
+            }
+        }
     }
 
     /// Starts renewing: cleans up after an interrupted run, deploys, plans every certificate, installs the signal
@@ -57,6 +63,10 @@ public final class Daemon: Sendable {
     public func start() {
         busy.enter()
         defer { busy.leave() }
+        // Fleet mode: join, serve the fleet's challenges, and look at a certificate again whenever the fleet has a
+        // new version of it; a node that was down catches up here, before anything is planned.
+        service.fleet?.start { [weak self] name in self?.scheduler.withLock { $0 }?.reschedule(name, at: Date()) }
+        service.followFleet()
         service.recoverInterruptedWork()
         service.deployCurrentCertificates()
         let config = service.session.config
@@ -181,6 +191,7 @@ public final class Daemon: Sendable {
             }
             let session = try AgentSession(config: config, clock: clock, logger: logger)
             service.replaceSession(session)
+            service.fleet?.responder.update(certificates: session.config.certificates)
             service.recoverInterruptedWork()
             service.deployCurrentCertificates()
             service.connectIfPossible()
@@ -259,6 +270,8 @@ public final class Daemon: Sendable {
             logger.error("still busy after \(Int(stopTimeout)) s with \(scheduler.running.sorted().joined(separator: ", ")) (key generation): exiting without waiting for it")
             _exit(exitCode)
         }
+        // Fleet mode: the files served for other nodes go, and the lease is revoked (this node's presence and locks too).
+        service.fleet?.stop()
         // The rest was cut short by `clock.stop()` too (a TLS probe or a notification's request aborted, no new work
         // started) and ends within about a second. Exiting under it would run exit-time code beside it.
         let deadline = DispatchTime.now() + stopTimeout

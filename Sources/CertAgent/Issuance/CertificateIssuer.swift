@@ -57,6 +57,9 @@ public struct CertificateIssuer: Sendable {
     /// True when this issuer orders from a fallback CA (not the config's first): a profile it does not offer is
     /// dropped rather than refused (`orderable`).
     public internal(set) var isFallback = false
+    /// Fleet mode: the solver an order uses, made from this node's webroot solver (`FleetCoordinator.solver`); nil:
+    /// the webroot solver alone.
+    public var fleetSolver: (@Sendable (String, WebrootSolver) -> any HTTP01Solver)? = nil
 
     public init(client: ACMEClient, store: CertificateStore, clock: any ACMEClock = SystemACMEClock(), preferredChain: String? = nil) {
         self.client = client
@@ -90,7 +93,8 @@ public struct CertificateIssuer: Sendable {
             logger.info("ordering", metadata: orderMetadata)
             let solver = WebrootSolver(webroots: certificate.webroots, journal: ChallengeJournal(path: journal))
             usedSolver = solver
-            let (_, downloaded) = try HTTP01Issuance.issue(client: client, identifiers: certificate.identifiers, csrDER: csr.der, solver: solver,
+            let (_, downloaded) = try HTTP01Issuance.issue(client: client, identifiers: certificate.identifiers, csrDER: csr.der,
+                                                     solver: fleetSolver?(certificate.name, solver) ?? solver,
                                                      replaces: replaces, profile: certificate.profile)
             let chosenPEM = ChainPreference.choose(downloaded, preferredIssuer: preferredChain, client: client, logger: logger)
             let chain = try ChainVerifier.verify(chainPEM: chosenPEM, key: key, domains: certificate.domains, now: clock.now())

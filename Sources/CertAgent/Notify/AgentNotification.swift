@@ -14,6 +14,10 @@ public enum NotificationEvent: String, Sendable, Equatable, Codable, CaseIterabl
     case siteMismatch
     /// The CA asked for an early renewal: its renewal-information window (RFC 9773 §4.2) moved into the past.
     case earlyRenewalRequested
+    /// Fleet mode: this node cannot reach etcd (renewals wait; what is served stays).
+    case fleetUnreachable
+    /// Fleet mode: etcd answers again after an outage.
+    case fleetReachable
     /// Several of the above in one message.
     case digest
     /// `certagent notify --test`.

@@ -76,6 +76,23 @@ public final class NotificationService: Sendable {
         return sent
     }
 
+    /// Fleet mode: tells the admin (the top-level `notify` block) that this node lost etcd or has it again — once per
+    /// outage, as `FleetCoordinator` reports it.
+    public func tellFleet(_ availability: FleetAvailability, node: String, session: AgentSession) {
+        guard let settings = session.config.notify, !clock.isStopped else { return }
+        let host = ProcessInfo.processInfo.hostName
+        let notification = availability.isReachable
+            ? AgentNotification(event: .fleetReachable, certificate: nil, domains: [],
+                                subject: "CertAgent on \(host) (node \(node)): etcd answers again",
+                                message: "The fleet's etcd answers again: renewals resume.", occurredAt: clock.now())
+            : AgentNotification(event: .fleetUnreachable, certificate: nil, domains: [],
+                                subject: "CertAgent on \(host) (node \(node)): etcd unreachable",
+                                message: availability.text + "\nSee `certagent status` on this node; check the etcd members and the network between them.",
+                                error: availability.reason, since: availability.unreachableSince, occurredAt: clock.now())
+        logger.notice("notifying: \(notification.subject)", metadata: ["event": "\(notification.event.rawValue)"])
+        delivery.send([notification], through: NotificationChannels.make(settings, secrets: session.secrets.secrets, cancellation: cancellation))
+    }
+
     /// The test message of `certagent notify --test`.
     public static func testNotification(now: Date = Date()) -> AgentNotification {
         NotificationText.test(now: now, host: ProcessInfo.processInfo.hostName)

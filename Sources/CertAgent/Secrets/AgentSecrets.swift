@@ -44,6 +44,7 @@ extension AgentConfig {
     public var referencedSecrets: [String] {
         let notifySecrets = allNotifySettings.flatMap(\.referencedSecrets)
         var seen: Set<String> = []
-        return (certificateAuthorities.compactMap { $0.externalAccountBinding?.hmacKeySecret } + notifySecrets).filter { seen.insert($0).inserted }
+        let clusterSecrets = cluster?.referencedSecrets ?? []
+        return (certificateAuthorities.compactMap { $0.externalAccountBinding?.hmacKeySecret } + notifySecrets + clusterSecrets).filter { seen.insert($0).inserted }
     }
 }

@@ -20,6 +20,9 @@ public enum RenewalOutcome: Sendable {
     /// Another certagent process stored a new certificate after this pass began (seen when deciding again under the
     /// issuance lock); nothing was ordered.
     case obtainedElsewhere(ObtainedElsewhere)
+    /// Fleet mode: another node holds the certificate's lock, or etcd does not answer; nothing was ordered, the
+    /// certificate served stays (not a failure). The text says which.
+    case fleetWaiting(String)
 }
 
 /// Renews certificates when the policy says: ARI (RFC 9773) when the CA offers it, else by lifetime; with backoff
@@ -52,12 +55,16 @@ public final class RenewalService: Sendable {
     private let failureLogLevel: Logger.Level
     private let preflight: (any CertificatePreflight)?
     private let logger: Logger
+    /// Fleet mode (config `cluster`): the fleet's lock, records and versions; nil on a single server.
+    public let fleet: FleetCoordinator?
 
     /// `failureLogLevel`: the level a failed renewal is logged at — `error` in the daemon, where the log is the report;
     /// lower in a command, whose own summary reports it (the log line is then for `--verbose`), so it is told once.
     public init(session: AgentSession, clock: any AgentClock, random: any RandomSource = SystemRandomSource(),
                 policy: RenewalPolicy = RenewalPolicy(), busyCertificates: BusyCertificateHandling = .skip,
-                failureLogLevel: Logger.Level = .error, preflight: (any CertificatePreflight)? = nil, logger: Logger) {
+                failureLogLevel: Logger.Level = .error, preflight: (any CertificatePreflight)? = nil, logger: Logger,
+                fleet: FleetCoordinator? = nil) {
+        self.fleet = fleet
         self.failureLogLevel = failureLogLevel
         self.preflight = preflight
         self.sessionState = Mutex(session)
@@ -280,6 +287,7 @@ public final class RenewalService: Sendable {
         guard !clock.isStopped else { return .interrupted }
         var logger = logger
         logger[metadataKey: "certificate"] = "\(name)"
+        if fleet != nil, let waiting = followFleet(certificate, logger: logger) { return waiting }
         // Without a connection the policy cannot know the CA offers ARI, and could miss a window that has started.
         if let issuing = issuingAuthority(of: name), ariSupported(by: issuing) == nil { connectIfPossible(to: issuing) }
         // The record is read once (again only after an ARI fetch changed it); each step that changes it saves it once.
@@ -397,6 +405,21 @@ public final class RenewalService: Sendable {
         case .failure(let outcome): return outcome.outcome
         }
         defer { withExtendedLifetime(lock) {} }
+        // Fleet mode: the fleet's lock too, and the fleet's newest version first (another node may just have renewed).
+        var fleetLock: FleetHeldLock?
+        if let fleet {
+            switch fleet.lockForOrdering(certificate.name) {
+            case .success(let held): fleetLock = held
+            case .failure(let waiting):
+                logger.notice("\(waiting)")
+                return .fleetWaiting("\(waiting)")
+            }
+            if let waiting = followFleet(certificate, logger: logger) {
+                fleetLock.map(fleet.release)
+                return waiting
+            }
+        }
+        defer { if let fleet, let fleetLock { fleet.release(fleetLock) } }
         relinkMissingCurrent(certificate, logger: logger)   // a link lost while another process held the lock
         // Read under the lock: fresh, now that nobody else can change it.
         let (decision, state, lockedRecord) = decide(certificate, forcing: forcing, logger: logger)
@@ -429,13 +452,29 @@ public final class RenewalService: Sendable {
             let orderedBy = session.store.issuanceFacts(of: certificate.name)?.accountURL
             let sameAccount = orderedBy == nil || orderedBy == connection.issuer.client.accountURL
             let replaces = connection.ariSupported && sameCA && sameAccount ? state.leaf?.ariCertificateIdentifier : nil
-            var issued = try connection.issuer.issue(certificate, replaces: replaces, lock: lock, newKey: forcing?.newKey ?? false, logger: logger)
+            var issuer = connection.issuer
+            if let fleet { issuer.fleetSolver = { name, local in fleet.solver(for: name, local: local) } }
+            var issued = try issuer.issue(certificate, replaces: replaces, lock: lock, newKey: forcing?.newKey ?? false, logger: logger)
             record.inFlightSince = nil
             record.recordSuccess(at: clock.now())
+            var publishedVersion: String?
+            if let fleet, let fleetLock {
+                do {
+                    let version = try fleet.publishCurrent(certificate.name, store: session.store, lock: fleetLock, record: record,
+                                                           directoryURL: authority.directoryURL)
+                    publishedVersion = version
+                    logger.notice("published to the fleet", metadata: ["version": "\(version)"])
+                } catch {
+                    logger.error("the new certificate is served here, but could not be published to the fleet: \(error)")
+                }
+            }
             // The new certificate's summary: the next pass, start-up or `status` need not read its key again.
             record.certificateSummary = StoredCertificateState.inspect(certificate, in: session.store, now: clock.now(), summary: nil).summary
             let deployError = deploy(certificate, record: &record, logger: logger) { issued.deployment = $0 }
             if certificate.install == nil { noteDeploy(certificate.name, logger: logger) }   // served from the store: in place now
+            if let fleet, let publishedVersion {
+                try? fleet.distribution.noteDeployed(certificate.name, version: publishedVersion, error: deployError, now: clock.now())
+            }
             save(record, for: certificate.name, logger: logger)
             return .renewed(issued, deployError: deployError)
         } catch where clock.isStopped {
@@ -613,10 +652,58 @@ public final class RenewalService: Sendable {
     private func loadRecord(_ name: String, logger: Logger) -> RenewalRecord {
         let loaded = records.load(name)
         if let problem = loaded.problem { logger.warning("renewal record unreadable, starting afresh: \(problem)") }
+        // Fleet mode: the fleet's schedule and backoff, with this node's own deployment fields.
+        if let shared = fleet?.sharedRecord(name) { return loaded.record.adopting(fleet: shared) }
         return loaded.record
     }
 
     private func save(_ record: RenewalRecord, for name: String, logger: Logger) {
         do { try records.save(record, for: name) } catch { logger.error("cannot save the renewal record: \(error)") }
+        fleet?.saveShared(record, of: name)
+    }
+
+    /// Fleet mode: brings every certificate to the fleet's current version (at start: a node that was down or joins
+    /// late catches up without ordering). Nothing without a `cluster` block.
+    public func followFleet() {
+        guard fleet != nil else { return }
+        for certificate in session.config.certificates {
+            var logger = logger
+            logger[metadataKey: "certificate"] = "\(certificate.name)"
+            guard let lock = try? session.store.lockForIssuance(certificate.name) else { continue }
+            withExtendedLifetime(lock) { _ = followFleet(certificate, logger: logger) }
+        }
+    }
+
+    /// Fleet mode: brings the local store to the fleet's current version of `certificate` (verified, committed, then
+    /// deployed with this node's own install and reload), and says whether the pass must wait for etcd.
+    private func followFleet(_ certificate: CertificateConfig, logger: Logger) -> RenewalOutcome? {
+        guard let fleet else { return nil }
+        do {
+            let outcome = try fleet.attempt("following the fleet's version") {
+                try fleet.distribution.catchUp(certificate, store: session.store, now: clock.now())
+            }
+            guard case .committed(let version) = outcome else { return nil }
+            logger.notice("installed the fleet's version", metadata: ["version": "\(version)"])
+            var record = loadRecord(certificate.name, logger: logger)
+            record.certificateSummary = nil
+            let deployError = deploy(certificate, record: &record, logger: logger)
+            if certificate.install == nil { noteDeploy(certificate.name, logger: logger) }
+            save(record, for: certificate.name, logger: logger)
+            try? fleet.distribution.noteDeployed(certificate.name, version: version, error: deployError, now: clock.now())
+            return nil
+        } catch FleetStoreError.unreachable {
+            return .fleetWaiting(fleet.availability.text)
+        } catch is FleetVersionOlder {
+            // Ordered here, but its publication failed: the fleet gets it now instead of ordering again.
+            let directoryURL = session.store.issuanceFacts(of: certificate.name)?.directoryURL ?? session.config.directoryURL
+            if let version = fleet.publishNewerLocal(certificate.name, store: session.store, record: loadRecord(certificate.name, logger: logger),
+                                                     directoryURL: directoryURL) {
+                logger.notice("published this node's newer certificate to the fleet", metadata: ["version": "\(version)"])
+            }
+            return nil
+        } catch {
+            logger.error("cannot install the fleet's version; this node keeps serving its own: \(error)")
+            return nil
+        }
     }
 }

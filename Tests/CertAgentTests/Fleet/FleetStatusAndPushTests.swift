@@ -1,0 +1,75 @@
+@testable import CertAgent
+import CertCrypto
+import Foundation
+import TestSupport
+import XCTest
+
+/// What `status` shows of the fleet, and `cluster push` (a single server's store into an empty prefix only).
+final class FleetStatusAndPushTests: XCTestCase {
+    let clock = ManualClock()
+    lazy var etcd = InMemoryFleetStore(clock: clock)
+    let masterKey = try! MasterKey(bytes: Array(repeating: 3, count: 32))
+
+    func node(_ name: String) -> FleetMembership {
+        FleetMembership(store: etcd, keys: FleetKeys(prefix: "/fleet/"), node: name, leaseSeconds: 15, clock: clock)
+    }
+
+    func testStatusShowsNodesVersionsPerNodeAndLocks() throws {
+        let a = node("a"), b = node("b")
+        try a.join()
+        try b.join()
+        try etcd.put("/fleet/current/shop", value: try FleetJSON.encode(FleetCurrentPointer(version: "v2", node: "a", at: clock.now())), lease: 0)
+        let distributionA = FleetDistribution(membership: a, seal: try FleetSeal(masterKey: masterKey))
+        let distributionB = FleetDistribution(membership: b, seal: try FleetSeal(masterKey: masterKey))
+        try distributionA.noteDeployed("shop", version: "v2", error: nil, now: clock.now())
+        try distributionB.noteDeployed("shop", version: "v1", error: nil, now: clock.now())
+        _ = try FleetLocking.acquire("blog", membership: b, now: clock.now())
+        let text = FleetStatus.read(membership: a).text(certificates: ["shop", "blog"])
+        XCTAssertTrue(text.contains("nodes alive: a, b"), text)
+        XCTAssertTrue(text.contains("shop: version v2 ordered by a"), text)
+        XCTAssertTrue(text.contains("a ✓, b older (v1)"), text)
+        XCTAssertTrue(text.contains("blog: no version in the fleet yet"), text)
+        XCTAssertTrue(text.contains("lock: blog held by b"), text)
+        etcd.setReachable(false)
+        let down = FleetStatus.read(membership: a).text(certificates: ["shop"])
+        XCTAssertTrue(down.contains("etcd is unreachable") && down.contains("keeps serving"), down)
+    }
+
+    func testPushUploadsTheStoreIntoAnEmptyPrefixOnly() throws {
+        let temp = try TemporaryDirectory()
+        let ca = try ScriptedIssuingCA(directory: try temp.make("ca"))
+        let store = try CertificateStore(root: temp.path("store"), webroots: [])
+        let key = try PrivateKey.generate(.ec256)
+        let csr = try CertificateSigningRequest.make(key: key, domains: ["shop.test"])
+        let material = CertificateMaterial(privateKeyPEM: try key.pkcs8PEM(), csrPEM: csr.pem,
+                                           certificatePEM: try ca.sign(csrDER: csr.der, serialHex: "0A", days: 30), chainPEM: ca.certificatePEM)
+        try store.commit(try store.stage(material, for: "shop"), for: "shop")
+        var record = RenewalRecord()
+        record.failures = 2
+        record.deployedVersion = "local-only"
+        try RenewalRecordStore(store: store).save(record, for: "shop")
+        let config = AgentConfig(sourcePath: "/etc/certagent/config.json", emails: [], acceptTermsOfService: true, directoryURL: "https://ca.test/dir",
+                                 storagePath: store.root, certificates: [
+                                     CertificateConfig(name: "shop", domains: ["shop.test"], webroots: ["shop.test": "/srv"], keyType: .ec256),
+                                     CertificateConfig(name: "blog", domains: ["blog.test"], webroots: ["blog.test": "/srv"], keyType: .ec256),
+                                 ], masterKeyFile: "/etc/certagent/master.key")
+        let a = node("a")
+        let seal = try FleetSeal(masterKey: masterKey)
+        let report = try FleetPush.push(config: config, store: store, membership: a, seal: seal, now: clock.now())
+        XCTAssertEqual(report.certificates, ["shop"])
+        XCTAssertEqual(report.missing, ["blog"])
+        XCTAssertEqual(try FleetRecords.load("shop", membership: a)?.failures, 2)
+        XCTAssertNil(try FleetRecords.load("shop", membership: a)?.deployedVersion)
+        // A second node catches up from what was pushed: the same certificate, nothing ordered.
+        let temp2 = try TemporaryDirectory()
+        let storeB = try CertificateStore(root: temp2.path("store"), webroots: [])
+        let b = FleetDistribution(membership: node("b"), seal: seal)
+        guard case .committed = try b.catchUp(config.certificates[0], store: storeB, now: Date()) else { return XCTFail("no catch-up") }
+        XCTAssertEqual(try String(contentsOfFile: try XCTUnwrap(storeB.currentFiles("shop")).certificate, encoding: .utf8), material.certificatePEM)
+        // The prefix now holds keys: a second push is refused, naming the prefix.
+        XCTAssertThrowsError(try FleetPush.push(config: config, store: store, membership: a, seal: seal, now: clock.now())) { error in
+            XCTAssertTrue("\(error)".contains("/fleet/ in etcd already holds"), "\(error)")
+        }
+        for entry in etcd.everything { XCTAssertFalse(String(decoding: entry.value, as: UTF8.self).contains("PRIVATE KEY"), entry.key) }
+    }
+}

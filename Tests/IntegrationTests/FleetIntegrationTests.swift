@@ -1,0 +1,186 @@
+import CertAgent
+import CertCrypto
+import Foundation
+import TestSupport
+import XCTest
+
+/// Fleet mode end to end, everything real and on loopback: a 3-member etcd with TLS and client certificates, Pebble,
+/// `certagent run` nodes — each its own store and its own webroot served on its own port — and nginx in front of them
+/// on the port Pebble validates (an `upstream` round-robin), so the CA's validation requests land on any node.
+final class FleetIntegrationTests: XCTestCase {
+    static let certificates: [(name: String, domains: [String])] = [("shop", ["fleet.test", "www.fleet.test"]), ("blog", ["blog.fleet.test"])]
+
+    /// The test bed, the etcd cluster, the load balancer over `balanced` nodes, and the nodes started.
+    final class FleetBed {
+        let testbed: Testbed
+        let etcd: EtcdCluster
+        let base: String
+        let masterKey: String
+        private(set) var daemons: [String: BackgroundProcess] = [:]
+        private(set) var configs: [String: String] = [:]
+        private var ports: [String: Int] = [:]
+
+        init(balanced: [String], testbedOptions: [String] = []) throws {
+            testbed = try Testbed(options: testbedOptions)
+            etcd = try EtcdCluster(members: 3, tls: true)
+            base = testbed.directory + "/fleet"
+            // The same master key on every node (in production: the same systemd credential).
+            masterKey = base + "/master.key"
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+            guard FileManager.default.createFile(atPath: masterKey, contents: Data((0..<32).map { _ in UInt8.random(in: 0...255) }),
+                                                 attributes: [.posixPermissions: 0o600]) else { throw CocoaError(.fileWriteUnknown) }
+            for node in balanced {
+                ports[node] = try unusedLoopbackPort()
+                try FileManager.default.createDirectory(atPath: webroot(node), withIntermediateDirectories: true)
+            }
+            try balance(balanced)
+        }
+
+        /// nginx: one server per node on its own port and webroot, and the load balancer on Pebble's validation port
+        /// over the servers of `nodes` (a load balancer's health check drops a server that died).
+        func balance(_ nodes: [String]) throws {
+            var servers = ""
+            for (node, port) in ports.sorted(by: { $0.key < $1.key }) {
+                servers += "server { listen 127.0.0.1:\(port); root \(webroot(node)); access_log \(base)/\(node)-access.log; }\n"
+            }
+            let names = FleetIntegrationTests.certificates.flatMap(\.domains).joined(separator: " ")
+            servers += """
+                upstream fleet { \(nodes.map { "server 127.0.0.1:\(ports[$0]!);" }.joined(separator: " ")) }
+                server { listen 127.0.0.1:\(testbed.values["TESTBED_HTTP_PORT"]!); server_name \(names); location / { proxy_pass http://fleet; } }
+
+                """
+            try servers.write(toFile: testbed.values["TESTBED_NGINX_SERVERS"]! + "/fleet.conf", atomically: true, encoding: .utf8)
+            let prefix = testbed.values["TESTBED_NGINX_PREFIX"]!
+            let reload = try runCommand("/usr/sbin/nginx", ["-p", prefix, "-e", testbed.values["TESTBED_NGINX_ERROR_LOG"]!, "-c", prefix + "/nginx.conf", "-s", "reload"])
+            guard reload.status == 0 else { throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: reload.output]) }
+            usleep(500_000)
+        }
+
+        func webroot(_ node: String) -> String { base + "/\(node)/www" }
+        func current(_ node: String, _ name: String) -> String { base + "/\(node)/store/certificates/\(name)/current" }
+
+        /// Starts node `node`: the same config as every other node but for its name, store and webroot.
+        @discardableResult
+        func start(_ node: String) throws -> BackgroundProcess {
+            try FileManager.default.createDirectory(atPath: webroot(node), withIntermediateDirectories: true)
+            let certificates: [[String: Any]] = FleetIntegrationTests.certificates.map { certificate in
+                ["name": certificate.name, "domains": certificate.domains, "webroot": webroot(node),
+                 "install": ["reload": ["/bin/sh", "-c", "echo \"$CERTAGENT_NAME\" >> \(base)/\(node)-reloads.log"]]]
+            }
+            let config = try configs[node] ?? testbed.writeConfig(certificates, storage: base + "/\(node)/store", extra: [
+                "masterKeyFile": masterKey, "minimumRenewalIntervalSeconds": 1,
+                "cluster": ["node": node, "endpoints": etcd.clientURLs, "prefix": "/certagent/test/", "caFile": etcd.caFile!,
+                            "certificateFile": etcd.clientCertificate!, "keyFile": etcd.clientKey!, "acknowledgeTimeoutSeconds": 30],
+            ])
+            configs[node] = config
+            let daemon = try BackgroundProcess([ProjectPaths.certagentBinary, "run", "--config", config], outputPath: base + "/\(node).log")
+            daemons[node] = daemon
+            return daemon
+        }
+
+        func status(_ node: String) -> Subprocess.Result? { try? runCommand(ProjectPaths.certagentBinary, ["status", "--config", configs[node]!]) }
+
+        var logs: String { daemons.sorted { $0.key < $1.key }.map { "--- \($0.key)\n\($0.value.output)" }.joined(separator: "\n") }
+
+        func hasEveryCertificate(_ node: String) -> Bool {
+            FleetIntegrationTests.certificates.allSatisfy { FileManager.default.fileExists(atPath: current(node, $0.name) + "/fullchain.pem") }
+        }
+
+        func challengeFilesLeft(_ node: String) -> [String] { filesBelow(webroot(node)).filter { $0.contains("acme-challenge/") } }
+
+        deinit {
+            for daemon in daemons.values {
+                daemon.send(SIGTERM)
+                _ = daemon.waitForExit(timeout: 15)
+            }
+        }
+    }
+
+    func testThreeNodesBehindALoadBalancerGetEachCertificateWithOneOrder() throws {
+        let nodes = ["n1", "n2", "n3"]
+        let bed = try FleetBed(balanced: nodes)
+        for node in nodes { try bed.start(node) }
+
+        XCTAssertTrue(eventually(timeout: 180) { nodes.allSatisfy(bed.hasEveryCertificate) }, "every node has every certificate:\n\(bed.logs)")
+        // The reloads may trail the commit by a moment.
+        XCTAssertTrue(eventually(timeout: 30) {
+            nodes.allSatisfy { node in
+                let reloads = (try? String(contentsOfFile: bed.base + "/\(node)-reloads.log", encoding: .utf8)) ?? ""
+                return Self.certificates.allSatisfy { reloads.contains($0.name) }
+            }
+        }, "every node ran its reload for every certificate:\n\(bed.logs)")
+
+        XCTAssertEqual(try bed.testbed.ordersCreated(), Self.certificates.count, "one order per certificate for the whole fleet:\n\(bed.logs)")
+        for certificate in Self.certificates {
+            for file in ["privkey.pem", "cert.pem", "chain.pem", "fullchain.pem", "csr.pem"] {
+                let copies = Set(nodes.map { FileManager.default.contents(atPath: bed.current($0, certificate.name) + "/" + file) ?? Data() })
+                XCTAssertEqual(copies.count, 1, "\(certificate.name)/\(file) differs between nodes")
+            }
+        }
+        // The validation requests went through the load balancer to more than one node.
+        let served = nodes.filter { ((try? String(contentsOfFile: bed.base + "/\($0)-access.log", encoding: .utf8)) ?? "").contains("/.well-known/acme-challenge/") }
+        XCTAssertGreaterThanOrEqual(served.count, 2, "validation reached \(served)")
+        for node in nodes { XCTAssertEqual(bed.challengeFilesLeft(node), [], "challenge files left on \(node)") }
+        let dump = try bed.etcd.etcdctl(["get", "--prefix", "/certagent/test/"])
+        XCTAssertEqual(dump.status, 0, dump.stderr)
+        XCTAssertTrue(dump.stdout.contains("/certagent/test/certificates/shop/"), dump.stdout)
+        XCTAssertFalse(dump.stdout.contains("PRIVATE KEY"), "a readable key in etcd")
+
+        // `status` on any node shows the fleet: three nodes, every certificate deployed everywhere.
+        XCTAssertTrue(eventually(timeout: 30) {
+            let status = bed.status("n1")?.stdout ?? ""
+            return status.contains("nodes alive: n1, n2, n3") && status.contains("n1 ✓, n2 ✓, n3 ✓")
+        }, bed.status("n1")?.output ?? "")
+
+        // A node started after the fleet issued catches up at start and deploys, without ordering.
+        let late = try bed.start("n4")
+        XCTAssertTrue(eventually(timeout: 60) { late.output.contains("NOTICE started") }, late.output)
+        for certificate in Self.certificates {
+            XCTAssertEqual(FileManager.default.contents(atPath: bed.current("n4", certificate.name) + "/fullchain.pem"),
+                           FileManager.default.contents(atPath: bed.current("n1", certificate.name) + "/fullchain.pem"), late.output)
+        }
+        XCTAssertTrue(late.output.contains("installed the fleet's version"), late.output)
+        XCTAssertEqual(try bed.testbed.ordersCreated(), Self.certificates.count, "the late node ordered nothing")
+
+        // Two of three etcd members stopped (no quorum): every node keeps running and serving; status says why.
+        bed.etcd.stop(1)
+        bed.etcd.stop(2)
+        let down = try XCTUnwrap(bed.status("n1"))
+        XCTAssertTrue(down.stdout.contains("keeps serving its current certificates"), down.output)
+        XCTAssertTrue(bed.daemons.values.allSatisfy { $0.waitForExit(timeout: 0) == nil }, "a node exited without etcd:\n\(bed.logs)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: bed.current("n2", "shop") + "/fullchain.pem"))
+        try bed.etcd.start(1)
+        try bed.etcd.start(2)
+        try bed.etcd.waitUntilHealthy([0, 1, 2])
+        XCTAssertTrue(eventually(timeout: 60) { (bed.status("n1")?.stdout ?? "").contains("nodes alive: n1, n2, n3, n4") },
+                      "the nodes are back in the fleet:\n\(bed.logs)")
+    }
+
+    func testTheOrderingNodeKilledMidOrderIsReplacedByAnotherWithinTheLeaseTime() throws {
+        // Pebble's 0–5 s validation delay keeps the order open long enough to kill the node placing it.
+        let nodes = ["k1", "k2"]
+        let bed = try FleetBed(balanced: nodes, testbedOptions: ["--va-sleep"])
+        for node in nodes { try bed.start(node) }
+        var orderer: String?
+        XCTAssertTrue(eventually(timeout: 60) {
+            orderer = nodes.first { bed.daemons[$0]!.output.contains("ordering") }
+            return orderer != nil
+        }, bed.logs)
+        let killed = try XCTUnwrap(orderer)
+        let survivor = nodes.first { $0 != killed }!
+        bed.daemons[killed]!.send(SIGKILL)
+        XCTAssertNotNil(bed.daemons[killed]!.waitForExit(timeout: 10))
+        let killedAt = Date()
+        // The whole server is gone: the load balancer's health check takes it out of the rotation.
+        try bed.balance([survivor])
+        // The lock goes with the killed node's lease (15 s); the survivor takes over at its next look.
+        XCTAssertTrue(eventually(timeout: 90) { bed.hasEveryCertificate(survivor) }, "the survivor completed:\n\(bed.logs)")
+        XCTAssertLessThan(Date().timeIntervalSince(killedAt), 90)
+        XCTAssertTrue(eventually(timeout: 10) { bed.challengeFilesLeft(survivor).isEmpty }, "\(bed.challengeFilesLeft(survivor))")
+        // One certificate per name set was issued after all (the killed node's order never reached the fleet).
+        for certificate in Self.certificates {
+            let leaf = try Certificate(pem: String(contentsOfFile: bed.current(survivor, certificate.name) + "/cert.pem", encoding: .utf8))
+            XCTAssertEqual(Set(leaf.dnsNames), Set(certificate.domains))
+        }
+    }
+}
