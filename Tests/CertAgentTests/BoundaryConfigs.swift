@@ -75,6 +75,28 @@ struct BoundaryConfigs {
             #""dryRunDirectory": "letsencrypt-staging""#, #""dryRunDirectory": "staging""#, #""dryRunDirectory": {"url": "https://a.example/d"}"#,
             #""metricsFile": "\#(root)/metrics.prom""#, #""metricsFile": "metrics.prom""#, #""metricsFile": "\#(root)/www""#,
             #""webrot": "/var/www""#, #""Email": "a@example.com""#)
+        // cluster (fleet mode)
+        let etcd = #""node": "web1", "endpoints": ["https://10.0.0.5:2379", "https://10.0.0.6:2379"]"#
+        top(#""cluster": {\#(etcd)}"#, #""cluster": null"#, #""cluster": {}"#, #""cluster": {"node": "web1"}"#,
+            #""cluster": {"node": "web1", "endpoints": "http://127.0.0.1:2379"}"#, #""cluster": {"node": "web1", "endpoints": "http://10.0.0.5:2379"}"#,
+            #""cluster": {"node": "web1", "endpoints": []}"#, #""cluster": {"node": "web1", "endpoints": ["https://10.0.0.5"]}"#,
+            #""cluster": {"node": "web1", "endpoints": ["https://10.0.0.5:2379/v3"]}"#, #""cluster": {"node": "web1", "endpoints": ["https://u:p@10.0.0.5:2379"]}"#,
+            #""cluster": {"node": "web1", "endpoints": [\#((1...16).map { #""https://10.0.0.\#($0):2379""# }.joined(separator: ", "))]}"#,
+            #""cluster": {"node": "web1", "endpoints": [\#((1...17).map { #""https://10.0.0.\#($0):2379""# }.joined(separator: ", "))]}"#,
+            #""cluster": {"node": ".web", "endpoints": "https://10.0.0.5:2379"}"#, #""cluster": {"node": "\#(repeated("n", 63))", "endpoints": "https://10.0.0.5:2379"}"#,
+            #""cluster": {"node": "\#(repeated("n", 64))", "endpoints": "https://10.0.0.5:2379"}"#, #""cluster": {"node": "web 1", "endpoints": "https://10.0.0.5:2379"}"#,
+            #""cluster": {\#(etcd), "prefix": "/certagent/shop/"}"#, #""cluster": {\#(etcd), "prefix": "certagent"}"#, #""cluster": {\#(etcd), "prefix": "/a b"}"#,
+            #""cluster": {\#(etcd), "caFile": "\#(systemBundle)"}"#, #""cluster": {\#(etcd), "caFile": "relative.pem"}"#,
+            #""cluster": {"node": "web1", "endpoints": "http://127.0.0.1:2379", "caFile": "\#(systemBundle)"}"#,
+            #""cluster": {\#(etcd), "certificateFile": "\#(systemBundle)"}"#, #""cluster": {\#(etcd), "keyFile": "\#(systemBundle)"}"#,
+            #""cluster": {\#(etcd), "certificateFile": "\#(systemBundle)", "keyFile": "\#(systemBundle)"}"#,
+            #""cluster": {\#(etcd), "user": "certagent", "passwordSecret": "etcd-password"}"#, #""cluster": {\#(etcd), "user": "certagent"}"#,
+            #""cluster": {\#(etcd), "passwordSecret": "etcd-password"}"#, #""cluster": {\#(etcd), "user": "", "passwordSecret": "p"}"#,
+            #""cluster": {\#(etcd), "user": "u", "passwordSecret": "bad name"}"#,
+            #""cluster": {\#(etcd), "leaseSeconds": 5}"#, #""cluster": {\#(etcd), "leaseSeconds": 4}"#, #""cluster": {\#(etcd), "leaseSeconds": 300}"#,
+            #""cluster": {\#(etcd), "leaseSeconds": 301}"#, #""cluster": {\#(etcd), "leaseSeconds": 7.5}"#,
+            #""cluster": {\#(etcd), "acknowledgeTimeoutSeconds": 3600}"#, #""cluster": {\#(etcd), "acknowledgeTimeoutSeconds": 3601}"#,
+            #""cluster": {\#(etcd), "extra": 1}"#, #""cluster": 5"#)
         whole("storage relative", config().replacing(#""storage": "\#(root)/store""#, with: #""storage": "store""#))
         whole("storage with a 255-byte name", config().replacing(#""storage": "\#(root)/store""#, with: #""storage": "\#(root)/\#(repeated("s", 255))""#))
         whole("storage with a 256-byte name", config().replacing(#""storage": "\#(root)/store""#, with: #""storage": "\#(root)/\#(repeated("s", 256))""#))

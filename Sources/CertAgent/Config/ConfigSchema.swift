@@ -74,6 +74,7 @@ public enum ConfigSchema {
                                                                       "The least time between two renewal runs of one certificate (a loop guard)."))),
             .init("dryRunDirectory", nullable(described(ref("caDirectoryURL"), "The ACME directory renew --dry-run orders from (not needed with Let's Encrypt: its staging is used)."))),
             .init("metricsFile", nullable(described(ref("absolutePath"), "Where the daemon writes Prometheus metrics after every pass: a file in an existing directory, outside the store. Default: off."))),
+            .init("cluster", nullable(described(ref("cluster"), "Fleet mode: this server is one node of a fleet that shares its certificates through etcd v3; the same on every node except node. Absent: a single server."))),
             .init("notify", nullable(described(ref("notifyBlock"), "Whom to tell when something needs you. Default: nobody."))),
         ]
     }
@@ -161,6 +162,7 @@ public enum ConfigSchema {
             .init("notifyBlock", notifyBlock),
             .init("emailChannel", emailChannel),
             .init("webhookChannel", webhookChannel),
+            .init("cluster", cluster),
         ]
     }
 
@@ -287,6 +289,43 @@ public enum ConfigSchema {
             "allOf": [
                 described(["if": present("username"), "then": present("passwordSecret")], "username needs passwordSecret."),
                 described(["if": present("passwordSecret"), "then": present("username")], "passwordSecret needs username."),
+            ],
+        ]
+    }
+
+    /// The `cluster` block (ClusterConfigReader): etcd endpoints, TLS or user and password, prefix, this node's name.
+    private static var cluster: OrderedJSON {
+        let https: OrderedJSON = ["type": "string", "pattern": .string("^\(caseless("https"))://[^/@?#\\s]+:[0-9]{1,5}/?$")]
+        let loopbackHTTP: OrderedJSON = ["type": "string", "pattern": .string("^\(caseless("http"))://(127\\.[0-9.]+|\\[::1\\]|\(caseless("localhost"))):[0-9]{1,5}/?$")]
+        let endpoint: OrderedJSON = ["anyOf": [https, loopbackHTTP]]
+        let endpoints: OrderedJSON = ["anyOf": [endpoint, ["type": "array", "minItems": 1, "maxItems": .int(ClusterConfigReader.maximumEndpoints), "items": endpoint]]]
+        let onlyHTTPS: OrderedJSON = ["anyOf": [https, ["type": "array", "items": https]]]
+        return [
+            "type": "object",
+            "required": ["node", "endpoints"],
+            "properties": [
+                "node": described(["type": "string", "pattern": "^(?!\\.)[A-Za-z0-9._-]{1,63}$"],
+                                  "This node's name, different on every node (1–63 of A–Z a–z 0–9 . _ -, not starting with '.')."),
+                "endpoints": described(endpoints, "The etcd members' client URLs: https://host:port (http:// only to 127.0.0.0/8, ::1 or localhost), no path; one or a list of at most \(ClusterConfigReader.maximumEndpoints)."),
+                "prefix": nullable(described(["type": "string", "pattern": "^/[!-~]{0,199}$", "default": .string(ClusterConfig.defaultPrefix)],
+                                             "Where the fleet's keys live in etcd (a trailing / is added); several fleets can share one etcd.")),
+                "caFile": nullable(described(ref("absolutePath"), "PEM CA certificate(s) to trust for the etcd members (https:// only).")),
+                "certificateFile": nullable(described(ref("absolutePath"), "Client certificate for etcd's --client-cert-auth (with keyFile).")),
+                "keyFile": nullable(described(ref("absolutePath"), "The client certificate's private key (with certificateFile).")),
+                "user": nullable(described(oneLine(bytes: 256).setting("minLength", to: 1), "etcd user name (with passwordSecret).")),
+                "passwordSecret": nullable(described(ref("secretName"), "The secret (certagent secret set NAME) holding the etcd user's password.")),
+                "leaseSeconds": nullable(described(integer(5...300, default: ClusterConfig.defaultLeaseSeconds),
+                                                   "TTL of the node's etcd lease: its presence, locks and published challenges vanish this long after it dies.")),
+                "acknowledgeTimeoutSeconds": nullable(described(integer(5...3_600, default: ClusterConfig.defaultAcknowledgeTimeoutSeconds),
+                                                                "How long the ordering node waits for every live node to acknowledge a challenge file.")),
+            ],
+            "additionalProperties": false,
+            "allOf": [
+                ["if": present("certificateFile"), "then": present("keyFile")],
+                ["if": present("keyFile"), "then": present("certificateFile")],
+                ["if": present("user"), "then": present("passwordSecret")],
+                ["if": present("passwordSecret"), "then": present("user")],
+                ["if": ["anyOf": [present("caFile"), present("certificateFile")]], "then": ["properties": ["endpoints": onlyHTTPS]]],
             ],
         ]
     }
