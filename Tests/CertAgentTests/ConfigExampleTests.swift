@@ -27,4 +27,23 @@ final class ConfigExampleTests: XCTestCase {
         XCTAssertEqual(config.fallbackAuthorities.map(\.directoryURL), ["https://acme.zerossl.com/v2/DV90"], "a fallback CA with its own EAB")
         XCTAssertEqual(config.fallbackAuthorities.first?.externalAccountBinding?.hmacKeySecret, "zerossl-eab-hmac")
     }
+
+    /// `config.fleet.example.json`, a fleet node's config (README "Several servers behind a load balancer"), loads too.
+    func testTheFleetExampleConfigLoads() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        var text = try String(contentsOfFile: root + "/config.fleet.example.json", encoding: .utf8)
+        let temp = try TemporaryDirectory()
+        for (original, directory) in [("/var/www/", "www/"), ("/etc/nginx/certs/", "nginx/"), ("/etc/certagent/", "etc/")] {
+            text = text.replacing(original, with: temp.path + "/" + directory)
+        }
+        for directory in ["www/shop", "nginx/shop", "etc"] { try temp.make(directory) }
+        let bundle = try String(contentsOfFile: "/etc/ssl/certs/ca-certificates.crt", encoding: .utf8)
+        for file in ["etc/etcd-ca.pem", "etc/etcd-client.pem", "etc/etcd-client-key.pem"] { _ = try temp.write(file, bundle) }
+        let config = try ConfigLoader.parse(Data(text.utf8), path: temp.path + "/config.json")
+        XCTAssertEqual(config.certificates.map(\.name), ["shop"])
+        XCTAssertEqual(config.cluster?.node, "web1")
+        XCTAssertEqual(config.cluster?.endpoints.count, 3)
+        XCTAssertEqual(config.cluster?.prefix, "/certagent/shop/")
+        XCTAssertEqual(config.cluster?.leaseSeconds, 15)
+    }
 }

@@ -39,6 +39,9 @@ final class ConfigSchemaAgreementTests: XCTestCase {
         let temp = try TemporaryDirectory()
         let verdicts = try schemaVerdicts(files: [try temp.write("example.json", example)], in: temp)
         XCTAssertEqual(verdicts.first?.valid, true, "config.example.json against the schema: \(verdicts.first?.errors ?? [])")
+        let fleet = try String(contentsOfFile: Self.repository + "/config.fleet.example.json", encoding: .utf8)
+        let fleetVerdicts = try schemaVerdicts(files: [try temp.write("fleet.json", fleet)], in: temp)
+        XCTAssertEqual(fleetVerdicts.first?.valid, true, "config.fleet.example.json against the schema: \(fleetVerdicts.first?.errors ?? [])")
     }
 
     // MARK: Agreement
