@@ -1,3 +1,4 @@
+import ACME
 import Dispatch
 import FoundationEssentials
 import Logging
@@ -48,7 +49,14 @@ public final class SiteCheckRunner: Sendable {
             do {
                 guard let record = try checker.checkAndStore(certificate, store: store, now: { [clock] in clock.now() }) else { return }
                 let line = record.names.map { "\($0.name): \($0.text)" }.joined(separator: "; ")
-                logger.log(level: record.allCurrent ? .info : .warning, "site check: \(line)")
+                if record.allCurrent {
+                    logger.info("site check: \(line)")
+                } else if SiteMismatch.isSettling(record) {
+                    let again = SiteMismatch.nextCheck(record: record, now: clock.now())
+                    logger.notice("site check: \(line) (just after the deploy: the web server may still be finishing its reload; checked again \(TimeText.human(again)))")
+                } else {
+                    logger.warning("site check: \(line)")
+                }
             } catch {
                 logger.warning("site check: cannot store the result: \(error)")
             }

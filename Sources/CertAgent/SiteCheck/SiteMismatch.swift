@@ -39,6 +39,16 @@ public enum SiteMismatch {
                                 lastDeploy: lastDeploy, checkedAt: checkedAt, cause: cause)
     }
 
+    /// Whether a check that found some name serving another certificate (and none unreachable) was made within
+    /// `grace` of the deploy before it: the web server may still be finishing its reload (Debian's `systemctl reload
+    /// nginx` returns before the old workers stop serving), so it is told at notice level and checked again once
+    /// `grace` has passed; only then is a mismatch a warning (and a notification).
+    public static func isSettling(_ record: SiteCheckRecord) -> Bool {
+        guard let lastDeploy = record.lastDeploy, let checkedAt = record.checkedAt, !record.allCurrent else { return false }
+        let onlyOther = record.names.allSatisfy { $0.served == .current || $0.served == .other }
+        return onlyOther && checkedAt >= lastDeploy && checkedAt < lastDeploy.addingTimeInterval(grace)
+    }
+
     /// When the site check of a certificate is next due: at once when never checked or deployed since the last check;
     /// `grace` after a deploy when the check right after it did not find the current certificate everywhere; else a
     /// day after the last check.

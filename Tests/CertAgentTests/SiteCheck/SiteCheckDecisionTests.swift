@@ -78,6 +78,26 @@ final class SiteCheckDecisionTests: XCTestCase {
 
     // MARK: when to check
 
+    /// The check right after a deploy that still sees the old certificate is a reload finishing (told at notice
+    /// level), not yet a mismatch; the same after the grace hour, or with a name unreachable, is a warning.
+    func testAnOldCertificateJustAfterTheDeployIsSettlingNotAWarning() {
+        let now = clock.now()
+        var record = SiteCheckRecord()
+        record.lastDeploy = now.addingTimeInterval(-1)
+        record.checkedAt = now
+        record.names = [result(.other, at: now), result(.current, name: "b.test", at: now)]
+        XCTAssertTrue(SiteMismatch.isSettling(record), "50 ms after `systemctl reload nginx`: old workers still serve")
+        record.names = [result(.current, at: now)]
+        XCTAssertFalse(SiteMismatch.isSettling(record), "everything current: nothing to settle")
+        record.names = [result(.other, at: now), result(.unreachable, name: "b.test", at: now)]
+        XCTAssertFalse(SiteMismatch.isSettling(record), "an unreachable name is told at once")
+        record.names = [result(.other, at: now)]
+        record.lastDeploy = now.addingTimeInterval(-SiteMismatch.grace)
+        XCTAssertFalse(SiteMismatch.isSettling(record), "after the grace hour it is a mismatch")
+        record.lastDeploy = nil
+        XCTAssertFalse(SiteMismatch.isSettling(record), "no deploy recorded: nothing to settle")
+    }
+
     func testNextCheckAfterDeploysAndDaily() {
         let now = clock.now()
         var record = SiteCheckRecord()
