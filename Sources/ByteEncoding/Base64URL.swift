@@ -43,7 +43,11 @@ public enum Base64URL {
     /// Decodes unpadded base64url text; returns nil for any character outside the base64url
     /// alphabet (including `=`, whitespace and the standard-alphabet `+` and `/`) or an impossible length.
     public static func decode(_ text: String) -> [UInt8]? {
-        let symbols = Array(text.utf8)
+        decode(symbols: Array(text.utf8))
+    }
+
+    /// `decode(_:)` of the text's UTF-8 bytes.
+    public static func decode(symbols: [UInt8]) -> [UInt8]? {
         if symbols.count % 4 == 1 { return nil }
         var output: [UInt8] = []
         output.reserveCapacity(symbols.count * 3 / 4)
