@@ -10,6 +10,8 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
     case namesMissing([String], leaf: Certificate)
     case expired(leaf: Certificate)
     case revoked(leaf: Certificate, note: RevocationNote)
+    /// `chain` is the parsed `fullchain.pem`, or only its leaf when the certificate's summary vouched for the file
+    /// (`inspect(_:in:now:summary:)`).
     case valid(leaf: Certificate, chain: [Certificate])
 
     /// The leaf certificate, when there is one to read.
@@ -68,11 +70,14 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
             let version = String(files.directory.split(separator: "/").last ?? "")
             let chainIdentity = FileIdentity.of(files.fullChain)
             let keyIdentity = FileIdentity.of(files.privateKey)
-            let chain = try Certificate.parseChain(pem: try text(files.fullChain))
+            // While the summary describes these very files, the whole chain was parsed when it was made: only the
+            // leaf is parsed again (each certificate costs OpenSSL about a millisecond, most of it decoding its key).
+            let described = summary?.describes(version: version, fullChain: chainIdentity, privateKey: keyIdentity) == true
+            let chainText = try text(files.fullChain)
+            let chain = described ? [try Certificate(pem: chainText)] : try Certificate.parseChain(pem: chainText)
             guard let leaf = chain.first else { return (.unreadable(reason: "\(files.fullChain) holds no certificate"), nil) }
             let keyMatches: Bool
-            if let summary, summary.describes(version: version, fullChain: chainIdentity, privateKey: keyIdentity),
-               summary.serial == leaf.serialHex {
+            if let summary, described, summary.serial == leaf.serialHex {
                 keyMatches = summary.keyMatches
             } else {
                 keyMatches = leaf.matches(try PrivateKey(pem: try text(files.privateKey)))
