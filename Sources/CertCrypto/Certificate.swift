@@ -29,6 +29,8 @@ public struct Certificate: Sendable, Equatable {
     public let authorityKeyIdentifier: [UInt8]?
     /// The subject key identifier extension (RFC 5280 §4.2.1.2), if present.
     public let subjectKeyIdentifier: [UInt8]?
+    /// The subjectAltName entries with their kind, in order (for `fields`).
+    let alternativeNameEntries: [Fields.AlternativeName]
 
     /// The certificate as PEM (`BEGIN CERTIFICATE`, RFC 7468 §5).
     public var pem: String { PEMEncoding.encode(der, label: "CERTIFICATE") }
@@ -48,6 +50,7 @@ public struct Certificate: Sendable, Equatable {
         subjectAlternativeNames = names.map { $0.address?.text ?? $0.dnsName ?? "" }
         dnsNames = names.compactMap(\.dnsName)
         ipAddresses = names.compactMap(\.address)
+        alternativeNameEntries = names.map { Fields.AlternativeName(dns: $0.dnsName, ip: $0.address.map { Hex.encode($0.octets) }) }
         serialNumber = try Certificate.serialOctets(x509)
         notBefore = try Certificate.date(X509_get0_notBefore(x509), "notBefore")
         notAfter = try Certificate.date(X509_get0_notAfter(x509), "notAfter")

@@ -21,16 +21,26 @@ enum PEMEncoding {
     /// The DER payloads of every `label` block, in order. Text outside the blocks is ignored
     /// (RFC 7468 §2 permits explanatory text); a block with a bad body or a missing END line throws.
     static func decodeAll(_ text: String, label: String) throws -> [[UInt8]] {
+        try decode(text, label: label, firstOnly: false)
+    }
+
+    /// The DER payload of the first `label` block only (text after it is not read); nil when there is none.
+    static func decodeFirst(_ text: String, label: String) throws -> [UInt8]? {
+        try decode(text, label: label, firstOnly: true).first
+    }
+
+    private static func decode(_ text: String, label: String, firstOnly: Bool) throws -> [[UInt8]] {
         // Real PEM is ASCII: read it byte by byte. Other text keeps the Character-level reading below, whose idea of
         // a line break and of equal lines (canonical equivalence) covers Unicode.
         var text = text
-        if let blocks = try text.withUTF8({ bytes in try decodeASCII(bytes, label: label) }) { return blocks }
-        return try decodeCharacters(text, label: label)
+        if let blocks = try text.withUTF8({ bytes in try decodeASCII(bytes, label: label, firstOnly: firstOnly) }) { return blocks }
+        let blocks = try decodeCharacters(text, label: label)
+        return firstOnly ? Array(blocks.prefix(1)) : blocks
     }
 
     /// `decodeAll` over ASCII bytes (nil when there is a non-ASCII byte): the same lines (split at LF, VT, FF and CR,
     /// empty ones skipped), the same trimming of spaces and tabs, the same blocks and errors.
-    private static func decodeASCII(_ bytes: UnsafeBufferPointer<UInt8>, label: String) throws -> [[UInt8]]? {
+    private static func decodeASCII(_ bytes: UnsafeBufferPointer<UInt8>, label: String, firstOnly: Bool) throws -> [[UInt8]]? {
         guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
         let begin = Array("-----BEGIN \(label)-----".utf8)
         let end = Array("-----END \(label)-----".utf8)
@@ -55,6 +65,7 @@ enum PEMEncoding {
                 }
                 blocks.append(der)
                 body = nil
+                if firstOnly { return blocks }
             } else if body != nil {
                 body?.append(contentsOf: line)
             }
@@ -64,7 +75,7 @@ enum PEMEncoding {
     }
 
     /// `decodeAll` for text that is not ASCII, by Characters.
-    private static func decodeCharacters(_ text: String, label: String) throws -> [[UInt8]] {
+    static func decodeCharacters(_ text: String, label: String) throws -> [[UInt8]] {
         let begin = "-----BEGIN \(label)-----"
         let end = "-----END \(label)-----"
         var blocks: [[UInt8]] = []
