@@ -52,7 +52,7 @@ public enum PathSafety {
     }
 
     /// The first way of `canonical`, kept for relative paths (resolved against the working directory by `URL`).
-    private static func canonicalThroughURL(_ path: String) -> String {
+    static func canonicalThroughURL(_ path: String) -> String {
         let url = URL(fileURLWithPath: path).standardizedFileURL
         var existing = url
         var missing: [String] = []
