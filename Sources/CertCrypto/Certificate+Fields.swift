@@ -8,17 +8,23 @@ extension Certificate {
     public struct Fields: Codable, Sendable, Equatable {
         /// One subjectAltName entry: a DNS name, or an IP address's octets in hex.
         public struct AlternativeName: Codable, Sendable, Equatable {
+            /// A dNSName entry, as written.
             public var dns: String?
+            /// An iPAddress entry's 4 or 16 octets, hex.
             public var ip: String?
         }
 
+        /// `Certificate.subject`.
         public var subject: String
+        /// `Certificate.issuer`.
         public var issuer: String
         /// The subjectAltName entries in the certificate's order (dNSName and iPAddress ones; others are skipped).
         public var alternativeNames: [AlternativeName]
         /// `serialNumber`, hex.
         public var serialNumber: String
+        /// `Certificate.notBefore`.
         public var notBefore: Date
+        /// `Certificate.notAfter`.
         public var notAfter: Date
         /// `authorityKeyIdentifier`, hex.
         public var authorityKeyIdentifier: String?
