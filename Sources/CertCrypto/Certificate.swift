@@ -40,7 +40,11 @@ public struct Certificate: Sendable, Equatable {
 
     /// Parses one DER certificate (RFC 5280 §4.1); trailing bytes or malformed input throw `CryptoError`.
     public init(der: [UInt8]) throws {
-        let handle = try X509Handle(der: der)
+        try self.init(der: der, handle: try X509Handle(der: der))
+    }
+
+    /// `init(der:)` from the `X509` already parsed from `der`.
+    init(der: [UInt8], handle: X509Handle) throws {
         let x509 = handle.pointer
         defer { OpenSSLErrorQueue.clear() }  // extension caching may leave benign entries behind
         self.der = der
