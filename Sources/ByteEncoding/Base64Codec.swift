@@ -44,8 +44,11 @@ struct Base64Codec: Sendable {
 
     /// Decodes `text`; nil for a character outside the alphabet (whitespace included), an impossible length, or —
     /// when `padded` — missing or misplaced `=` padding.
-    func decode(_ text: String) -> [UInt8]? {
-        var symbols = Array(text.utf8)
+    func decode(_ text: String) -> [UInt8]? { decode(symbols: Array(text.utf8)) }
+
+    /// `decode(_:)` of text given as its UTF-8 bytes.
+    func decode(symbols: [UInt8]) -> [UInt8]? {
+        var symbols = symbols
         if padded {
             guard symbols.count % 4 == 0 else { return nil }
             var padding = 0

@@ -29,6 +29,8 @@ public struct Certificate: Sendable, Equatable {
     public let authorityKeyIdentifier: [UInt8]?
     /// The subject key identifier extension (RFC 5280 §4.2.1.2), if present.
     public let subjectKeyIdentifier: [UInt8]?
+    /// The subjectAltName entries with their kind, in order (for `fields`).
+    let alternativeNameEntries: [Fields.AlternativeName]
 
     /// The certificate as PEM (`BEGIN CERTIFICATE`, RFC 7468 §5).
     public var pem: String { PEMEncoding.encode(der, label: "CERTIFICATE") }
@@ -38,7 +40,11 @@ public struct Certificate: Sendable, Equatable {
 
     /// Parses one DER certificate (RFC 5280 §4.1); trailing bytes or malformed input throw `CryptoError`.
     public init(der: [UInt8]) throws {
-        let handle = try X509Handle(der: der)
+        try self.init(der: der, handle: try X509Handle(der: der))
+    }
+
+    /// `init(der:)` from the `X509` already parsed from `der`.
+    init(der: [UInt8], handle: X509Handle) throws {
         let x509 = handle.pointer
         defer { OpenSSLErrorQueue.clear() }  // extension caching may leave benign entries behind
         self.der = der
@@ -48,6 +54,7 @@ public struct Certificate: Sendable, Equatable {
         subjectAlternativeNames = names.map { $0.address?.text ?? $0.dnsName ?? "" }
         dnsNames = names.compactMap(\.dnsName)
         ipAddresses = names.compactMap(\.address)
+        alternativeNameEntries = names.map { Fields.AlternativeName(dns: $0.dnsName, ip: $0.address.map { Hex.encode($0.octets) }) }
         serialNumber = try Certificate.serialOctets(x509)
         notBefore = try Certificate.date(X509_get0_notBefore(x509), "notBefore")
         notAfter = try Certificate.date(X509_get0_notAfter(x509), "notAfter")

@@ -21,6 +21,61 @@ enum PEMEncoding {
     /// The DER payloads of every `label` block, in order. Text outside the blocks is ignored
     /// (RFC 7468 §2 permits explanatory text); a block with a bad body or a missing END line throws.
     static func decodeAll(_ text: String, label: String) throws -> [[UInt8]] {
+        try decode(text, label: label, firstOnly: false)
+    }
+
+    /// The DER payload of the first `label` block only (text after it is not read); nil when there is none.
+    static func decodeFirst(_ text: String, label: String) throws -> [UInt8]? {
+        try decode(text, label: label, firstOnly: true).first
+    }
+
+    private static func decode(_ text: String, label: String, firstOnly: Bool) throws -> [[UInt8]] {
+        // Real PEM is ASCII: read it byte by byte. Other text keeps the Character-level reading below, whose idea of
+        // a line break and of equal lines (canonical equivalence) covers Unicode.
+        var text = text
+        if let blocks = try text.withUTF8({ bytes in try decodeASCII(bytes, label: label, firstOnly: firstOnly) }) { return blocks }
+        let blocks = try decodeCharacters(text, label: label)
+        return firstOnly ? Array(blocks.prefix(1)) : blocks
+    }
+
+    /// `decodeAll` over ASCII bytes (nil when there is a non-ASCII byte): the same lines (split at LF, VT, FF and CR,
+    /// empty ones skipped), the same trimming of spaces and tabs, the same blocks and errors.
+    private static func decodeASCII(_ bytes: UnsafeBufferPointer<UInt8>, label: String, firstOnly: Bool) throws -> [[UInt8]]? {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        let begin = Array("-----BEGIN \(label)-----".utf8)
+        let end = Array("-----END \(label)-----".utf8)
+        var blocks: [[UInt8]] = []
+        var body: [UInt8]? = nil
+        var index = 0
+        while index < bytes.count {
+            var start = index
+            while index < bytes.count, !(0x0A ... 0x0D).contains(bytes[index]) { index += 1 }
+            var stop = index
+            index += 1
+            while start < stop, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+            while stop > start, bytes[stop - 1] == 0x20 || bytes[stop - 1] == 0x09 { stop -= 1 }
+            let line = UnsafeBufferPointer(rebasing: bytes[start ..< stop])
+            if line.elementsEqual(begin) {
+                guard body == nil else { throw malformed("nested BEGIN \(label)") }
+                body = []
+            } else if line.elementsEqual(end) {
+                guard let collected = body else { throw malformed("END \(label) without BEGIN") }
+                guard let der = standardBase64Decode(symbols: collected), !der.isEmpty else {
+                    throw malformed("invalid base64 in \(label) block \(blocks.count + 1)")
+                }
+                blocks.append(der)
+                body = nil
+                if firstOnly { return blocks }
+            } else if body != nil {
+                body?.append(contentsOf: line)
+            }
+        }
+        if body != nil { throw malformed("missing END \(label)") }
+        return blocks
+    }
+
+    /// `decodeAll` for text that is not ASCII, by Characters.
+    static func decodeCharacters(_ text: String, label: String) throws -> [[UInt8]] {
         let begin = "-----BEGIN \(label)-----"
         let end = "-----END \(label)-----"
         var blocks: [[UInt8]] = []
@@ -56,6 +111,27 @@ enum PEMEncoding {
         text = String(text.map { $0 == "-" ? "+" : ($0 == "_" ? "/" : $0) })
         while text.utf8.count % 4 != 0 { text += "=" }
         return text
+    }
+
+    /// `standardBase64Decode` of ASCII symbols: up to two `=` at the end, no `-` or `_` (that is base64url).
+    static func standardBase64Decode(symbols: [UInt8]) -> [UInt8]? {
+        var count = symbols.count
+        var padding = 0
+        while count > 0, symbols[count - 1] == UInt8(ascii: "="), padding < 2 {
+            count -= 1
+            padding += 1
+        }
+        guard (count + padding) % 4 == 0 else { return nil }
+        var mapped = [UInt8](repeating: 0, count: count)
+        for index in 0 ..< count {
+            switch symbols[index] {
+            case UInt8(ascii: "-"), UInt8(ascii: "_"): return nil
+            case UInt8(ascii: "+"): mapped[index] = UInt8(ascii: "-")
+            case UInt8(ascii: "/"): mapped[index] = UInt8(ascii: "_")
+            case let symbol: mapped[index] = symbol
+            }
+        }
+        return Base64URL.decode(symbols: mapped)
     }
 
     static func standardBase64Decode(_ text: String) -> [UInt8]? {

@@ -86,8 +86,9 @@ public enum ConfigLoader {
         let defaultKeyType = readKeyType(&reader, key: "keyType") ?? defaultKeyType
         let profile = readProfile(&reader)
         let certificates = readCertificates(&reader, defaultKeyType: defaultKeyType, defaultProfile: profile, directoryURL: directoryURL)
-        let storage = readStorage(&reader, certificates: certificates, environment: environment, runningAsRoot: runningAsRoot)
-        let masterKeyFile = readMasterKeyFile(&reader, configPath: path, certificates: certificates)
+        let webroots = ResolvedWebroots(certificates)
+        let storage = readStorage(&reader, certificates: certificates, webroots: webroots, environment: environment, runningAsRoot: runningAsRoot)
+        let masterKeyFile = readMasterKeyFile(&reader, configPath: path, certificates: certificates, webroots: webroots)
         let concurrency = readPositiveNumber(&reader, "maxConcurrentRenewals", range: maxConcurrentRenewalsRange)
         let minimumInterval = readPositiveNumber(&reader, "minimumRenewalIntervalSeconds", range: minimumRenewalIntervalRange)
         let dryRunDirectory = readDirectory(&reader, key: "dryRunDirectory")
@@ -178,13 +179,14 @@ public enum ConfigLoader {
     /// served, and CertAgent never changes an existing directory's permissions for the key (it creates a missing one
     /// 0700, and a missing directory holds no webroot). The store is different: it is CertAgent's own tree, so a webroot
     /// inside it is refused in `readStorage`.
-    private static func readMasterKeyFile(_ reader: inout FieldReader, configPath: String, certificates: [CertificateConfig]) -> String? {
+    private static func readMasterKeyFile(_ reader: inout FieldReader, configPath: String, certificates: [CertificateConfig],
+                                          webroots: ResolvedWebroots) -> String? {
         let explicit = reader.path("masterKeyFile")
         if explicit == nil, reader.problems.contains(where: { $0.field == "masterKeyFile" }) { return nil }
         let path = explicit ?? URL(fileURLWithPath: configPath).deletingLastPathComponent().path + "/master.key"
         let field = explicit == nil ? "masterKeyFile (default \(path))" : "masterKeyFile"
         let value = explicit.map { JSONValue.string($0).excerpt }
-        if let (webroot, domain, name) = firstWebroot(containing: path, in: certificates) {
+        if let (webroot, domain, name) = webroots.first(containing: path) {
             reader.add(field: field, value: value, message: "is inside the webroot \(webroot) of \(domain) (certificate \(name)): anyone could download the key that opens every secret; keep it outside every webroot")
             return nil
         }
@@ -195,14 +197,41 @@ public enum ConfigLoader {
         return path
     }
 
-    /// The first webroot (sorted by domain, certificate by certificate) that `path` lies in, after resolving links.
-    static func firstWebroot(containing path: String, in certificates: [CertificateConfig]) -> (webroot: String, domain: String, certificate: String)? {
-        for certificate in certificates {
-            for (domain, webroot) in certificate.webroots.sorted(by: { $0.key < $1.key }) where PathSafety.isInside(path, directory: webroot) {
-                return (webroot, domain, certificate.name)
-            }
+    /// Every certificate's webroots (sorted by domain, certificate by certificate), each resolved (`PathSafety.canonical`)
+    /// once: the store and the master key are checked against all of them, and a config may list a thousand.
+    struct ResolvedWebroots {
+        struct Entry {
+            let webroot: String
+            let domain: String
+            let certificate: String
+            let canonical: String
         }
-        return nil
+        let entries: [Entry]
+
+        init(_ certificates: [CertificateConfig]) {
+            var resolved: [String: String] = [:]
+            var entries: [Entry] = []
+            for certificate in certificates {
+                for (domain, webroot) in certificate.webroots.sorted(by: { $0.key < $1.key }) {
+                    let canonical = resolved[webroot] ?? PathSafety.canonical(webroot)
+                    resolved[webroot] = canonical
+                    entries.append(Entry(webroot: webroot, domain: domain, certificate: certificate.name, canonical: canonical))
+                }
+            }
+            self.entries = entries
+        }
+
+        /// The first webroot that `path` lies in, after resolving links.
+        func first(containing path: String) -> (webroot: String, domain: String, certificate: String)? {
+            let resolved = PathSafety.canonical(path)
+            return entries.first { PathSafety.isCanonical(resolved, inside: $0.canonical) }.map { ($0.webroot, $0.domain, $0.certificate) }
+        }
+
+        /// The first webroot that lies in `directory`, after resolving links.
+        func first(inside directory: String) -> Entry? {
+            let resolved = PathSafety.canonical(directory)
+            return entries.first { PathSafety.isCanonical($0.canonical, inside: resolved) }
+        }
     }
 
     static func readKeyType(_ reader: inout FieldReader, key: String) -> KeyType? {
@@ -256,8 +285,8 @@ public enum ConfigLoader {
         return certificates
     }
 
-    private static func readStorage(_ reader: inout FieldReader, certificates: [CertificateConfig], environment: [String: String],
-                                    runningAsRoot: Bool) -> String? {
+    private static func readStorage(_ reader: inout FieldReader, certificates: [CertificateConfig], webroots: ResolvedWebroots,
+                                    environment: [String: String], runningAsRoot: Bool) -> String? {
         let explicit = reader.path("storage")
         let storage: String
         if let explicit {
@@ -279,19 +308,17 @@ public enum ConfigLoader {
         }
         let field = explicit == nil ? "storage (default \(storage))" : "storage"
         let value = explicit.map { JSONValue.string($0).excerpt }
-        if let (webroot, domain, name) = firstWebroot(containing: storage, in: certificates) {
+        if let (webroot, domain, name) = webroots.first(containing: storage) {
             reader.add(field: field, value: value,
                        message: "is inside the webroot \(webroot) of \(domain) (certificate \(name)): keys there could be downloaded by anyone; keep the store outside every webroot")
             return nil
         }
         // The other way round: a webroot inside the store would have the store's secrets (secrets.sealed, keys) above
         // the web server's files, and the store's permission care applied to the site.
-        for certificate in certificates {
-            for (domain, webroot) in certificate.webroots.sorted(by: { $0.key < $1.key }) where PathSafety.isInside(webroot, directory: storage) {
-                reader.add(field: field, value: value,
-                           message: "holds the webroot \(webroot) of \(domain) (certificate \(certificate.name)): the store with its keys and secrets must not contain a site; give the store a directory of its own, outside every webroot")
-                return nil
-            }
+        if let inside = webroots.first(inside: storage) {
+            reader.add(field: field, value: value,
+                       message: "holds the webroot \(inside.webroot) of \(inside.domain) (certificate \(inside.certificate)): the store with its keys and secrets must not contain a site; give the store a directory of its own, outside every webroot")
+            return nil
         }
         if PathSafety.isDirectory(storage) == false, FileManager.default.fileExists(atPath: storage) {
             reader.add(field: field, value: value, message: "exists and is not a directory")

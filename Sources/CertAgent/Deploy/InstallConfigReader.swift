@@ -21,17 +21,18 @@ enum InstallConfigReader {
 
     /// Reads `install` from a certificate's reader. Returns nil when the field is absent (or null); `.some(nil)` when it
     /// is present but has problems (recorded in `reader`, with paths such as `certificates[0].install.mode`);
-    /// `.some(config)` when it is valid. `environment` supplies PATH for finding a reload command given by name.
+    /// `.some(config)` when it is valid. `environment` supplies PATH for finding a reload command given by name (nil:
+    /// the process's, read only when there is an `install` block: building it costs more than the rest of a certificate).
     /// No installed file may lie inside one of `webroots` (anyone could download a key from there).
     static func read(_ reader: inout FieldReader, webroots: [String] = [],
-                     environment: [String: String] = ProcessInfo.processInfo.environment) -> InstallConfig?? {
+                     environment: [String: String]? = nil) -> InstallConfig?? {
         guard let value = reader.raw("install") else { return nil }
         guard case .object(let members) = value else {
             reader.report("install", value, "must be an object, not \(value.kindName)")
             return .some(nil)
         }
         var nested = FieldReader(members, path: reader.fieldPath("install"))
-        let config = readInstall(&nested, webroots: webroots, environment: environment)
+        let config = readInstall(&nested, webroots: webroots, environment: environment ?? ProcessInfo.processInfo.environment)
         nested.reportUnknownFields()
         reader.absorb(nested)
         return .some(nested.problems.isEmpty ? config : nil)

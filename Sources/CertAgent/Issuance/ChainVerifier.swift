@@ -62,21 +62,23 @@ public enum ChainVerificationError: Error, Sendable, CustomStringConvertible, Cu
 public enum ChainVerifier {
     /// Returns the parsed chain, leaf first, or throws the first reason it is not acceptable.
     public static func verify(chainPEM: String, key: PrivateKey, domains: [String], now: Date, clockSkew: TimeInterval = 300) throws -> [Certificate] {
-        let chain: [Certificate]
+        // One parse of each certificate answers every check below (the key and the links too).
+        let parsed: (chain: [Certificate], leafMatchesKey: Bool, firstBrokenLink: Int?)
         do {
-            chain = try Certificate.parseChain(pem: chainPEM)
+            parsed = try Certificate.parseChain(pem: chainPEM, checking: key)
         } catch let error as CryptoError {
             throw ChainVerificationError.unparseable(cause: error)
         }
+        let chain = parsed.chain
         guard let leaf = chain.first else { throw ChainVerificationError.empty }
-        guard leaf.matches(key) else { throw ChainVerificationError.keyMismatch(subject: leaf.subject) }
+        guard parsed.leafMatchesKey else { throw ChainVerificationError.keyMismatch(subject: leaf.subject) }
         let missing = domains.filter { !leaf.covers($0) }
         guard missing.isEmpty else { throw ChainVerificationError.missingNames(missing, subject: leaf.subject) }
         let extra = leaf.namesNotRequested(domains)
         guard extra.isEmpty else {
             throw ChainVerificationError.unrequestedNames(extra, requested: domains, subject: leaf.subject)
         }
-        for index in chain.indices.dropLast() where !chain[index].isIssued(by: chain[index + 1]) {
+        if let index = parsed.firstBrokenLink {
             throw ChainVerificationError.brokenChain(position: index, subject: chain[index].subject, issuer: chain[index + 1].subject)
         }
         guard leaf.notBefore <= now.addingTimeInterval(clockSkew), leaf.notAfter > now else {

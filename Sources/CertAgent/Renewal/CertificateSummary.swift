@@ -1,3 +1,4 @@
+import CertCrypto
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -49,9 +50,12 @@ public struct CertificateSummary: Codable, Sendable, Equatable {
     public var ariCertificateID: String?
     /// Whether the leaf's public key matches `privkey.pem`.
     public var keyMatches: Bool
+    /// Everything else read from the leaf (issuer, subject, key identifiers), so the leaf is had again without parsing
+    /// it (`Certificate(pem:knownFields:)`); absent in summaries of an earlier CertAgent (the leaf is parsed then).
+    public var leaf: Certificate.Fields?
 
     public init(version: String, fullChain: FileIdentity, privateKey: FileIdentity, serial: String, notBefore: Date,
-                notAfter: Date, names: [String], ariCertificateID: String?, keyMatches: Bool) {
+                notAfter: Date, names: [String], ariCertificateID: String?, keyMatches: Bool, leaf: Certificate.Fields? = nil) {
         self.version = version
         self.fullChain = fullChain
         self.privateKey = privateKey
@@ -61,6 +65,7 @@ public struct CertificateSummary: Codable, Sendable, Equatable {
         self.names = names
         self.ariCertificateID = ariCertificateID
         self.keyMatches = keyMatches
+        self.leaf = leaf
     }
 
     /// True when this summary was made from exactly these files: same version, and both files unchanged.

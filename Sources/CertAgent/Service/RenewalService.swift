@@ -164,7 +164,7 @@ public final class RenewalService: Sendable {
             // Nothing left behind (the usual case): no lock taken, nothing written.
             let journal = session.store.challengeJournal(certificate.name)
             guard FileIdentity.of(journal) != nil || session.store.currentLinkIsMissing(certificate.name)
-                    || records.load(certificate.name).record.inFlightSince != nil else { continue }
+                    || records.hasOrderInFlight(certificate.name) else { continue }
             // A certificate another process is issuing right now is its business: its files are live, not leftovers.
             guard let lock = try? session.store.lockForIssuance(certificate.name) else { continue }
             defer { withExtendedLifetime(lock) {} }

@@ -36,7 +36,8 @@ public final class CertificateStore: CertificateStorage {
     /// version's store as CertAgent's, and removes temporaries that crashed writers left; without it nothing is written.
     /// `masterKeyFile`, when directly inside `root`, counts as one of the store's own files.
     public init(root: String, webroots: [String], create: Bool = true, masterKeyFile: String? = nil) throws {
-        for webroot in webroots where PathSafety.isInside(root, directory: webroot) {
+        let resolvedRoot = PathSafety.canonical(root)
+        for webroot in webroots where PathSafety.isCanonical(resolvedRoot, inside: PathSafety.canonical(webroot)) {
             throw StoreError.insideWebroot(store: root, webroot: webroot)
         }
         self.root = root

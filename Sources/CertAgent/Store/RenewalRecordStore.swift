@@ -23,6 +23,20 @@ public struct RenewalRecordStore: Sendable {
         return LoadedRenewalRecord(record: loaded.value, problem: loaded.problem)
     }
 
+    /// Whether certificate `name`'s record says an order was in flight (`RenewalRecord.inFlightSince`), decoding that
+    /// field alone: start-up asks it of every certificate, and a whole record (with its certificate summary) costs
+    /// several times as much to decode. A missing or unreadable record says no, as `load` then gives a fresh one.
+    public func hasOrderInFlight(_ name: String) -> Bool {
+        storage.load(InFlightMark.self, of: name).value.inFlightSince != nil
+    }
+
+    /// The one field of a renewal record that `hasOrderInFlight` reads.
+    private struct InFlightMark: CertificateDocument {
+        static var kind: CertificateDocumentKind { .renewal }
+        var inFlightSince: Date?
+        init() {}
+    }
+
     /// Writes the record of certificate `name` (creating its directory, 0700, when needed).
     public func save(_ record: RenewalRecord, for name: String) throws {
         try storage.save(record, of: name)

@@ -10,6 +10,8 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
     case namesMissing([String], leaf: Certificate)
     case expired(leaf: Certificate)
     case revoked(leaf: Certificate, note: RevocationNote)
+    /// `chain` is the parsed `fullchain.pem`, or only its leaf when the certificate's summary vouched for the file
+    /// (`inspect(_:in:now:summary:)`, where the leaf may come from the summary's fields).
     case valid(leaf: Certificate, chain: [Certificate])
 
     /// The leaf certificate, when there is one to read.
@@ -68,11 +70,20 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
             let version = String(files.directory.split(separator: "/").last ?? "")
             let chainIdentity = FileIdentity.of(files.fullChain)
             let keyIdentity = FileIdentity.of(files.privateKey)
-            let chain = try Certificate.parseChain(pem: try text(files.fullChain))
+            // While the summary describes these very files, the whole chain was parsed when it was made: the leaf is
+            // had from the fields kept in it, or parsed alone (OpenSSL 3.0 spends about a million instructions on each
+            // certificate, most of it decoding its key).
+            let described = summary?.describes(version: version, fullChain: chainIdentity, privateKey: keyIdentity) == true
+            let chainText = try text(files.fullChain)
+            let chain: [Certificate]
+            if described, let fields = summary?.leaf, let leaf = Certificate(pem: chainText, knownFields: fields) {
+                chain = [leaf]
+            } else {
+                chain = described ? [try Certificate(pem: chainText)] : try Certificate.parseChain(pem: chainText)
+            }
             guard let leaf = chain.first else { return (.unreadable(reason: "\(files.fullChain) holds no certificate"), nil) }
             let keyMatches: Bool
-            if let summary, summary.describes(version: version, fullChain: chainIdentity, privateKey: keyIdentity),
-               summary.serial == leaf.serialHex {
+            if let summary, described, summary.serial == leaf.serialHex {
                 keyMatches = summary.keyMatches
             } else {
                 keyMatches = leaf.matches(try PrivateKey(pem: try text(files.privateKey)))
@@ -81,7 +92,7 @@ public enum StoredCertificateState: Sendable, CustomStringConvertible {
                 keyIdentity.map { keyIdentity in
                     CertificateSummary(version: version, fullChain: chainIdentity, privateKey: keyIdentity, serial: leaf.serialHex,
                                        notBefore: leaf.notBefore, notAfter: leaf.notAfter, names: leaf.subjectAlternativeNames,
-                                       ariCertificateID: leaf.ariCertificateIdentifier, keyMatches: keyMatches)
+                                       ariCertificateID: leaf.ariCertificateIdentifier, keyMatches: keyMatches, leaf: leaf.fields)
                 }
             }
             guard keyMatches else { return (.keyMismatch(leaf: leaf), made) }

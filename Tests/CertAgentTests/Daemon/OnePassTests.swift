@@ -113,6 +113,27 @@ final class OnePassTests: XCTestCase {
         XCTAssertNil(missing.summary)
     }
 
+    func testTheSummaryGivesTheLeafBackAsAParseWould() throws {
+        let bed = try Bed()
+        try bed.commit(serial: "01")
+        let parsed = StoredCertificateState.inspect(bed.certificate(), in: bed.store, now: bed.clock.now(), summary: nil)
+        let summary = try XCTUnwrap(parsed.summary)
+        let leaf = try XCTUnwrap(parsed.state.leaf)
+        XCTAssertEqual(summary.leaf, leaf.fields)
+        // Through the record's JSON, as status and a start-up read it: the same leaf, state and summary, no parse.
+        let stored = try StoreJSON.decode(CertificateSummary.self, from: StoreJSON.encode(summary))
+        let fromSummary = StoredCertificateState.inspect(bed.certificate(), in: bed.store, now: bed.clock.now(), summary: stored)
+        XCTAssertEqual(fromSummary.state.leaf, leaf)
+        XCTAssertTrue(fromSummary.state.isUsable)
+        XCTAssertEqual(fromSummary.summary, stored, "nothing changed: nothing to save")
+        // A summary of an earlier CertAgent (no leaf fields): the leaf is parsed, and the new summary carries them.
+        var earlier = stored
+        earlier.leaf = nil
+        let upgraded = StoredCertificateState.inspect(bed.certificate(), in: bed.store, now: bed.clock.now(), summary: earlier)
+        XCTAssertEqual(upgraded.state.leaf, leaf)
+        XCTAssertEqual(upgraded.summary, summary)
+    }
+
     func testAKeyReplacedUnderneathIsFoundThoughTheSummarySaidItMatched() throws {
         let bed = try Bed()
         let files = try bed.commit(serial: "01")

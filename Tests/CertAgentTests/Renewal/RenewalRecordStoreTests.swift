@@ -34,6 +34,23 @@ final class RenewalRecordStoreTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).contains("\"inFlightSince\""), "readable JSON")
     }
 
+    func testOrderInFlightIsReadAsTheWholeRecordSaysIt() throws {
+        let temp = try TemporaryDirectory()
+        let store = try CertificateStore(root: temp.path + "/store", webroots: [])
+        let records = RenewalRecordStore(store: store)
+        XCTAssertFalse(records.hasOrderInFlight("site"), "no record")
+        var record = RenewalRecord()
+        record.recordFailure("boom", retryAfter: nil, at: now)
+        try records.save(record, for: "site")
+        XCTAssertFalse(records.hasOrderInFlight("site"))
+        record.inFlightSince = now
+        try records.save(record, for: "site")
+        XCTAssertTrue(records.hasOrderInFlight("site"))
+        XCTAssertEqual(records.hasOrderInFlight("site"), records.load("site").record.inFlightSince != nil)
+        try "{ not json".write(toFile: store.keys.document(.renewal, of: "site"), atomically: true, encoding: .utf8)
+        XCTAssertFalse(records.hasOrderInFlight("site"), "an unreadable record is a fresh one")
+    }
+
     func testMissingFileIsAFreshRecordWithoutComplaint() throws {
         let temp = try TemporaryDirectory()
         let loaded = RenewalRecordStore(store: try CertificateStore(root: temp.path, webroots: [])).load("site")
