@@ -91,11 +91,15 @@ final class SystemdContainer {
         return try Subprocess.run(prefix + clean + command, stdin: stdin)
     }
 
-    /// `systemctl ARGUMENTS` inside; fails the test on a non-zero exit unless `allowFailure`.
+    /// `systemctl ARGUMENTS` inside, its output trimmed; throws on a non-zero exit (with what it said and the unit's
+    /// log when one is named) unless `allowFailure`: the steps after a failed one would only fail in its wake.
     @discardableResult
-    func systemctl(_ arguments: String..., allowFailure: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    func systemctl(_ arguments: String..., allowFailure: Bool = false) throws -> String {
         let result = try run(["systemctl", "--no-pager"] + arguments)
-        if !allowFailure { XCTAssertEqual(result.status, 0, "systemctl \(arguments.joined(separator: " ")): \(result.output)", file: file, line: line) }
+        guard result.status == 0 || allowFailure else {
+            let unit = arguments.last.map { log($0) } ?? ""
+            throw Failure("systemctl \(arguments.joined(separator: " ")) exited with \(result.status): \(result.output)\n\(unit)")
+        }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -107,6 +111,11 @@ final class SystemdContainer {
     /// `journalctl ARGUMENTS` inside (the journal of the container's own journald).
     func journal(_ arguments: String...) throws -> String {
         try run(["journalctl", "--no-pager"] + arguments).stdout
+    }
+
+    /// A unit's messages (`journalctl -u UNIT -o cat`), or "" when the journal cannot be read: for failure messages.
+    func log(_ unit: String) -> String {
+        (try? journal("-u", unit, "-o", "cat")) ?? ""
     }
 
     // MARK: Boot and shutdown
