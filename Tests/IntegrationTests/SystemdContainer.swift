@@ -27,8 +27,7 @@ final class SystemdContainer {
     /// Mounts an overlay of `root` (a root from `scripts/debian-root`); nothing runs until `boot()`.
     init(root: String) throws {
         machineName = "certagent-test-\(UUID().uuidString.prefix(8).lowercased())"
-        // Not /tmp: systemd-nspawn mounts a fresh tmpfs over the container's /tmp, and the upper layer must be on a
-        // file system overlayfs accepts as upper (tmpfs or ext4 both do; /var/tmp is the disk).
+        // The upper and work layers must share one file system; /var/tmp is on disk, never a small tmpfs.
         scratch = "/var/tmp/\(machineName)"
         rootPath = scratch + "/merged"
         for directory in ["upper", "work", "merged"] {
