@@ -83,6 +83,16 @@ final class SystemdBootTests: XCTestCase {
         XCTAssertEqual(try container.property("MainPID", of: "certagent"), mainPID, "a reload, not a restart")
         XCTAssertEqual(try container.property("NRestarts", of: "certagent"), "0")
 
+        // A config with a mistake: the reload says so (an error, priority 3) and the running config stays.
+        try container.write("/etc/certagent/config.json", try container.read("/etc/certagent/config.json")
+            .replacingOccurrences(of: #""webroot""#, with: #""webrot""#), mode: "0600")
+        try container.systemctl("reload", "certagent")
+        let keeping = "keeping the running one"
+        XCTAssertTrue(eventually(timeout: 30) { container.log("certagent").contains(keeping) }, container.log("certagent"))
+        XCTAssertEqual(try container.systemctl("is-active", "certagent", allowFailure: true), "active")
+        XCTAssertEqual(try container.property("MainPID", of: "certagent"), mainPID)
+        XCTAssertEqual(try journalPriorities().first { $0.key.hasSuffix(keeping) }?.value, "3")
+
         // Its warnings reach the journal at priority 4 (warning); notices and information stay below.
         let reloadWarning = "maxConcurrentRenewals and minimumRenewalIntervalSeconds take effect at the next restart"
         let warnings = try container.journal("-u", "certagent", "-p", "warning", "-o", "cat")
