@@ -11,9 +11,8 @@ import Glibc
 ///
 /// The container shares this machine's network namespace (no `--private-network`): Pebble on the host's loopback
 /// validates HTTP-01 against nginx inside the container, and the daemon inside reaches Pebble on `localhost`.
-/// `--register=no --keep-unit`: this machine's PID 1 is not systemd and there is no host D-Bus to register with, so
-/// the container is driven by its leader's PID (`nsenter`), and stopped by the PID of the `systemd-nspawn` process
-/// this harness started.
+/// The container is driven through its leader's PID (`nsenter`; `machinectl` needs a host systemd, which this
+/// project's build machine does not run) and stopped by the PID of the `systemd-nspawn` process this harness started.
 final class SystemdContainer {
     /// The merged root the container boots from (writes here land in the upper layer).
     let rootPath: String
@@ -125,7 +124,7 @@ final class SystemdContainer {
     func boot(timeout: TimeInterval = 60) throws -> TimeInterval {
         let started = Date()
         let process = try BackgroundProcess(["systemd-nspawn", "--boot", "--directory=\(rootPath)", "--machine=\(machineName)",
-                                             "--register=no", "--keep-unit", "--link-journal=no", "--console=read-only"],
+                                             "--link-journal=no", "--console=read-only"] + Self.registration,
                                             outputPath: scratch + "/console.log")
         nspawn = process
         // The container's PID 1 is the child of systemd-nspawn that is PID 1 of its own PID namespace.
@@ -143,6 +142,13 @@ final class SystemdContainer {
             throw Failure("the container did not finish booting (\(state.output)): \(console)")
         }
         return Date().timeIntervalSince(started)
+    }
+
+    /// On a machine booted with systemd (sd_booted: `/run/systemd/system` exists, as on CI runners) nspawn registers the
+    /// container with systemd-machined and runs it in a scope unit of its own, its default. Where PID 1 is not systemd
+    /// and there is no system D-Bus (this project's build machine), it can do neither: `--register=no --keep-unit`.
+    static var registration: [String] {
+        FileManager.default.fileExists(atPath: "/run/systemd/system") ? [] : ["--register=no", "--keep-unit"]
     }
 
     /// What the container printed on its console (systemd's boot and shutdown messages).
