@@ -1,4 +1,4 @@
-@testable import CertAgent
+import CertAgent
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -29,7 +29,7 @@ public enum NotifySocketAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// Calls `body` with the `sockaddr_un` and its exact length (an abstract name has no trailing NUL, and its length
     /// counts only the bytes used: systemd binds it that way).
-    func withSocketAddress<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
+    public func withSocketAddress<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes: [UInt8]
