@@ -165,7 +165,7 @@ final class SystemdBootTests: XCTestCase {
         let httpPort = try XCTUnwrap(testbed.values["TESTBED_HTTP_PORT"])
         tlsPort = try XCTUnwrap(testbed.values["TESTBED_TLS_PORT"])
         lap("the test bed (Pebble, dnsmasq)")
-        let root = try SystemdContainer.cachedRoot()
+        let root = try DebianRootCopy.cachedRoot()
         lap("the Debian root (scripts/debian-root, cached after its first build)")
         container = try SystemdContainer(root: root)
 
@@ -206,7 +206,7 @@ final class SystemdBootTests: XCTestCase {
         XCTAssertEqual(try container.systemctl("is-active", "nginx", allowFailure: true), "active", container.log("nginx"))
 
         let installed = try CertAgentPackage.install(into: container)
-        lap("installing CertAgent (\(installed))")
+        lap("installing \(installed) with dpkg -i (the first test also builds it: scripts/build-deb)")
         XCTAssertEqual(try container.run(["certagent", "--version"]).status, 0)
         XCTAssertEqual(try container.property("FragmentPath", of: "certagent").isEmpty, false, "the package's unit is known to systemd")
 
@@ -285,53 +285,15 @@ final class SystemdBootTests: XCTestCase {
     private static func seconds(_ interval: TimeInterval) -> String { String(format: "%.1f s", interval) }
 }
 
-/// CertAgent installed into the container as an admin installs it: the package from `scripts/build-deb` (or the
-/// prebuilt one `$CERTAGENT_DEB` names) with `dpkg -i`. Until `scripts/build-deb` exists, the release binary and
-/// `systemd/certagent.service` are installed where the package puts them.
+/// CertAgent installed into the container as an admin installs it: the package `scripts/build-deb` makes (built once
+/// per test process, shared with `DebianPackageTests`), with `dpkg -i` in the booted system.
 enum CertAgentPackage {
-    /// Installs it and returns what was installed.
+    /// Installs it and returns the package's file name.
     static func install(into container: SystemdContainer) throws -> String {
-        if let deb = try packagePath() {
-            try container.write("/root/certagent.deb", Array(Data(contentsOf: URL(fileURLWithPath: deb))))
-            let result = try container.run(["dpkg", "-i", "/root/certagent.deb"])
-            guard result.status == 0 else { throw SystemdContainer.Failure("dpkg -i \(deb) failed: \(result.output)") }
-            try container.run(["systemctl", "daemon-reload"])
-            return URL(fileURLWithPath: deb).lastPathComponent
-        }
-        let binary = try releaseBinary()
-        try container.write("/usr/bin/certagent", Array(Data(contentsOf: URL(fileURLWithPath: binary))), mode: "0755")
-        let unit = try String(contentsOfFile: ProjectPaths.root + "/systemd/certagent.service", encoding: .utf8)
-            .replacingOccurrences(of: "/usr/local/bin/certagent", with: "/usr/bin/certagent")
-        try container.write("/usr/lib/systemd/system/certagent.service", unit)
-        try container.run(["mkdir", "-p", "/etc/certagent"])
-        try container.run(["systemctl", "daemon-reload"])
-        return "the release binary and systemd/certagent.service, no package yet"
-    }
-
-    /// `$CERTAGENT_DEB`, else the .deb `scripts/build-deb` builds (its last line of output), else nil.
-    private static func packagePath() throws -> String? {
-        if let given = ProcessInfo.processInfo.environment["CERTAGENT_DEB"], !given.isEmpty { return given }
-        let script = ProjectPaths.root + "/scripts/build-deb"
-        guard FileManager.default.isExecutableFile(atPath: script) else { return nil }
-        let result = try Subprocess.run([script, "--scratch-path", scratchPath])
-        guard result.status == 0, let path = result.stdout.split(separator: "\n").last.map(String.init) else {
-            throw SystemdContainer.Failure("scripts/build-deb failed: \(result.output)")
-        }
-        return path
-    }
-
-    /// The build directory of the release build made during a test: not `.build`, whose lock `swift test` holds while
-    /// the tests run (a `swift build` there would wait for this very process).
-    private static let scratchPath = ProjectPaths.root + "/.build-deb"
-
-    /// `$CERTAGENT_RELEASE_BINARY`, else `swift build -c release --static-swift-stdlib` (as the package is built).
-    private static func releaseBinary() throws -> String {
-        if let given = ProcessInfo.processInfo.environment["CERTAGENT_RELEASE_BINARY"], !given.isEmpty { return given }
-        let build = ["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "certagent",
-                     "--package-path", ProjectPaths.root, "--scratch-path", scratchPath]
-        let built = try Subprocess.run(build)
-        guard built.status == 0 else { throw SystemdContainer.Failure("the release build failed: \(built.output)") }
-        let path = try Subprocess.run(build.filter { $0 != "--product" && $0 != "certagent" } + ["--show-bin-path"])
-        return path.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + "/certagent"
+        let deb = try DebianPackage.path()
+        try container.write("/root/certagent.deb", Array(Data(contentsOf: URL(fileURLWithPath: deb))))
+        let result = try container.run(["dpkg", "-i", "/root/certagent.deb"])
+        guard result.status == 0 else { throw SystemdContainer.Failure("dpkg -i \(deb) failed: \(result.output)") }
+        return URL(fileURLWithPath: deb).lastPathComponent
     }
 }

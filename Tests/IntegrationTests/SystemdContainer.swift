@@ -6,8 +6,9 @@ import Glibc
 #endif
 
 /// A real systemd booted as PID 1 of a container (`systemd-nspawn -b`) on the cached Debian root of
-/// `scripts/debian-root`, seen through an overlayfs (the cached root is the read-only lower layer; everything the boot
-/// and the test change lands in a throwaway upper layer), so every test starts from the same clean root.
+/// `scripts/debian-root` (`DebianRootCopy.cachedRoot()`), seen through an overlayfs: the cached root is the read-only
+/// lower layer, everything the boot and the test change lands in a throwaway upper layer, so every test starts from
+/// the same clean root.
 ///
 /// The container shares this machine's network namespace (no `--private-network`): Pebble on the host's loopback
 /// validates HTTP-01 against nginx inside the container, and the daemon inside reaches Pebble on `localhost`.
@@ -43,16 +44,6 @@ final class SystemdContainer {
     struct Failure: Error, CustomStringConvertible {
         let description: String
         init(_ description: String) { self.description = description }
-    }
-
-    /// The root to boot: `$CERTAGENT_DEBIAN_ROOT` or `.build/debian-root`, built once by `scripts/debian-root`
-    /// (debootstrap from Debian's mirror) and reused by every later run.
-    static func cachedRoot() throws -> String {
-        let result = try Subprocess.run([ProjectPaths.root + "/scripts/debian-root"])
-        guard result.status == 0, let path = result.stdout.split(separator: "\n").last.map(String.init) else {
-            throw Failure("scripts/debian-root failed: \(result.output)")
-        }
-        return path
     }
 
     // MARK: Files, before or after boot
