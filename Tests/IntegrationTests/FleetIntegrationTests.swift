@@ -6,95 +6,10 @@ import XCTest
 
 /// Fleet mode end to end, everything real and on loopback: a 3-member etcd with TLS and client certificates, Pebble,
 /// `certagent run` nodes — each its own store and its own webroot served on its own port — and nginx in front of them
-/// on the port Pebble validates (an `upstream` round-robin), so the CA's validation requests land on any node.
+/// on the port Pebble validates (an `upstream` round-robin), so the CA's validation requests land on any node
+/// (`FleetBed`).
 final class FleetIntegrationTests: XCTestCase {
-    static let certificates: [(name: String, domains: [String])] = [("shop", ["fleet.test", "www.fleet.test"]), ("blog", ["blog.fleet.test"])]
-
-    /// The test bed, the etcd cluster, the load balancer over `balanced` nodes, and the nodes started.
-    final class FleetBed {
-        let testbed: Testbed
-        let etcd: EtcdCluster
-        let base: String
-        let masterKey: String
-        private(set) var daemons: [String: BackgroundProcess] = [:]
-        private(set) var configs: [String: String] = [:]
-        private var ports: [String: Int] = [:]
-
-        init(balanced: [String], testbedOptions: [String] = []) throws {
-            testbed = try Testbed(options: testbedOptions)
-            etcd = try EtcdCluster(members: 3, tls: true)
-            base = testbed.directory + "/fleet"
-            // The same master key on every node (in production: the same systemd credential).
-            masterKey = base + "/master.key"
-            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-            guard FileManager.default.createFile(atPath: masterKey, contents: Data((0..<32).map { _ in UInt8.random(in: 0...255) }),
-                                                 attributes: [.posixPermissions: 0o600]) else { throw CocoaError(.fileWriteUnknown) }
-            for node in balanced {
-                ports[node] = try unusedLoopbackPort()
-                try FileManager.default.createDirectory(atPath: webroot(node), withIntermediateDirectories: true)
-            }
-            try balance(balanced)
-        }
-
-        /// nginx: one server per node on its own port and webroot, and the load balancer on Pebble's validation port
-        /// over the servers of `nodes` (a load balancer's health check drops a server that died).
-        func balance(_ nodes: [String]) throws {
-            var servers = ""
-            for (node, port) in ports.sorted(by: { $0.key < $1.key }) {
-                servers += "server { listen 127.0.0.1:\(port); root \(webroot(node)); access_log \(base)/\(node)-access.log; }\n"
-            }
-            let names = FleetIntegrationTests.certificates.flatMap(\.domains).joined(separator: " ")
-            servers += """
-                upstream fleet { \(nodes.map { "server 127.0.0.1:\(ports[$0]!);" }.joined(separator: " ")) }
-                server { listen 127.0.0.1:\(testbed.values["TESTBED_HTTP_PORT"]!); server_name \(names); location / { proxy_pass http://fleet; } }
-
-                """
-            try servers.write(toFile: testbed.values["TESTBED_NGINX_SERVERS"]! + "/fleet.conf", atomically: true, encoding: .utf8)
-            let prefix = testbed.values["TESTBED_NGINX_PREFIX"]!
-            let reload = try runCommand("/usr/sbin/nginx", ["-p", prefix, "-e", testbed.values["TESTBED_NGINX_ERROR_LOG"]!, "-c", prefix + "/nginx.conf", "-s", "reload"])
-            guard reload.status == 0 else { throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: reload.output]) }
-            usleep(500_000)
-        }
-
-        func webroot(_ node: String) -> String { base + "/\(node)/www" }
-        func current(_ node: String, _ name: String) -> String { base + "/\(node)/store/certificates/\(name)/current" }
-
-        /// Starts node `node`: the same config as every other node but for its name, store and webroot.
-        @discardableResult
-        func start(_ node: String) throws -> BackgroundProcess {
-            try FileManager.default.createDirectory(atPath: webroot(node), withIntermediateDirectories: true)
-            let certificates: [[String: Any]] = FleetIntegrationTests.certificates.map { certificate in
-                ["name": certificate.name, "domains": certificate.domains, "webroot": webroot(node),
-                 "install": ["reload": ["/bin/sh", "-c", "echo \"$CERTAGENT_NAME\" >> \(base)/\(node)-reloads.log"]]]
-            }
-            let config = try configs[node] ?? testbed.writeConfig(certificates, storage: base + "/\(node)/store", extra: [
-                "masterKeyFile": masterKey, "minimumRenewalIntervalSeconds": 1,
-                "cluster": ["node": node, "endpoints": etcd.clientURLs, "prefix": "/certagent/test/", "caFile": etcd.caFile!,
-                            "certificateFile": etcd.clientCertificate!, "keyFile": etcd.clientKey!, "acknowledgeTimeoutSeconds": 30],
-            ])
-            configs[node] = config
-            let daemon = try BackgroundProcess([ProjectPaths.certagentBinary, "run", "--config", config], outputPath: base + "/\(node).log")
-            daemons[node] = daemon
-            return daemon
-        }
-
-        func status(_ node: String) -> Subprocess.Result? { try? runCommand(ProjectPaths.certagentBinary, ["status", "--config", configs[node]!]) }
-
-        var logs: String { daemons.sorted { $0.key < $1.key }.map { "--- \($0.key)\n\($0.value.output)" }.joined(separator: "\n") }
-
-        func hasEveryCertificate(_ node: String) -> Bool {
-            FleetIntegrationTests.certificates.allSatisfy { FileManager.default.fileExists(atPath: current(node, $0.name) + "/fullchain.pem") }
-        }
-
-        func challengeFilesLeft(_ node: String) -> [String] { filesBelow(webroot(node)).filter { $0.contains("acme-challenge/") } }
-
-        deinit {
-            for daemon in daemons.values {
-                daemon.send(SIGTERM)
-                _ = daemon.waitForExit(timeout: 15)
-            }
-        }
-    }
+    static let certificates = FleetBed.standardCertificates
 
     func testThreeNodesBehindALoadBalancerGetEachCertificateWithOneOrder() throws {
         let nodes = ["n1", "n2", "n3"]
