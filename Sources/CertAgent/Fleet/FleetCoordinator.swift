@@ -10,6 +10,8 @@ public final class FleetCoordinator: Sendable {
     public let membership: FleetMembership
     public let distribution: FleetDistribution
     public let responder: FleetChallengeResponder
+    /// The fleet's one ACME account per CA (`withFleetAccount`).
+    public let accounts: FleetAccounts
     private let cluster: ClusterConfig
     private let clock: any AgentClock
     private let logger: Logger
@@ -26,6 +28,7 @@ public final class FleetCoordinator: Sendable {
         logger[metadataKey: "node"] = "\(cluster.node)"
         membership = FleetMembership(store: store, cluster: cluster, clock: clock, announces: announces)
         distribution = FleetDistribution(membership: membership, seal: try FleetSeal(masterKey: masterKey))
+        accounts = FleetAccounts(membership: membership, seal: distribution.seal, clock: clock)
         responder = FleetChallengeResponder(membership: membership, certificates: certificates, journal: journal, clock: clock, logger: logger)
         self.cluster = cluster
         self.clock = clock
@@ -128,15 +131,30 @@ public final class FleetCoordinator: Sendable {
         let material = CertificateMaterial(privateKeyPEM: try text(files.privateKey), csrPEM: try text(files.csr),
                                            certificatePEM: try text(files.certificate), chainPEM: try text(files.chain),
                                            facts: store.issuanceFacts(of: certificate))
-        var account: [FleetDistribution.AccountFile] = []
-        if let bytes = try store.read(store.keys.accountRecord(directoryURL: directoryURL)) {
-            account.append(.init(key: membership.keys.accountRecord(directoryURL: directoryURL), bytes: bytes, sealed: false))
-        }
-        if let bytes = try store.read(store.keys.accountKey(directoryURL: directoryURL)) {
-            account.append(.init(key: membership.keys.accountKey(directoryURL: directoryURL), bytes: bytes, sealed: true))
-        }
         return try attempt("publishing the new version") {
-            try distribution.publish(material, of: certificate, lock: lock, record: record, account: account, now: clock.now())
+            // The account goes along only while the fleet has none: never one node's account over the fleet's.
+            let account = try membership.store.get(membership.keys.accountKey(directoryURL: directoryURL)) != nil ? []
+                : try FleetAccounts.files(directoryURL: directoryURL, store: store, keys: membership.keys)
+            return try distribution.publish(material, of: certificate, lock: lock, record: record, account: account, now: clock.now())
+        }
+    }
+
+    // MARK: The account
+
+    /// Runs `connect` (which registers or finds the ACME account at `directoryURL`) with the fleet's account in the
+    /// local store (`FleetAccounts`): adopted when the fleet has one, else registered or taken from this store and
+    /// published under the account lock. With etcd unreachable, a node that has an account connects with it; one
+    /// without throws `FleetAccountUnavailable` rather than register a second account.
+    public func withFleetAccount<T>(directoryURL: String, store: CertificateStore, masterKey: MasterKey, _ connect: () throws -> T) throws -> T {
+        do {
+            return try attempt("sharing the fleet's ACME account") {
+                try accounts.connect(directoryURL: directoryURL, store: store, masterKey: masterKey, logger: logger, connect).0
+            }
+        } catch FleetStoreError.unreachable(let reason) {
+            guard FileManager.default.fileExists(atPath: store.keys.accountKey(directoryURL: directoryURL)) else {
+                throw FleetAccountUnavailable(reason: "etcd is unreachable: \(reason)")
+            }
+            return try connect()
         }
     }
 
