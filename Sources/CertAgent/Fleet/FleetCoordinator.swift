@@ -17,6 +17,8 @@ public final class FleetCoordinator: Sendable {
     private let logger: Logger
     private let availabilityState = Mutex(FleetAvailability())
     private let running = Atomic<Bool>(false)
+    /// Each shared record as this node last read or wrote it: the base of its next compare-and-swap.
+    private let sharedRecordBases = Mutex<[String: FleetRecords.Read]>([:])
     /// Called when an outage starts or ends, with the availability after it: the daemon tells the admin through its
     /// notification channels (`setAvailabilityHandler`).
     private let availabilityHandler: Mutex<(@Sendable (FleetAvailability) -> Void)?>
@@ -72,14 +74,25 @@ public final class FleetCoordinator: Sendable {
 
     // MARK: Shared records
 
-    /// The fleet's record of `certificate`, nil when there is none or etcd does not answer.
+    /// The fleet's record of `certificate`, nil when there is none or etcd does not answer. What was read is the base
+    /// of this node's next write of it (`saveShared`).
     public func sharedRecord(_ certificate: String) -> RenewalRecord? {
-        try? attempt("reading the shared renewal record") { try FleetRecords.load(certificate, membership: membership) }
+        guard let read = try? attempt("reading the shared renewal record", { try FleetRecords.read(certificate, membership: membership) }) else {
+            return nil
+        }
+        sharedRecordBases.withLock { $0[certificate] = read }
+        return read.record
     }
 
-    /// Writes the shared part of `record`; an unreachable etcd is noted (the local record is kept regardless).
+    /// Writes the shared part of `record` as a compare-and-swap over what this node last read or wrote of it: a write
+    /// another node made since is merged, not overwritten (`FleetRecords.save`). An unreachable etcd is noted (the
+    /// local record is kept regardless).
     public func saveShared(_ record: RenewalRecord, of certificate: String) {
-        do { try attempt("writing the shared renewal record") { try FleetRecords.save(record, of: certificate, membership: membership) } } catch {
+        let base = sharedRecordBases.withLock { $0[certificate] }
+        do {
+            let written = try attempt("writing the shared renewal record") { try FleetRecords.save(record, of: certificate, base: base, membership: membership) }
+            sharedRecordBases.withLock { $0[certificate] = written }
+        } catch {
             logger.warning("cannot write the fleet's renewal record: \(error)", metadata: ["certificate": "\(certificate)"])
         }
     }
