@@ -131,6 +131,14 @@ final class FleetIntegrationTests: XCTestCase {
             let status = bed.status("n1")?.stdout ?? ""
             return status.contains("nodes alive: n1, n2, n3") && status.contains("n1 ✓, n2 ✓, n3 ✓")
         }, bed.status("n1")?.output ?? "")
+        // `status --check` and `--json` carry the fleet too.
+        let check = try runCommand(ProjectPaths.certagentBinary, ["status", "--check", "--config", bed.configs["n1"]!])
+        XCTAssertTrue(check.stdout.contains("\nfleet /certagent/test/: 3 nodes alive (n1, n2, n3)"), check.output)
+        XCTAssertFalse(check.stdout.contains("fleet: "), "no fleet finding:\n\(check.output)")   // (the sites' names do not resolve here)
+        let json = try runCommand(ProjectPaths.certagentBinary, ["status", "--json", "--config", bed.configs["n1"]!])
+        let shop = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])?.first { $0["name"] as? String == "shop" })
+        let fleet = try XCTUnwrap(shop["fleet"] as? [String: Any], json.stdout)
+        XCTAssertEqual((fleet["deployed"] as? [[String: Any]])?.compactMap { $0["current"] as? Bool }, [true, true, true], json.stdout)
 
         // A node started after the fleet issued catches up at start and deploys, without ordering.
         let late = try bed.start("n4")
@@ -147,6 +155,10 @@ final class FleetIntegrationTests: XCTestCase {
         bed.etcd.stop(2)
         let down = try XCTUnwrap(bed.status("n1"))
         XCTAssertTrue(down.stdout.contains("keeps serving its current certificates"), down.output)
+        let downCheck = try runCommand(ProjectPaths.certagentBinary, ["status", "--check", "--config", bed.configs["n1"]!])
+        XCTAssertEqual(downCheck.status, 1, downCheck.output)
+        XCTAssertTrue(downCheck.stdout.hasPrefix("CERTAGENT WARNING - "), downCheck.output)
+        XCTAssertTrue(downCheck.stdout.contains("fleet: etcd is unreachable"), downCheck.output)
         XCTAssertTrue(bed.daemons.values.allSatisfy { $0.waitForExit(timeout: 0) == nil }, "a node exited without etcd:\n\(bed.logs)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: bed.current("n2", "shop") + "/fullchain.pem"))
         try bed.etcd.start(1)
