@@ -196,3 +196,36 @@ final class FleetIntegrationTests: XCTestCase {
         }
     }
 }
+
+/// Commands that act on one server's store only, on a fleet node (no etcd needed: they refuse or warn before any).
+final class FleetLocalCommandTests: XCTestCase {
+    func testRotateMasterKeyAndRollbackAreRefusedAndDeleteWarns() throws {
+        let temp = try TemporaryDirectory()
+        let webroot = try temp.make("www")
+        let config = try temp.write("config.json", bytes: Array(#"""
+            {"storage": "\#(temp.path("store"))", "masterKeyFile": "\#(temp.path("master.key"))", "acceptTermsOfService": true,
+             "certificates": [{"name": "site", "domains": ["site.test"], "webroot": "\#(webroot)"},
+                              {"name": "blog", "domains": ["blog.test"], "webroot": "\#(webroot)"}],
+             "cluster": {"node": "n1", "endpoints": ["http://127.0.0.1:9"]}}
+            """#.utf8))
+        let before = try Data(contentsOf: URL(fileURLWithPath: config))
+
+        let rotate = try runCommand(ProjectPaths.certagentBinary, ["rotate-master-key", "--config", config])
+        XCTAssertEqual(rotate.status, 2, rotate.output)
+        XCTAssertTrue(rotate.stderr.contains("refused: this server is node n1 of a fleet"), rotate.output)
+        XCTAssertTrue(rotate.stderr.contains("would lock that node out of the fleet"), rotate.output)
+        XCTAssertTrue(rotate.stderr.contains("Nothing was changed"), rotate.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path("master.key")))
+
+        let rollback = try runCommand(ProjectPaths.certagentBinary, ["rollback", "site", "--config", config])
+        XCTAssertEqual(rollback.status, 2, rollback.output)
+        XCTAssertTrue(rollback.stderr.contains("rollback refused: this server is node n1 of a fleet"), rollback.output)
+        XCTAssertTrue(rollback.stderr.contains("certagent renew --force site"), rollback.output)
+
+        // delete goes on (here it stops at the confirmation: no terminal, no --yes), having warned first.
+        let delete = try runCommand(ProjectPaths.certagentBinary, ["delete", "site", "--config", config])
+        XCTAssertEqual(delete.status, 2, delete.output)
+        XCTAssertTrue(delete.stderr.contains("warning: this server is node n1 of a fleet: only this node's config and files change"), delete.output)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: config)), before)
+    }
+}
