@@ -16,6 +16,8 @@ public final class FleetCoordinator: Sendable {
     private let clock: any AgentClock
     private let logger: Logger
     private let availabilityState = Mutex(FleetAvailability())
+    /// Held while an availability change is noted and reported (`attempt`).
+    private let reporting = Mutex(())
     private let running = Atomic<Bool>(false)
     /// Each shared record as this node last read or wrote it: the base of its next compare-and-swap.
     private let sharedRecordBases = Mutex<[String: FleetRecords.Read]>([:])
@@ -52,21 +54,27 @@ public final class FleetCoordinator: Sendable {
 
     /// Runs one etcd interaction, noting whether etcd answered: an `unreachable` error starts (or continues) an outage,
     /// said once; any answer ends it.
+    /// The change and its report (log line, handler) happen under `reporting`, so that two threads noting opposite
+    /// changes at once report them in the order they happened (the handler must not call `attempt`).
     public func attempt<T>(_ what: String, _ body: () throws -> T) throws -> T {
         do {
             let result = try body()
-            let ended = availabilityState.withLock { $0.noteReachable(at: clock.now()) }
-            if ended {
-                logger.notice("etcd answers again: renewals resume")
-                onAvailabilityChange(availability)
+            reporting.withLock { _ in
+                let (ended, now) = availabilityState.withLock { state in (state.noteReachable(at: clock.now()), state) }
+                if ended {
+                    logger.notice("etcd answers again: renewals resume")
+                    onAvailabilityChange(now)
+                }
             }
             return result
         } catch let error as FleetStoreError {
             guard case .unreachable(let reason) = error else { throw error }
-            let (started, now) = availabilityState.withLock { state in (state.noteUnreachable(reason, at: clock.now()), state) }
-            if started {
-                logger.error("\(now.text)", metadata: ["while": "\(what)"])
-                onAvailabilityChange(now)
+            reporting.withLock { _ in
+                let (started, now) = availabilityState.withLock { state in (state.noteUnreachable(reason, at: clock.now()), state) }
+                if started {
+                    logger.error("\(now.text)", metadata: ["while": "\(what)"])
+                    onAvailabilityChange(now)
+                }
             }
             throw error
         }
