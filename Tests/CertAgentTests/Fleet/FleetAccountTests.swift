@@ -88,6 +88,9 @@ final class FleetAccountTests: XCTestCase {
         XCTAssertEqual(server.accountURLs.count, 1, stranger.log)
         XCTAssertTrue(server.placedOrders.isEmpty)
         XCTAssertFalse(FileManager.default.fileExists(atPath: stranger.session.store.keys.accountKey(directoryURL: ScriptedACMEServer.directoryURL)))
+        // Not the CA's fault: no fallback CA is tried for it.
+        XCTAssertFalse(CertificateAuthorityFallback.blamesCertificateAuthority(FleetAccountUnusable(etcdKey: "k", reason: "r")))
+        XCTAssertFalse(CertificateAuthorityFallback.blamesCertificateAuthority(FleetAccountUnavailable(reason: "r")))
     }
 
     func testWithEtcdUnreachableANodeWithoutAnAccountRegistersNone() throws {
