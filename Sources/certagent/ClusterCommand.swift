@@ -54,7 +54,8 @@ struct ClusterStatusCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.loadConfig()
-        guard let text = try FleetStatusText.text(config: config, logger: options.logger()) else {
+        _ = options.logger()
+        guard let text = FleetStatusText.text(config: config) else {
             printError("\(config.sourcePath): cluster: no cluster block: this server is not in a fleet")
             throw ExitCode(2)
         }
@@ -62,10 +63,10 @@ struct ClusterStatusCommand: ParsableCommand {
     }
 }
 
-/// The fleet's lines of `status` (nil without a cluster block): read-only, nothing created — only the etcd password
-/// (when the block names one) is read from the secrets.
+/// The fleet as `status` shows it (nil without a cluster block): read-only, nothing created — only the etcd password
+/// (when the block names one) is read from the secrets. A fleet that cannot be read says why (`unreachable`).
 enum FleetStatusText {
-    static func text(config: AgentConfig, logger: Logger) throws -> String? {
+    static func read(config: AgentConfig) -> FleetStatus? {
         guard let cluster = config.cluster else { return nil }
         do {
             let password = try cluster.passwordSecret.map { name in
@@ -73,9 +74,14 @@ enum FleetStatusText {
             }
             let membership = FleetMembership(store: try EtcdFleetStore(cluster: cluster, password: password), cluster: cluster,
                                              clock: SystemClock(), announces: false)
-            return FleetStatus.read(membership: membership).text(certificates: config.certificates.map(\.name))
+            return FleetStatus.read(membership: membership)
         } catch {
-            return "fleet \(cluster.prefix) (this node: \(cluster.node))\n  cannot read the fleet: \(error)"
+            return .unreadable(prefix: FleetKeys(prefix: cluster.prefix).prefix, node: cluster.node, reason: "cannot read the fleet: \(error)")
         }
+    }
+
+    /// The fleet's lines of `status` text.
+    static func text(config: AgentConfig) -> String? {
+        read(config: config)?.text(certificates: config.certificates.map(\.name))
     }
 }

@@ -57,6 +57,7 @@ struct DeleteCommand: ParsableCommand {
         plan.append(hasFiles ? "  removes \(directory) (its keys, certificates, the version kept for rollback, its renewal record)"
                              : "  (the store holds no files for it)")
         print(plan.joined(separator: "\n"))
+        if let cluster = config.cluster { printError(FleetLocalCommands.deleteWarning(name, cluster: cluster, revoking: revoke)) }
         let references = Self.webServerReferences(store: store, directory: directory)
         if !references.isEmpty {
             printError("warning: web server config still names \(directory): \(references.joined(separator: ", ")); "

@@ -57,6 +57,7 @@ struct RevokeCommand: ParsableCommand {
         do {
             let serial = try session.connect(toIssuerOf: name, logger: logger).revokeCurrent(name, reason: reason, now: Date())
             print("✓ \(name): certificate \(serial) revoked (\(reason.rawValue)); `certagent issue \(name)` gets a new one")
+            if let cluster = config.cluster { printError(FleetLocalCommands.revokeWarning(name, cluster: cluster)) }
             DaemonNotice.tell(storeRoot: session.store.root, names: [name])
         } catch {
             printError("✗ \(name): \(error)")
@@ -105,6 +106,7 @@ struct RevokeCommand: ParsableCommand {
             let issuing = store.issuanceFacts(of: name).flatMap { config.certificateAuthority(directoryURL: $0.directoryURL) }
             let serial = try revocation(issuing ?? config.primaryAuthority).revokeCurrent(current, reason: reason, now: Date())
             print("✓ \(name): certificate \(serial) revoked (\(reason.rawValue)), signed with its own key; `certagent issue \(name)` gets a new one")
+            if let cluster = config.cluster { printError(FleetLocalCommands.revokeWarning(name, cluster: cluster)) }
             DaemonNotice.tell(storeRoot: store.root, names: [name])
         } catch {
             printError("✗ \(name): \(error)")

@@ -19,6 +19,10 @@ struct RollbackCommand: ParsableCommand {
     func run() throws {
         _ = options.logger()
         let config = try options.loadConfig()
+        if let cluster = config.cluster {
+            printError(FleetLocalCommands.rollbackRefusal(name, cluster: cluster, configPath: config.sourcePath))
+            throw ExitCode(2)
+        }
         try options.requireStoreAccess(config, .write)
         guard let certificate = config.certificate(named: name) else {
             printError(UnknownCertificateNames(unknown: [name], known: config.certificates.map(\.name), file: config.sourcePath).description)

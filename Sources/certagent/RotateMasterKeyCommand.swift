@@ -22,6 +22,10 @@ struct RotateMasterKeyCommand: ParsableCommand {
     func run() throws {
         _ = options.logger()
         let config = try options.loadConfig()
+        if let cluster = config.cluster {
+            printError(FleetLocalCommands.rotateMasterKeyRefusal(cluster: cluster, configPath: config.sourcePath))
+            throw ExitCode(2)
+        }
         if let newKeyFile, !newKeyFile.hasPrefix("/") {
             printError("--new-key-file must be an absolute path, got \(newKeyFile)")
             throw ExitCode(2)

@@ -33,18 +33,21 @@ struct StatusCommand: ParsableCommand {
             }
             throw error
         }
+        // Fleet mode: nodes alive, the version each deployed, lock holders — or why etcd cannot be read.
+        let fleet = FleetStatusText.read(config: config)
         if check {
             // The notifications' at-risk rule, so --check and the mails call the same certificates at risk.
-            let report = StatusCheck.report(reports.map(StatusCheck.Input.init), now: Date(), risk: config.notify ?? NotifyConfig())
+            let report = StatusCheck.report(reports.map(StatusCheck.Input.init), now: Date(), risk: config.notify ?? NotifyConfig(), fleet: fleet)
             print(report.summary)
             for line in report.details { print(line) }
             if report.level != .ok { throw ExitCode(Int32(report.level.rawValue)) }
         } else if json {
+            var reports = reports
+            if let fleet { for index in reports.indices where reports[index].configured { reports[index].fleet = fleet.certificate(reports[index].name) } }
             print(try StatusJSON.encode(reports))
         } else {
             for report in reports { print(report.text) }
-            // Fleet mode: nodes alive, the version each deployed, lock holders — or why etcd cannot be read.
-            if let fleet = try? FleetStatusText.text(config: config, logger: Logger(label: "certagent")) { print(fleet) }
+            if let fleet { print(fleet.text(certificates: config.certificates.map(\.name))) }
         }
     }
 

@@ -46,6 +46,14 @@ final class FleetIntegrationTests: XCTestCase {
             let status = bed.status("n1")?.stdout ?? ""
             return status.contains("nodes alive: n1, n2, n3") && status.contains("n1 ✓, n2 ✓, n3 ✓")
         }, bed.status("n1")?.output ?? "")
+        // `status --check` and `--json` carry the fleet too.
+        let check = try runCommand(ProjectPaths.certagentBinary, ["status", "--check", "--config", bed.configs["n1"]!])
+        XCTAssertTrue(check.stdout.contains("\nfleet /certagent/test/: 3 nodes alive (n1, n2, n3)"), check.output)
+        XCTAssertFalse(check.stdout.contains("fleet: "), "no fleet finding:\n\(check.output)")   // (the sites' names do not resolve here)
+        let json = try runCommand(ProjectPaths.certagentBinary, ["status", "--json", "--config", bed.configs["n1"]!])
+        let shop = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])?.first { $0["name"] as? String == "shop" })
+        let fleet = try XCTUnwrap(shop["fleet"] as? [String: Any], json.stdout)
+        XCTAssertEqual((fleet["deployed"] as? [[String: Any]])?.compactMap { $0["current"] as? Bool }, [true, true, true], json.stdout)
 
         // A node started after the fleet issued catches up at start and deploys, without ordering.
         let late = try bed.start("n4")
@@ -62,6 +70,10 @@ final class FleetIntegrationTests: XCTestCase {
         bed.etcd.stop(2)
         let down = try XCTUnwrap(bed.status("n1"))
         XCTAssertTrue(down.stdout.contains("keeps serving its current certificates"), down.output)
+        let downCheck = try runCommand(ProjectPaths.certagentBinary, ["status", "--check", "--config", bed.configs["n1"]!])
+        XCTAssertEqual(downCheck.status, 1, downCheck.output)
+        XCTAssertTrue(downCheck.stdout.hasPrefix("CERTAGENT WARNING - "), downCheck.output)
+        XCTAssertTrue(downCheck.stdout.contains("fleet: etcd is unreachable"), downCheck.output)
         XCTAssertTrue(bed.daemons.values.allSatisfy { $0.waitForExit(timeout: 0) == nil }, "a node exited without etcd:\n\(bed.logs)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: bed.current("n2", "shop") + "/fullchain.pem"))
         try bed.etcd.start(1)
@@ -97,5 +109,38 @@ final class FleetIntegrationTests: XCTestCase {
             let leaf = try Certificate(pem: String(contentsOfFile: bed.current(survivor, certificate.name) + "/cert.pem", encoding: .utf8))
             XCTAssertEqual(Set(leaf.dnsNames), Set(certificate.domains))
         }
+    }
+}
+
+/// Commands that act on one server's store only, on a fleet node (no etcd needed: they refuse or warn before any).
+final class FleetLocalCommandTests: XCTestCase {
+    func testRotateMasterKeyAndRollbackAreRefusedAndDeleteWarns() throws {
+        let temp = try TemporaryDirectory()
+        let webroot = try temp.make("www")
+        let config = try temp.write("config.json", bytes: Array(#"""
+            {"storage": "\#(temp.path("store"))", "masterKeyFile": "\#(temp.path("master.key"))", "acceptTermsOfService": true,
+             "certificates": [{"name": "site", "domains": ["site.test"], "webroot": "\#(webroot)"},
+                              {"name": "blog", "domains": ["blog.test"], "webroot": "\#(webroot)"}],
+             "cluster": {"node": "n1", "endpoints": ["http://127.0.0.1:9"]}}
+            """#.utf8))
+        let before = try Data(contentsOf: URL(fileURLWithPath: config))
+
+        let rotate = try runCommand(ProjectPaths.certagentBinary, ["rotate-master-key", "--config", config])
+        XCTAssertEqual(rotate.status, 2, rotate.output)
+        XCTAssertTrue(rotate.stderr.contains("refused: this server is node n1 of a fleet"), rotate.output)
+        XCTAssertTrue(rotate.stderr.contains("would lock that node out of the fleet"), rotate.output)
+        XCTAssertTrue(rotate.stderr.contains("Nothing was changed"), rotate.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path("master.key")))
+
+        let rollback = try runCommand(ProjectPaths.certagentBinary, ["rollback", "site", "--config", config])
+        XCTAssertEqual(rollback.status, 2, rollback.output)
+        XCTAssertTrue(rollback.stderr.contains("rollback refused: this server is node n1 of a fleet"), rollback.output)
+        XCTAssertTrue(rollback.stderr.contains("certagent renew --force site"), rollback.output)
+
+        // delete goes on (here it stops at the confirmation: no terminal, no --yes), having warned first.
+        let delete = try runCommand(ProjectPaths.certagentBinary, ["delete", "site", "--config", config])
+        XCTAssertEqual(delete.status, 2, delete.output)
+        XCTAssertTrue(delete.stderr.contains("warning: this server is node n1 of a fleet: only this node's config and files change"), delete.output)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: config)), before)
     }
 }

@@ -77,6 +77,9 @@ public struct CertificateStatus: Codable, Sendable {
     public var profileRecorded: Bool?
     /// The profile the config names now, when any.
     public var configuredProfile: String?
+    /// Fleet mode: the fleet's version of this certificate, what each node deployed, who holds its lock — or why etcd
+    /// could not be read (`FleetStatus.certificate`).
+    public var fleet: CertificateFleetStatus?
 
     /// The state of `certificate` and what happens next. `primaryDirectoryURL` (the config's first CA) makes the
     /// renewal decision the daemon's: a fallback CA's certificate is not renewed early for its profile.

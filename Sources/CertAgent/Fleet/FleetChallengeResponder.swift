@@ -99,6 +99,7 @@ public final class FleetChallengeResponder: Sendable {
         var logger = logger
         logger[metadataKey: "certificate"] = "\(name)"
         var failure: String?
+        var written: String?
         if let certificate = state.withLock({ $0.certificates.first { $0.name == name } }) {
             let solver = state.withLock { state in
                 if let existing = state.solvers[name] { return existing }
@@ -108,6 +109,7 @@ public final class FleetChallengeResponder: Sendable {
             }
             do {
                 try solver.present(domain: challenge.domain, token: challenge.token, keyAuthorization: challenge.keyAuthorization)
+                written = solver.lastWrittenFile(for: challenge.domain)
                 state.withLock { $0.served[entry.key] = Served(certificate: name, domain: challenge.domain, token: challenge.token) }
                 logger.info("serving the fleet's challenge file", metadata: ["domain": "\(challenge.domain)", "orderedBy": "\(challenge.node)"])
             } catch {
@@ -118,7 +120,7 @@ public final class FleetChallengeResponder: Sendable {
         }
         if let failure { logger.error("cannot serve the fleet's challenge file", metadata: ["domain": "\(challenge.domain)", "error": "\(failure)"]) }
         do {
-            let ack = FleetAck(node: membership.node, at: clock.now(), error: failure)
+            let ack = FleetAck(node: membership.node, at: clock.now(), error: failure, file: written)
             try membership.store.put(keys.ack(name, token: challenge.token, node: membership.node), value: try FleetJSON.encode(ack),
                                      lease: try membership.currentLease())
         } catch {

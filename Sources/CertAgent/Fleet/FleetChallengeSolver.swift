@@ -18,6 +18,9 @@ public final class FleetChallengeSolver: HTTP01Solver {
     private let timeout: TimeInterval
     /// How often the acknowledgements are read again while waiting.
     static let pollInterval: TimeInterval = 0.2
+    /// The acknowledgements each domain's challenge got (by domain as `present` was given it): where every node wrote
+    /// the token, for the message of a failed validation.
+    private let acknowledged = Mutex<[String: [FleetAck]]>([:])
 
     public init(certificate: String, local: WebrootSolver, membership: FleetMembership, clock: any AgentClock, timeout: TimeInterval) {
         self.certificate = certificate
@@ -32,7 +35,7 @@ public final class FleetChallengeSolver: HTTP01Solver {
         let keys = membership.keys
         let lease = try membership.currentLease()
         let challenge = FleetChallenge(domain: domain, token: token, keyAuthorization: keyAuthorization, node: membership.node)
-        let ack = FleetAck(node: membership.node, at: clock.now(), error: nil)
+        let ack = FleetAck(node: membership.node, at: clock.now(), error: nil, file: local.lastWrittenFile(for: domain))
         try membership.store.transaction(if: [], then: [
             .put(key: keys.challenge(certificate, token: token), value: try FleetJSON.encode(challenge), lease: lease),
             .put(key: keys.ack(certificate, token: token, node: membership.node), value: try FleetJSON.encode(ack), lease: lease),
@@ -48,7 +51,9 @@ public final class FleetChallengeSolver: HTTP01Solver {
             let acks = try membership.store.range(prefix: membership.keys.acks(of: certificate, token: token)).entries
                 .compactMap { FleetJSON.decode(FleetAck.self, $0) }
             switch FleetAcknowledgements.check(live: live, acks: acks) {
-            case .complete: return
+            case .complete:
+                acknowledged.withLock { $0[domain] = acks }
+                return
             case .failed(let failures):
                 throw FleetChallengeError.nodesFailed(domain: domain, failures: failures)
             case .waiting(let missing):
@@ -58,6 +63,14 @@ public final class FleetChallengeSolver: HTTP01Solver {
             }
             try clock.sleep(seconds: Self.pollInterval)
         }
+    }
+
+    /// Where each node wrote the token of `domain`'s challenge, this node first (empty before every node acknowledged).
+    public func tokenCopies(for domain: String) -> [HTTP01ValidationFailure.TokenCopy] {
+        let acks = acknowledged.withLock { $0[domain] } ?? []
+        return acks.filter { $0.error == nil }
+            .map { HTTP01ValidationFailure.TokenCopy(node: $0.node, file: $0.file, isThisNode: $0.node == membership.node) }
+            .sorted { ($0.isThisNode ? 0 : 1, $0.node) < ($1.isThisNode ? 0 : 1, $1.node) }
     }
 
     public func cleanUp(domain: String, token: String) {

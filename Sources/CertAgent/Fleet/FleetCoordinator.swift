@@ -10,11 +10,17 @@ public final class FleetCoordinator: Sendable {
     public let membership: FleetMembership
     public let distribution: FleetDistribution
     public let responder: FleetChallengeResponder
+    /// The fleet's one ACME account per CA (`withFleetAccount`).
+    public let accounts: FleetAccounts
     private let cluster: ClusterConfig
     private let clock: any AgentClock
     private let logger: Logger
     private let availabilityState = Mutex(FleetAvailability())
+    /// Held while an availability change is noted and reported (`attempt`).
+    private let reporting = Mutex(())
     private let running = Atomic<Bool>(false)
+    /// Each shared record as this node last read or wrote it: the base of its next compare-and-swap.
+    private let sharedRecordBases = Mutex<[String: FleetRecords.Read]>([:])
     /// Called when an outage starts or ends, with the availability after it: the daemon tells the admin through its
     /// notification channels (`setAvailabilityHandler`).
     private let availabilityHandler: Mutex<(@Sendable (FleetAvailability) -> Void)?>
@@ -26,6 +32,7 @@ public final class FleetCoordinator: Sendable {
         logger[metadataKey: "node"] = "\(cluster.node)"
         membership = FleetMembership(store: store, cluster: cluster, clock: clock, announces: announces)
         distribution = FleetDistribution(membership: membership, seal: try FleetSeal(masterKey: masterKey))
+        accounts = FleetAccounts(membership: membership, seal: distribution.seal, clock: clock)
         responder = FleetChallengeResponder(membership: membership, certificates: certificates, journal: journal, clock: clock, logger: logger)
         self.cluster = cluster
         self.clock = clock
@@ -47,21 +54,27 @@ public final class FleetCoordinator: Sendable {
 
     /// Runs one etcd interaction, noting whether etcd answered: an `unreachable` error starts (or continues) an outage,
     /// said once; any answer ends it.
+    /// The change and its report (log line, handler) happen under `reporting`, so that two threads noting opposite
+    /// changes at once report them in the order they happened (the handler must not call `attempt`).
     public func attempt<T>(_ what: String, _ body: () throws -> T) throws -> T {
         do {
             let result = try body()
-            let ended = availabilityState.withLock { $0.noteReachable(at: clock.now()) }
-            if ended {
-                logger.notice("etcd answers again: renewals resume")
-                onAvailabilityChange(availability)
+            reporting.withLock { _ in
+                let (ended, now) = availabilityState.withLock { state in (state.noteReachable(at: clock.now()), state) }
+                if ended {
+                    logger.notice("etcd answers again: renewals resume")
+                    onAvailabilityChange(now)
+                }
             }
             return result
         } catch let error as FleetStoreError {
             guard case .unreachable(let reason) = error else { throw error }
-            let (started, now) = availabilityState.withLock { state in (state.noteUnreachable(reason, at: clock.now()), state) }
-            if started {
-                logger.error("\(now.text)", metadata: ["while": "\(what)"])
-                onAvailabilityChange(now)
+            reporting.withLock { _ in
+                let (started, now) = availabilityState.withLock { state in (state.noteUnreachable(reason, at: clock.now()), state) }
+                if started {
+                    logger.error("\(now.text)", metadata: ["while": "\(what)"])
+                    onAvailabilityChange(now)
+                }
             }
             throw error
         }
@@ -69,14 +82,25 @@ public final class FleetCoordinator: Sendable {
 
     // MARK: Shared records
 
-    /// The fleet's record of `certificate`, nil when there is none or etcd does not answer.
+    /// The fleet's record of `certificate`, nil when there is none or etcd does not answer. What was read is the base
+    /// of this node's next write of it (`saveShared`).
     public func sharedRecord(_ certificate: String) -> RenewalRecord? {
-        try? attempt("reading the shared renewal record") { try FleetRecords.load(certificate, membership: membership) }
+        guard let read = try? attempt("reading the shared renewal record", { try FleetRecords.read(certificate, membership: membership) }) else {
+            return nil
+        }
+        sharedRecordBases.withLock { $0[certificate] = read }
+        return read.record
     }
 
-    /// Writes the shared part of `record`; an unreachable etcd is noted (the local record is kept regardless).
+    /// Writes the shared part of `record` as a compare-and-swap over what this node last read or wrote of it: a write
+    /// another node made since is merged, not overwritten (`FleetRecords.save`). An unreachable etcd is noted (the
+    /// local record is kept regardless).
     public func saveShared(_ record: RenewalRecord, of certificate: String) {
-        do { try attempt("writing the shared renewal record") { try FleetRecords.save(record, of: certificate, membership: membership) } } catch {
+        let base = sharedRecordBases.withLock { $0[certificate] }
+        do {
+            let written = try attempt("writing the shared renewal record") { try FleetRecords.save(record, of: certificate, base: base, membership: membership) }
+            sharedRecordBases.withLock { $0[certificate] = written }
+        } catch {
             logger.warning("cannot write the fleet's renewal record: \(error)", metadata: ["certificate": "\(certificate)"])
         }
     }
@@ -128,15 +152,30 @@ public final class FleetCoordinator: Sendable {
         let material = CertificateMaterial(privateKeyPEM: try text(files.privateKey), csrPEM: try text(files.csr),
                                            certificatePEM: try text(files.certificate), chainPEM: try text(files.chain),
                                            facts: store.issuanceFacts(of: certificate))
-        var account: [FleetDistribution.AccountFile] = []
-        if let bytes = try store.read(store.keys.accountRecord(directoryURL: directoryURL)) {
-            account.append(.init(key: membership.keys.accountRecord(directoryURL: directoryURL), bytes: bytes, sealed: false))
-        }
-        if let bytes = try store.read(store.keys.accountKey(directoryURL: directoryURL)) {
-            account.append(.init(key: membership.keys.accountKey(directoryURL: directoryURL), bytes: bytes, sealed: true))
-        }
         return try attempt("publishing the new version") {
-            try distribution.publish(material, of: certificate, lock: lock, record: record, account: account, now: clock.now())
+            // The account goes along only while the fleet has none: never one node's account over the fleet's.
+            let account = try membership.store.get(membership.keys.accountKey(directoryURL: directoryURL)) != nil ? []
+                : try FleetAccounts.files(directoryURL: directoryURL, store: store, keys: membership.keys)
+            return try distribution.publish(material, of: certificate, lock: lock, record: record, account: account, now: clock.now())
+        }
+    }
+
+    // MARK: The account
+
+    /// Runs `connect` (which registers or finds the ACME account at `directoryURL`) with the fleet's account in the
+    /// local store (`FleetAccounts`): adopted when the fleet has one, else registered or taken from this store and
+    /// published under the account lock. With etcd unreachable, a node that has an account connects with it; one
+    /// without throws `FleetAccountUnavailable` rather than register a second account.
+    public func withFleetAccount<T>(directoryURL: String, store: CertificateStore, masterKey: MasterKey, _ connect: () throws -> T) throws -> T {
+        do {
+            return try attempt("sharing the fleet's ACME account") {
+                try accounts.connect(directoryURL: directoryURL, store: store, masterKey: masterKey, logger: logger, connect).0
+            }
+        } catch FleetStoreError.unreachable(let reason) {
+            guard FileManager.default.fileExists(atPath: store.keys.accountKey(directoryURL: directoryURL)) else {
+                throw FleetAccountUnavailable(reason: "etcd is unreachable: \(reason)")
+            }
+            return try connect()
         }
     }
 

@@ -30,6 +30,15 @@ public struct FleetAck: Codable, Sendable, Equatable {
     public var node: String
     public var at: Date
     public var error: String?
+    /// The file the node wrote (absent in an error, or from an earlier version).
+    public var file: String?
+
+    public init(node: String, at: Date, error: String?, file: String? = nil) {
+        self.node = node
+        self.at = at
+        self.error = error
+        self.file = file
+    }
 }
 
 /// A certificate version as the fleet shares it (`certificates/<cert>/<version>`, sealed).

@@ -15,6 +15,8 @@ import FoundationEssentials
 /// <prefix>deployed/<cert>/<node>             the version a node has deployed (FleetDeployment JSON)
 /// <prefix>accounts/<ca>/account.json         the account record at a CA (JSON: URL, contacts; no key)
 /// <prefix>accounts/<ca>/account-key          the account key — sealed
+/// <prefix>accounts/<ca>/lock                 the account lock: the node registering the fleet's account (FleetLockRecord,
+///                                            bound to its lease)
 /// <prefix>pushed                             `cluster push` filled the prefix from a single server's store
 /// ```
 /// `<cert>` is the certificate's configured name, `<ca>` the store's account directory name, `<node>` a node name
@@ -85,6 +87,9 @@ public struct FleetKeys: Sendable, Equatable {
     public func accountRecord(directoryURL: String) -> String { accounts + StoreKeys.accountDirectoryName(directoryURL) + "/account.json" }
     /// The account key at the CA whose directory URL is `directoryURL` (sealed).
     public func accountKey(directoryURL: String) -> String { accounts + StoreKeys.accountDirectoryName(directoryURL) + "/account-key" }
+    /// The lock a node holds while it registers (or publishes) the fleet's account at the CA of `directoryURL`
+    /// (`FleetLockRecord`, bound to its lease).
+    public func accountLock(directoryURL: String) -> String { accounts + StoreKeys.accountDirectoryName(directoryURL) + "/lock" }
 
     /// The marker `cluster push` writes with its first keys (`FleetPush`).
     public var pushed: String { prefix + "pushed" }

@@ -76,6 +76,7 @@ public struct CertificateIssuer: Sendable {
         var logger = logger
         logger[metadataKey: "certificate"] = "\(certificate.name)"
         var usedSolver: WebrootSolver?
+        var usedFleetSolver: FleetChallengeSolver?
         do {
             // A profile the CA does not offer fails here, before any key, file or order is made.
             let certificate = try orderable(certificate, logger: logger)
@@ -93,8 +94,10 @@ public struct CertificateIssuer: Sendable {
             logger.info("ordering", metadata: orderMetadata)
             let solver = WebrootSolver(webroots: certificate.webroots, journal: ChallengeJournal(path: journal))
             usedSolver = solver
+            let orderSolver = fleetSolver?(certificate.name, solver) ?? solver
+            usedFleetSolver = orderSolver as? FleetChallengeSolver
             let (_, downloaded) = try HTTP01Issuance.issue(client: client, identifiers: certificate.identifiers, csrDER: csr.der,
-                                                     solver: fleetSolver?(certificate.name, solver) ?? solver,
+                                                     solver: orderSolver,
                                                      replaces: replaces, profile: certificate.profile)
             let chosenPEM = ChainPreference.choose(downloaded, preferredIssuer: preferredChain, client: client, logger: logger)
             let chain = try ChainVerifier.verify(chainPEM: chosenPEM, key: key, domains: certificate.domains, now: clock.now())
@@ -118,7 +121,7 @@ public struct CertificateIssuer: Sendable {
             // The failure is reported once, by whoever called (the daemon's log line, a command's summary); here only
             // its low-level detail, for --debug.
             if let detail = LowLevelDetail.of(error) { logger.debug("issuance failed, low-level detail: \(detail)") }
-            throw IssuanceError(name: certificate.name, underlying: Self.explained(error, certificate: certificate, solver: usedSolver))
+            throw IssuanceError(name: certificate.name, underlying: Self.explained(error, certificate: certificate, solver: usedSolver, fleet: usedFleetSolver))
         }
     }
 
@@ -146,7 +149,8 @@ public struct CertificateIssuer: Sendable {
 
     /// A failed HTTP-01 check told with what the admin needs to fix it (`HTTP01ValidationFailure`); other errors as
     /// they are.
-    static func explained(_ error: any Error, certificate: CertificateConfig, solver: WebrootSolver?) -> any Error {
+    /// `fleet`: in fleet mode, the order's solver, which knows where every node wrote the token.
+    static func explained(_ error: any Error, certificate: CertificateConfig, solver: WebrootSolver?, fleet: FleetChallengeSolver? = nil) -> any Error {
         guard case ACMEError.authorizationFailed(let identifier, let problem) = error else { return error }
         let domain: String?
         switch identifier.type {
@@ -155,7 +159,12 @@ public struct CertificateIssuer: Sendable {
         default: domain = nil
         }
         guard let domain else { return error }
-        return HTTP01ValidationFailure(domain: domain, webroot: certificate.webroots[domain],
-                                       tokenFile: solver?.lastWrittenFile(for: identifier.value) ?? solver?.lastWrittenFile(for: domain), problem: problem)
+        var failure = HTTP01ValidationFailure(domain: domain, webroot: certificate.webroots[domain],
+                                              tokenFile: solver?.lastWrittenFile(for: identifier.value) ?? solver?.lastWrittenFile(for: domain), problem: problem)
+        if let fleet {
+            let copies = fleet.tokenCopies(for: identifier.value)
+            failure.fleetCopies = copies.isEmpty ? fleet.tokenCopies(for: domain) : copies
+        }
+        return failure
     }
 }

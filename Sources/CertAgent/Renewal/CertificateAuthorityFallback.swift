@@ -114,12 +114,14 @@ extension CertificateAuthorityFallback {
     /// Whether a failed attempt counts against the CA it went to. Not when the site could not prove control — the
     /// pre-flight check failed, or the CA's HTTP-01 validation did — which another CA would see just the same (and
     /// each failed validation there would count against its own rate limits); nor when another certagent process
-    /// held the certificate. Everything else does: the CA unreachable, its errors and refusals, a bad chain.
+    /// held the certificate, nor when the fleet's account could not be had (`FleetAccounts`: another master key, etcd
+    /// down, another node registering). Everything else does: the CA unreachable, its errors and refusals, a bad chain.
     public static func blamesCertificateAuthority(_ error: any Error) -> Bool {
         var current = error
         if let issuance = current as? IssuanceError { current = issuance.underlying }
         switch current {
         case is PreflightFailure, is HTTP01ValidationFailure, is CertificateBusy: return false
+        case is FleetAccountUnusable, is FleetAccountUnavailable, is FleetAccountBusy: return false
         case ACMEError.authorizationFailed: return false
         default: return true
         }

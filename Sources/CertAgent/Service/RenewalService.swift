@@ -112,7 +112,10 @@ public final class RenewalService: Sendable {
     }
 
     private func makeConnection(to authority: CertificateAuthorityConfig, gate: ConnectGate) throws -> Connection {
-        let issuer = try session.connect(to: authority, logger: logger)
+        // Fleet mode: the fleet's one account (adopted, or registered here and published), never one per node.
+        let issuer = try fleet?.withFleetAccount(directoryURL: authority.directoryURL, store: session.store, masterKey: session.secrets.masterKey) {
+            try session.connect(to: authority, logger: logger)
+        } ?? session.connect(to: authority, logger: logger)
         let ari = (try? issuer.client.directory().renewalInfo) != nil
         let made = Connection(issuer: issuer, ariSupported: ari)
         // Kept only while its session is current: one a reload replaced meanwhile is not shared.

@@ -11,6 +11,8 @@ import FoundationEssentials
 ///   another certificate than the current one, a name whose site could not be reached.
 /// - OK: everything else (a site not checked yet is OK, and said so).
 /// - UNKNOWN: the state could not be read (bad config, unreadable store) — decided by the caller.
+/// - Fleet mode adds WARNINGs (`FleetStatus.findings`): etcd unreachable, this node's daemon not in the fleet, a node
+///   that failed to deploy or still lacks the fleet's version, a lock held for over an hour.
 public enum StatusCheck {
     public enum Level: Int, Sendable, Comparable, CaseIterable {
         case ok = 0, warning = 1, critical = 2, unknown = 3
@@ -114,9 +116,10 @@ public enum StatusCheck {
     }
 
     /// The whole report over every certificate.
-    public static func report(_ inputs: [Input], now: Date, risk: NotifyConfig = NotifyConfig()) -> Report {
+    /// In fleet mode `fleet` adds the fleet's findings (`FleetStatus.findings`) and a line after the certificates'.
+    public static func report(_ inputs: [Input], now: Date, risk: NotifyConfig = NotifyConfig(), fleet: FleetStatus? = nil) -> Report {
         let configured = inputs.filter { $0.state != .notConfigured }
-        let all = configured.flatMap { findings($0, now: now, risk: risk) }
+        let all = configured.flatMap { findings($0, now: now, risk: risk) } + (fleet?.findings(certificates: configured.map(\.name), now: now) ?? [])
         let level = all.map(\.level).max() ?? .ok
         var summary = "CERTAGENT \(level.label) - "
         if all.isEmpty {
@@ -126,6 +129,7 @@ public enum StatusCheck {
             if count > 0 {
                 summary += sites.contains { $0.served == .unchecked } ? ", sites not all checked yet" : ", sites serve current"
             }
+            if let fleet { summary += ", fleet: \(fleet.nodes.count) node\(fleet.nodes.count == 1 ? "" : "s") alive" }
         } else {
             // Worst first, each once.
             summary += all.sorted { $0.level > $1.level }.map(\.text).joined(separator: "; ")
@@ -135,6 +139,10 @@ public enum StatusCheck {
             let words = findings(input, now: now)
             let expiry = input.notAfter.map { ", expires \(TimeText.human($0))" } ?? ""
             details.append("\(input.name): \(input.state.rawValue)\(expiry)" + (words.isEmpty ? "" : " — " + words.map(\.text).joined(separator: "; ")))
+        }
+        if let fleet {
+            let words = fleet.findings(certificates: configured.map(\.name), now: now)
+            details.append(fleet.checkDetail + (words.isEmpty ? "" : " — " + words.map(\.text).joined(separator: "; ")))
         }
         return Report(level: level, summary: summary, details: details)
     }

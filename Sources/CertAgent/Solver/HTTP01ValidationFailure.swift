@@ -14,6 +14,23 @@ public struct HTTP01ValidationFailure: Error, Sendable, CustomStringConvertible 
     public let tokenFile: String?
     /// What the CA said, when it said anything.
     public let problem: ACMEProblem?
+    /// Fleet mode: where each node wrote the token (the CA's request may have reached any of them through the load
+    /// balancer); empty on a single server.
+    public var fleetCopies: [TokenCopy] = []
+
+    /// One node's copy of the token file (fleet mode).
+    public struct TokenCopy: Sendable, Equatable {
+        public var node: String
+        /// The file it wrote, when it said (a node of an earlier version does not).
+        public var file: String?
+        public var isThisNode: Bool
+
+        public init(node: String, file: String?, isThisNode: Bool) {
+            self.node = node
+            self.file = file
+            self.isThisNode = isThisNode
+        }
+    }
 
     public init(domain: String, webroot: String?, tokenFile: String?, problem: ACMEProblem?) {
         self.domain = domain
@@ -25,7 +42,7 @@ public struct HTTP01ValidationFailure: Error, Sendable, CustomStringConvertible 
     /// The URL the CA fetches for the token (§8.3: `http://DOMAIN/.well-known/acme-challenge/TOKEN`, port 80; an IPv6
     /// address in brackets, RFC 8738 §3).
     public var url: String? {
-        tokenFile.map { "http://\(host)/.well-known/acme-challenge/" + PathText.lastComponent($0) }
+        (tokenFile ?? fleetCopies.lazy.compactMap(\.file).first).map { "http://\(host)/.well-known/acme-challenge/" + PathText.lastComponent($0) }
     }
 
     /// The configured address, when the domain is one (RFC 8738).
@@ -45,7 +62,13 @@ public struct HTTP01ValidationFailure: Error, Sendable, CustomStringConvertible 
 
     public var description: String {
         var lines = ["\(domain) did not pass the CA's HTTP-01 check"]
-        if let tokenFile, let url {
+        if !fleetCopies.isEmpty, let url {
+            lines.append("  the token was written on every node of the fleet (the CA's request may reach any of them through the load balancer):")
+            for copy in fleetCopies {
+                lines.append("    node \(copy.node)\(copy.isThisNode ? " (this node)" : ""): \(copy.file ?? "its webroot for \(domain)")")
+            }
+            lines.append("  the CA fetched \(url)")
+        } else if let tokenFile, let url {
             lines.append("  the token was written to \(tokenFile)")
             lines.append("  the CA fetched \(url)")
         }
@@ -73,6 +96,9 @@ public struct HTTP01ValidationFailure: Error, Sendable, CustomStringConvertible 
             lines.append("  to check: mkdir -p \(webroot)/.well-known/acme-challenge; echo ok > \(webroot)/.well-known/acme-challenge/check; "
                 + "curl -4 http://\(domain)/.well-known/acme-challenge/check; curl -6 http://\(domain)/.well-known/acme-challenge/check "
                 + "(from another network: both must print ok; then remove the file)")
+        }
+        if !fleetCopies.isEmpty, webroot != nil {
+            lines.append("  in a fleet, check on every node (\(fleetCopies.map(\.node).joined(separator: ", "))) with its own webroot, and through the load balancer: a node whose web server does not serve its webroot fails the CA's requests that reach it")
         }
         return lines.joined(separator: "\n")
     }

@@ -22,12 +22,13 @@ final class FleetRenewalServiceTests: XCTestCase {
         let webroot: String
         let sink = ARITestbed.LineSink()
 
-        init(_ name: String, temporary: TemporaryDirectory, etcd: InMemoryFleetStore, server: ScriptedACMEServer, webhook: String? = nil) throws {
+        init(_ name: String, temporary: TemporaryDirectory, etcd: InMemoryFleetStore, server: ScriptedACMEServer, webhook: String? = nil,
+             masterKeyFile: String = "shared-master.key") throws {
             webroot = try temporary.make("\(name)/www")
             var config: [String: Any] = [
                 "directory": ScriptedACMEServer.directoryURL,
                 "storage": temporary.path("\(name)/store"),
-                "masterKeyFile": temporary.path("shared-master.key"),
+                "masterKeyFile": temporary.path(masterKeyFile),
                 "acceptTermsOfService": true,
                 "certificates": [["name": FleetRenewalServiceTests.name, "domains": [FleetRenewalServiceTests.domain], "webroot": webroot]],
                 "cluster": ["node": name, "endpoints": ["http://127.0.0.1:2379"], "acknowledgeTimeoutSeconds": 10],

@@ -35,6 +35,69 @@ final class FleetStatusAndPushTests: XCTestCase {
         XCTAssertTrue(down.contains("etcd is unreachable") && down.contains("keeps serving"), down)
     }
 
+    func testStatusJSONAndCheckCarryTheFleet() throws {
+        let a = node("a"), b = node("b"), c = node("c")
+        for member in [a, b, c] { try member.join() }
+        let released = clock.now()
+        try etcd.put("/fleet/current/shop", value: try FleetJSON.encode(FleetCurrentPointer(version: "v2", node: "a", at: released)), lease: 0)
+        let seal = try FleetSeal(masterKey: masterKey)
+        try FleetDistribution(membership: a, seal: seal).noteDeployed("shop", version: "v2", error: nil, now: released)
+        try FleetDistribution(membership: b, seal: seal).noteDeployed("shop", version: "v2", error: "reload: nginx -s reload exited with 1", now: released)
+        let blogLock = try FleetLocking.acquire("blog", membership: c, now: released)
+
+        // --json: the certificate's fleet member.
+        let status = FleetStatus.read(membership: a)
+        let shop = status.certificate("shop")
+        XCTAssertEqual(shop.nodesAlive?.map(\.node), ["a", "b", "c"])
+        XCTAssertEqual(shop.version, "v2")
+        XCTAssertEqual(shop.orderedBy, "a")
+        XCTAssertEqual(shop.deployed?.map(\.node), ["a", "b", "c"])
+        XCTAssertEqual(shop.deployed?.map(\.current), [true, false, false])
+        XCTAssertEqual(shop.deployed?[1].error, "reload: nginx -s reload exited with 1")
+        XCTAssertNil(shop.deployed?[2].version)
+        XCTAssertEqual(status.certificate("blog").lock?.node, "c")
+        let json = try StatusJSON.encode([shop])
+        XCTAssertTrue(json.contains("\"nodesAlive\"") && json.contains("\"orderedBy\" : \"a\""), json)
+
+        // --check right after the release: b's failed deployment warns; c has the grace period to follow.
+        let input = StatusCheck.Input(name: "shop", state: .valid, notBefore: released.addingTimeInterval(-86_400),
+                                      notAfter: released.addingTimeInterval(60 * 86_400), failures: 0, deployFailing: false, site: [])
+        let soon = StatusCheck.report([input], now: released.addingTimeInterval(60), fleet: status)
+        XCTAssertEqual(soon.level, .warning, soon.summary)
+        XCTAssertTrue(soon.summary.contains("shop: node b could not deploy v2: reload"), soon.summary)
+        XCTAssertFalse(soon.summary.contains("node c"), soon.summary)
+        XCTAssertTrue(soon.details.last?.hasPrefix("fleet /fleet/: 3 nodes alive (a, b, c); locks: blog by c") == true, "\(soon.details)")
+        // An hour later c still lacks it, and c's lock has been held too long.
+        let later = StatusCheck.report([input], now: released.addingTimeInterval(2 * 3600), fleet: status)
+        XCTAssertTrue(later.summary.contains("shop: node c has deployed nothing, not the fleet's v2"), later.summary)
+        XCTAssertTrue(later.summary.contains("blog: node c has held the fleet's ordering lock since"), later.summary)
+        // All deployed: OK, and the summary names the fleet.
+        try FleetDistribution(membership: b, seal: seal).noteDeployed("shop", version: "v2", error: nil, now: released)
+        try FleetDistribution(membership: c, seal: seal).noteDeployed("shop", version: "v2", error: nil, now: released)
+        FleetLocking.release(blogLock, membership: c)
+        let healthy = StatusCheck.report([input], now: released.addingTimeInterval(2 * 3600), fleet: FleetStatus.read(membership: a))
+        XCTAssertEqual(healthy.level, .ok, healthy.summary)
+        XCTAssertEqual(healthy.summary, "CERTAGENT OK - 1 certificate valid, sites serve current, fleet: 3 nodes alive")
+        // This node's daemon gone from the fleet: WARNING.
+        a.leave()
+        let gone = StatusCheck.report([input], now: released.addingTimeInterval(2 * 3600), fleet: FleetStatus.read(membership: a))
+        XCTAssertEqual(gone.level, .warning)
+        XCTAssertTrue(gone.summary.contains("this node (a) is not among the nodes alive"), gone.summary)
+        // etcd unreachable: WARNING with the reason; --json says why instead of the fleet's state.
+        etcd.setReachable(false)
+        let down = FleetStatus.read(membership: b)
+        let unreachable = StatusCheck.report([input], now: released, fleet: down)
+        XCTAssertEqual(unreachable.level, .warning)
+        XCTAssertTrue(unreachable.summary.contains("fleet: etcd is unreachable"), unreachable.summary)
+        XCTAssertTrue(unreachable.summary.contains("renewals wait"), unreachable.summary)
+        XCTAssertNotNil(down.certificate("shop").unreachable)
+        XCTAssertNil(down.certificate("shop").nodesAlive)
+        // A certificate at risk with etcd down is CRITICAL by its own rule.
+        var atRisk = input
+        atRisk.notAfter = released.addingTimeInterval(86_400)
+        XCTAssertEqual(StatusCheck.report([atRisk], now: released, fleet: down).level, .critical)
+    }
+
     func testPushUploadsTheStoreIntoAnEmptyPrefixOnly() throws {
         let temp = try TemporaryDirectory()
         let ca = try ScriptedIssuingCA(directory: try temp.make("ca"))
