@@ -52,6 +52,9 @@ public enum FleetPush {
                                value: try FleetJSON.encode(FleetCurrentPointer(version: versionName, node: membership.node, at: now,
                                                                                serial: (try? Certificate(pem: version.certificatePEM))?.serialHex)), lease: 0))
             writes.append(.put(key: keys.record(certificate.name), value: try FleetJSON.encode(records.load(certificate.name).record.fleetShared), lease: 0))
+            // The pushing node already serves this version: say so, as a node that installed it from the fleet would.
+            writes.append(.put(key: keys.deployed(certificate.name, node: membership.node),
+                               value: try FleetJSON.encode(FleetDeployment(version: versionName, at: now, error: nil)), lease: 0))
             report.certificates.append(certificate.name)
         }
         for authority in config.certificateAuthorities {

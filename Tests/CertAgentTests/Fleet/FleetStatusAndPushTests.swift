@@ -123,6 +123,10 @@ final class FleetStatusAndPushTests: XCTestCase {
         XCTAssertEqual(report.missing, ["blog"])
         XCTAssertEqual(try FleetRecords.load("shop", membership: a)?.failures, 2)
         XCTAssertNil(try FleetRecords.load("shop", membership: a)?.deployedVersion)
+        // The pushing node serves the pushed version already: it is noted as deployed there, as `status` shows it.
+        let deployed = try XCTUnwrap(etcd.everything.first { $0.key == a.keys.deployed("shop", node: "a") })
+        XCTAssertEqual(try StoreJSON.decode(FleetDeployment.self, from: deployed.value).version,
+                       PathText.lastComponent(try XCTUnwrap(store.linkedVersion("shop")).directory))
         // A second node catches up from what was pushed: the same certificate, nothing ordered.
         let temp2 = try TemporaryDirectory()
         let storeB = try CertificateStore(root: temp2.path("store"), webroots: [])
