@@ -76,8 +76,7 @@ public final class Daemon: Sendable {
             let pass = service.pass(run.name, forced: run.forced)
             var next = pass.nextDue
             if let certificate = service.session.config.certificate(named: run.name) {
-                siteChecks.startIfDue(certificate, store: service.session.store, usable: pass.usable)
-                next = min(next, siteChecks.nextDue(certificate, store: service.session.store, usable: pass.usable))
+                next = min(next, siteChecks.startIfDue(certificate, store: service.session.store, usable: pass.usable))
             }
             notifications.evaluate([run.name], session: service.session, retryAt: { $0 == run.name ? pass.nextDue : service.nextDue(of: $0) })
             self?.writeMetrics()
@@ -105,8 +104,7 @@ public final class Daemon: Sendable {
         // What is already wrong at start (failures a command recorded, a certificate at risk) is told now.
         notifications.evaluate(session: service.session, retryAt: { plan[$0] })
         writeMetrics()
-        startDueSiteChecks()
-        let schedule = withSiteChecks(plan)
+        let schedule = startingDueSiteChecks(plan)
         notifier.status(statusLine(next: schedule.min { ($0.value, $0.key) < ($1.value, $1.key) }.map { (name: $0.key, date: $0.value) }))
         logger.notice("started", metadata: ["certificates": "\(config.certificates.count)", "config": "\(configPath)"])
         if let first = plan.min(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
@@ -238,8 +236,7 @@ public final class Daemon: Sendable {
                 (plan[certificate.name], nextSteps[certificate.name]) = service.outlook(of: certificate.name)
             }
         }
-        startDueSiteChecks()
-        scheduler.update(certificates: withSiteChecks(plan))
+        scheduler.update(certificates: startingDueSiteChecks(plan))
         // What the command changed may be news for the admin (a failure it recorded, a recovery).
         notifications.evaluate(service.session.config.certificates.map(\.name).filter { !running.contains($0) },
                                session: service.session, retryAt: { plan[$0] })
@@ -295,14 +292,14 @@ public final class Daemon: Sendable {
         }
     }
 
-    /// `plan` with each certificate woken no later than its next site check (a re-check an hour after a deploy).
-    private func withSiteChecks(_ plan: [String: Date]) -> [String: Date] {
+    /// Queues every due site check (as `startDueSiteChecks`) and returns `plan` with each certificate woken no later
+    /// than its next site check (a re-check an hour after a deploy): one read of each `site.json`.
+    private func startingDueSiteChecks(_ plan: [String: Date]) -> [String: Date] {
         let session = service.session
         var merged = plan
         for certificate in session.config.certificates {
-            guard let at = plan[certificate.name] else { continue }
-            merged[certificate.name] = min(at, siteChecks.nextDue(certificate, store: session.store,
-                                                                  usable: service.usableCount(of: [certificate.name]) == 1))
+            let due = siteChecks.startIfDue(certificate, store: session.store, usable: service.usableCount(of: [certificate.name]) == 1)
+            if let at = plan[certificate.name] { merged[certificate.name] = min(at, due) }
         }
         return merged
     }

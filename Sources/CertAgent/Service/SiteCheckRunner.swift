@@ -31,16 +31,21 @@ public final class SiteCheckRunner: Sendable {
         return SiteMismatch.nextCheck(record: SiteCheckStore(store: store).load(certificate.name), now: now)
     }
 
-    /// Queues the site check of `certificate` when it is due and not already queued; returns at once.
-    public func startIfDue(_ certificate: CertificateConfig, store: CertificateStore, usable: Bool? = nil) {
-        guard !clock.isStopped, nextDue(certificate, store: store, usable: usable) <= clock.now() else { return }
+    /// Queues the site check of `certificate` when it is due and not already queued; returns at once, with when the
+    /// check is next due after that (`nextDue`), so a caller planning the wake-up need not read `site.json` again.
+    @discardableResult
+    public func startIfDue(_ certificate: CertificateConfig, store: CertificateStore, usable: Bool? = nil) -> Date {
+        let due = nextDue(certificate, store: store, usable: usable)
+        guard !clock.isStopped, due <= clock.now() else { return due }
         let name = certificate.name
         let fresh = started.withLock { started -> Bool in
             guard started[name] == nil else { return false }
             started[name] = clock.now()
             return true
         }
-        guard fresh else { return }
+        // Queued now (or already): due again `grace` after it was queued, known without reading the record.
+        guard fresh else { return nextDue(certificate, store: store, usable: usable) }
+        let queuedDue = clock.now().addingTimeInterval(SiteMismatch.grace)
         queue.async(group: group) { [self] in
             defer { _ = started.withLock { $0.removeValue(forKey: name) } }
             guard !clock.isStopped else { return }
@@ -61,6 +66,7 @@ public final class SiteCheckRunner: Sendable {
                 logger.warning("site check: cannot store the result: \(error)")
             }
         }
+        return queuedDue
     }
 
     /// Waits until `deadline` at most for the check in flight (already cancelled by the clock's stop); returns whether
