@@ -70,11 +70,22 @@ final class FleetSharedRecordTests: XCTestCase {
         DispatchQueue.concurrentPerform(iterations: 2) { writer in
             let membership = writer == 0 ? a : b
             for round in 1...rounds {
-                // Each round: read, change its own field, write (as a pass does).
-                guard let read = try? FleetRecords.read("shop", membership: membership) else { return }
-                var record = read.record ?? RenewalRecord()
-                if writer == 0 { record.nextARICheck = t0.addingTimeInterval(Double(round)) } else { record.chosenRenewalTime = t0.addingTimeInterval(Double(round)) }
-                _ = try? FleetRecords.save(record, of: "shop", base: read, membership: membership)
+                // Each round: read, change its own field, write (as a pass does). A write that met a conflict on every
+                // attempt (`FleetRecordContention`: two writers in a tight loop on a loaded machine) is made again
+                // from a fresh read, as the node's next pass would; every write that succeeded must survive.
+                for _ in 0..<100 {
+                    guard let read = try? FleetRecords.read("shop", membership: membership) else { return }
+                    var record = read.record ?? RenewalRecord()
+                    if writer == 0 { record.nextARICheck = t0.addingTimeInterval(Double(round)) } else { record.chosenRenewalTime = t0.addingTimeInterval(Double(round)) }
+                    do {
+                        try FleetRecords.save(record, of: "shop", base: read, membership: membership)
+                        break
+                    } catch is FleetRecordContention {
+                        continue
+                    } catch {
+                        return
+                    }
+                }
             }
         }
         let shared = try XCTUnwrap(try FleetRecords.load("shop", membership: self.a))
