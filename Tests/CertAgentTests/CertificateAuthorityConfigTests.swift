@@ -28,17 +28,8 @@ final class CertificateAuthorityConfigTests: XCTestCase {
         try ConfigLoader.parse(Data(config(members).utf8), path: "/etc/certagent/config.json", environment: [:], runningAsRoot: false)
     }
 
-    private func problems(_ members: String) -> [ConfigProblem] {
-        do {
-            _ = try load(members)
-            XCTFail("expected the config to be refused: \(members)")
-            return []
-        } catch let error as ConfigError {
-            return error.problems
-        } catch {
-            XCTFail("unexpected error \(error)")
-            return []
-        }
+    private func problems(_ members: String, file: StaticString = #filePath, line: UInt = #line) -> [ConfigProblem] {
+        refusedConfig(file: file, line: line) { try load(members) }?.problems ?? []
     }
 
     func testOneURLStaysAsItWasWithTopLevelCAFileAndEAB() throws {

@@ -16,18 +16,10 @@ final class ConfigLoaderTests: XCTestCase {
         try ConfigLoader.parse(Data(json.utf8), path: "/etc/certagent/config.json", environment: environment, runningAsRoot: runningAsRoot)
     }
 
-    private func problems(_ json: String) -> [ConfigProblem] {
-        do {
-            _ = try load(json)
-            XCTFail("expected the config to be refused")
-            return []
-        } catch let error as ConfigError {
-            XCTAssertEqual(error.file, "/etc/certagent/config.json")
-            return error.problems
-        } catch {
-            XCTFail("unexpected error \(error)")
-            return []
-        }
+    private func problems(_ json: String, file: StaticString = #filePath, line: UInt = #line) -> [ConfigProblem] {
+        let error = refusedConfig(file: file, line: line) { try load(json) }
+        if let error { XCTAssertEqual(error.file, "/etc/certagent/config.json", file: file, line: line) }
+        return error?.problems ?? []
     }
 
     func testMinimalConfigGetsSafeDefaults() throws {

@@ -18,16 +18,8 @@ final class DryRunConfigTests: XCTestCase {
         return try ConfigLoader.parse(Data(json.utf8), path: "/etc/certagent/config.json", runningAsRoot: false)
     }
 
-    private func problems(_ fields: String) -> [ConfigProblem] {
-        do {
-            _ = try load(fields)
-            XCTFail("expected the config to be refused")
-        } catch let error as ConfigError {
-            return error.problems
-        } catch {
-            XCTFail("unexpected error \(error)")
-        }
-        return []
+    private func problems(_ fields: String, file: StaticString = #filePath, line: UInt = #line) -> [ConfigProblem] {
+        refusedConfig(file: file, line: line) { try load(fields) }?.problems ?? []
     }
 
     func testLetsEncryptProductionDryRunsAgainstLetsEncryptStaging() throws {

@@ -19,15 +19,7 @@ final class ProfileConfigTests: XCTestCase {
     }
 
     private func problems(_ json: String, file: StaticString = #filePath, line: UInt = #line) -> [ConfigProblem] {
-        do {
-            _ = try load(json)
-            XCTFail("expected the config to be refused", file: file, line: line)
-        } catch let error as ConfigError {
-            return error.problems
-        } catch {
-            XCTFail("unexpected error \(error)", file: file, line: line)
-        }
-        return []
+        refusedConfig(file: file, line: line) { try load(json) }?.problems ?? []
     }
 
     private func names(_ count: Int) -> String {

@@ -22,17 +22,8 @@ final class ClusterConfigTests: XCTestCase {
         try ConfigLoader.parse(Data(json.utf8), path: "/etc/certagent/config.json")
     }
 
-    private func problems(_ json: String) -> [String] {
-        do {
-            _ = try load(json)
-            XCTFail("expected the config to be refused")
-            return []
-        } catch let error as ConfigError {
-            return error.problems.map(\.description)
-        } catch {
-            XCTFail("unexpected error \(error)")
-            return []
-        }
+    private func problems(_ json: String, file: StaticString = #filePath, line: UInt = #line) -> [String] {
+        refusedConfig(file: file, line: line) { try load(json) }?.problems.map(\.description) ?? []
     }
 
     func testNoBlockMeansNoFleet() throws {
