@@ -79,6 +79,9 @@ final class FleetRenewalServiceTests: XCTestCase {
 
     override func tearDown() {
         for node in nodes { node.fleet.stop() }
+        // XCTest keeps each test case alive until the process ends: stop the webhook server's process now.
+        hook?.stop()
+        hook = nil
     }
 
     func testOneOrderForTheFleetServedFromTheOtherNodeAndTheSameFilesEverywhere() throws {
