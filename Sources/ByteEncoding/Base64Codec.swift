@@ -87,4 +87,7 @@ public enum Base64 {
     /// Decodes standard, padded base64; nil for any character outside the standard alphabet (including whitespace
     /// and the url-safe `-` and `_`), a length that is not a multiple of 4, or misplaced padding.
     public static func decode(_ text: String) -> [UInt8]? { codec.decode(text) }
+
+    /// `decode(_:)` of text given as its ASCII bytes (PEM bodies read byte by byte).
+    public static func decode(symbols: [UInt8]) -> [UInt8]? { codec.decode(symbols: symbols) }
 }

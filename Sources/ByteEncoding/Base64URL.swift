@@ -14,9 +14,6 @@ public enum Base64URL {
     /// alphabet (including `=`, whitespace and the standard-alphabet `+` and `/`) or an impossible length.
     public static func decode(_ text: String) -> [UInt8]? { codec.decode(text) }
 
-    /// `decode(_:)` of the text's UTF-8 bytes.
-    public static func decode(symbols: [UInt8]) -> [UInt8]? { codec.decode(symbols: symbols) }
-
     /// True when `string` is non-empty and uses only the base64url alphabet `[A-Za-z0-9_-]`
     /// (RFC 8555 §8.3 tokens, §6.5.1 nonces).
     public static func isAlphabet(_ string: String) -> Bool {

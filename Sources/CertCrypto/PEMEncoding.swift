@@ -6,7 +6,7 @@ enum PEMEncoding {
 
     /// `-----BEGIN label-----`, base64 in 64-character lines, `-----END label-----`, each line ending in `\n`.
     static func encode(_ der: [UInt8], label: String) -> String {
-        let base64 = Array(standardBase64(der).utf8)
+        let base64 = Array(Base64.encode(der).utf8)
         var text = "-----BEGIN \(label)-----\n"
         var index = 0
         while index < base64.count {
@@ -60,7 +60,7 @@ enum PEMEncoding {
                 body = []
             } else if line.elementsEqual(end) {
                 guard let collected = body else { throw malformed("END \(label) without BEGIN") }
-                guard let der = standardBase64Decode(symbols: collected), !der.isEmpty else {
+                guard let der = Base64.decode(symbols: collected), !der.isEmpty else {
                     throw malformed("invalid base64 in \(label) block \(blocks.count + 1)")
                 }
                 blocks.append(der)
@@ -88,7 +88,7 @@ enum PEMEncoding {
                 body = ""
             } else if line == end {
                 guard let collected = body else { throw malformed("END \(label) without BEGIN") }
-                guard let der = standardBase64Decode(collected), !der.isEmpty else {
+                guard let der = Base64.decode(collected), !der.isEmpty else {
                     throw malformed("invalid base64 in \(label) block \(blocks.count + 1)")
                 }
                 blocks.append(der)
@@ -104,46 +104,6 @@ enum PEMEncoding {
     /// A decoding error: the explanation is this code's own words, so it is the summary too.
     private static func malformed(_ explanation: String) -> CryptoError {
         CryptoError(operation: "PEM decode", detail: explanation, summary: "malformed PEM: \(explanation)")
-    }
-
-    static func standardBase64(_ bytes: [UInt8]) -> String {
-        var text = Base64URL.encode(bytes)
-        text = String(text.map { $0 == "-" ? "+" : ($0 == "_" ? "/" : $0) })
-        while text.utf8.count % 4 != 0 { text += "=" }
-        return text
-    }
-
-    /// `standardBase64Decode` of ASCII symbols: up to two `=` at the end, no `-` or `_` (that is base64url).
-    static func standardBase64Decode(symbols: [UInt8]) -> [UInt8]? {
-        var count = symbols.count
-        var padding = 0
-        while count > 0, symbols[count - 1] == UInt8(ascii: "="), padding < 2 {
-            count -= 1
-            padding += 1
-        }
-        guard (count + padding) % 4 == 0 else { return nil }
-        var mapped = [UInt8](repeating: 0, count: count)
-        for index in 0 ..< count {
-            switch symbols[index] {
-            case UInt8(ascii: "-"), UInt8(ascii: "_"): return nil
-            case UInt8(ascii: "+"): mapped[index] = UInt8(ascii: "-")
-            case UInt8(ascii: "/"): mapped[index] = UInt8(ascii: "_")
-            case let symbol: mapped[index] = symbol
-            }
-        }
-        return Base64URL.decode(symbols: mapped)
-    }
-
-    static func standardBase64Decode(_ text: String) -> [UInt8]? {
-        var stripped = Substring(text)
-        var padding = 0
-        while stripped.hasSuffix("=") && padding < 2 {
-            stripped = stripped.dropLast()
-            padding += 1
-        }
-        guard (stripped.utf8.count + padding) % 4 == 0 else { return nil }
-        if stripped.contains("-") || stripped.contains("_") { return nil }
-        return Base64URL.decode(String(stripped.map { $0 == "+" ? "-" : ($0 == "/" ? "_" : $0) }))
     }
 }
 

@@ -45,6 +45,7 @@ final class ConfigSchemaReferenceTests: XCTestCase {
         let text = #"""
             {"zzz": 1, "storage": "\#(temp.path)/store", "eab": {"kid": "k", "hmacKeySecret": "s", "zzz": 1},
              "directory": [{"url": "https://a.example/d", "zzz": 1}],
+             "cluster": {"node": "n1", "endpoints": ["http://127.0.0.1:2379"], "zzz": 1},
              "notify": {"zzz": 1, "webhook": \#(hook), "email": {"server": "s.example", "from": "a@example.com", "to": "b@example.com", "zzz": 1}},
              "certificates": [{"domains": ["example.com"], "webroot": "\#(webroot)", "zzz": 1, "install": {"reload": ["/bin/true"], "zzz": 1}}]}
             """#
@@ -76,6 +77,7 @@ final class ConfigSchemaReferenceTests: XCTestCase {
             "notify.email": properties(definitions?["emailChannel"]),
             "certificates[0]": properties(definitions?["certificate"]),
             "certificates[0].install": properties(definitions?["install"]),
+            "cluster": properties(definitions?["cluster"]),
         ]
         XCTAssertEqual(Set(known.keys), Set(expected.keys), "every object was reached")
         for (object, members) in expected.sorted(by: { $0.key < $1.key }) {

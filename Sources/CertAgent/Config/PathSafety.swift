@@ -45,7 +45,7 @@ public enum PathSafety {
     }
 
     /// `realpath(3)`: nil when it fails (a directory on the way that may not be searched).
-    private static func realPath(_ path: String) -> String? {
+    static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)

@@ -78,7 +78,7 @@ public final class Daemon: Sendable {
             if let certificate = service.session.config.certificate(named: run.name) {
                 next = min(next, siteChecks.startIfDue(certificate, store: service.session.store, usable: pass.usable))
             }
-            notifications.evaluate([run.name], session: service.session, retryAt: { $0 == run.name ? pass.nextDue : service.nextDue(of: $0) })
+            notifications.evaluate([run.name], session: service.session, retryAt: { _ in pass.nextDue })
             self?.writeMetrics()
             self?.publishStatus()
             // The job's last line: what comes next (until then the certificate costs nothing).
@@ -200,11 +200,12 @@ public final class Daemon: Sendable {
                 for name in running where config.certificate(named: name) != nil {
                     plan[name] = scheduler.schedule[name] ?? clock.now()
                 }
-                scheduler.update(certificates: plan)
+                scheduler.update(certificates: startingDueSiteChecks(plan))
+            } else {
+                _ = startingDueSiteChecks([:])
             }
             logger.notice("config reloaded", metadata: ["certificates": "\(config.certificates.count)"])
             writeMetrics()
-            startDueSiteChecks()
         } catch let error as ConfigError {
             for problem in error.problems { logger.error("\(error.file): \(problem)") }
             logger.error("the new config has \(error.problems.count) problem(s): keeping the running one")
@@ -284,21 +285,14 @@ public final class Daemon: Sendable {
         exit(exitCode)
     }
 
-    /// Queues the site check of every certificate whose check is due (never checked, deployed since, a day old).
-    private func startDueSiteChecks() {
-        let session = service.session
-        for certificate in session.config.certificates {
-            siteChecks.startIfDue(certificate, store: session.store, usable: service.usableCount(of: [certificate.name]) == 1)
-        }
-    }
-
-    /// Queues every due site check (as `startDueSiteChecks`) and returns `plan` with each certificate woken no later
-    /// than its next site check (a re-check an hour after a deploy): one read of each `site.json`.
+    /// Queues the site check of every certificate whose check is due (never checked, deployed since, a day old) and
+    /// returns `plan` with each certificate woken no later than its next site check (a re-check an hour after a
+    /// deploy): one read of each `site.json`.
     private func startingDueSiteChecks(_ plan: [String: Date]) -> [String: Date] {
         let session = service.session
         var merged = plan
         for certificate in session.config.certificates {
-            let due = siteChecks.startIfDue(certificate, store: session.store, usable: service.usableCount(of: [certificate.name]) == 1)
+            let due = siteChecks.startIfDue(certificate, store: session.store, usable: service.isUsable(certificate.name))
             if let at = plan[certificate.name] { merged[certificate.name] = min(at, due) }
         }
         return merged

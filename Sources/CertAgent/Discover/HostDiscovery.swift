@@ -35,11 +35,7 @@ public struct DiscoveryFiles: Sendable {
         for certificate in config?.certificates ?? [] {
             for target in certificate.install?.targets ?? [] { installed[target.path] = certificate.name }
         }
-        return DiscoveryFiles(readCertificates: readPEMFile, resolve: { path in
-            guard let resolved = realpath(path, nil) else { return nil }
-            defer { free(resolved) }
-            return String(cString: resolved)
-        }, isDirectory: { PathSafety.isDirectory($0) }, store: storeRoot.map { StoreKeys(root: $0) }, installed: installed)
+        return DiscoveryFiles(readCertificates: readPEMFile, resolve: PathSafety.realPath, isDirectory: { PathSafety.isDirectory($0) }, store: storeRoot.map { StoreKeys(root: $0) }, installed: installed)
     }
 
     /// The largest certificate file read (a chain is a few kilobytes).
@@ -129,7 +125,8 @@ public enum HostDiscovery {
             entry.notAfter = leaf.notAfter
             entry.selfSigned = leaf.subject == leaf.issuer && leaf.isIssued(by: leaf)
             entry.uncoveredNames = entry.servedNames.filter { name in
-                !name.hasPrefix("~") && !name.hasSuffix(".*") && name != "_" && name != "localhost" && !leaf.covers(name.hasPrefix(".") ? String(name.dropFirst()) : name)
+                let plain = plainName(name)
+                return !plain.isEmpty && plain != "localhost" && !leaf.covers(plain)
             }
         }
         entry.managedBy = ManagingClient.classify(entry.certificateFile, resolved: files.resolve(entry.certificateFile), store: files.store, installed: files.installed)

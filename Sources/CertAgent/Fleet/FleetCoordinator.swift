@@ -97,6 +97,8 @@ public final class FleetCoordinator: Sendable {
     /// local record is kept regardless).
     public func saveShared(_ record: RenewalRecord, of certificate: String) {
         let base = sharedRecordBases.withLock { $0[certificate] }
+        // Only the node's own fields changed (a deploy retry, the summary of its files): nothing to write to etcd.
+        if let known = base?.record, known == record.fleetShared { return }
         do {
             let written = try attempt("writing the shared renewal record") { try FleetRecords.save(record, of: certificate, base: base, membership: membership) }
             sharedRecordBases.withLock { $0[certificate] = written }
@@ -156,7 +158,11 @@ public final class FleetCoordinator: Sendable {
             // The account goes along only while the fleet has none: never one node's account over the fleet's.
             let account = try membership.store.get(membership.keys.accountKey(directoryURL: directoryURL)) != nil ? []
                 : try FleetAccounts.files(directoryURL: directoryURL, store: store, keys: membership.keys)
-            return try distribution.publish(material, of: certificate, lock: lock, record: record, account: account, now: clock.now())
+            let version = try distribution.publish(material, of: certificate, lock: lock, record: record, account: account, now: clock.now())
+            // The transaction wrote the shared record too: the next save of the same content writes nothing, and a
+            // changed one merges with whatever followed (an unknown revision, as `FleetRecords.save` treats it).
+            sharedRecordBases.withLock { $0[certificate] = FleetRecords.Read(record: record.fleetShared, revision: -1) }
+            return version
         }
     }
 

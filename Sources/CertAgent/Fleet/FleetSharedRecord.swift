@@ -5,33 +5,15 @@ import FoundationEssentials
 /// schedule and the fleet makes one renewal, not one per node. What a node did locally (its deployment, the summary of
 /// its own files, its own order in flight) stays in its own `renewal.json`.
 extension RenewalRecord {
-    /// This record without the node's own fields: what is written to `records/<cert>`.
-    public var fleetShared: RenewalRecord {
-        var shared = self
-        shared.deployError = nil
-        shared.nextDeployAttempt = nil
-        shared.deployedVersion = nil
-        shared.deployedReload = nil
-        shared.certificateSummary = nil
-        shared.inFlightSince = nil
-        return shared
-    }
+    /// This record without the node's own fields (`nodeOwnFields`): what is written to `records/<cert>`.
+    public var fleetShared: RenewalRecord { withNodeOwnFields(of: RenewalRecord()) }
 
     /// The fleet's `shared` schedule with this node's own fields kept.
-    public func adopting(fleet shared: RenewalRecord) -> RenewalRecord {
-        var merged = shared.fleetShared
-        merged.deployError = deployError
-        merged.nextDeployAttempt = nextDeployAttempt
-        merged.deployedVersion = deployedVersion
-        merged.deployedReload = deployedReload
-        merged.certificateSummary = certificateSummary
-        merged.inFlightSince = inFlightSince
-        return merged
-    }
+    public func adopting(fleet shared: RenewalRecord) -> RenewalRecord { shared.withNodeOwnFields(of: self) }
 }
 
 extension RenewalRecord {
-    /// One field of the shared record, for `merged`.
+    /// One field of a renewal record, for `merged` and the node-own list.
     private struct Field {
         let same: (RenewalRecord, RenewalRecord) -> Bool
         let copy: (inout RenewalRecord, RenewalRecord) -> Void
@@ -40,6 +22,20 @@ extension RenewalRecord {
             same = { $0[keyPath: path] == $1[keyPath: path] }
             copy = { $0[keyPath: path] = $1[keyPath: path] }
         }
+    }
+
+    /// What a node did locally — its deployment, the summary of its own files, its own order in flight — which stays
+    /// in its own `renewal.json` and never goes to the fleet: the one list `fleetShared` and `adopting` both follow.
+    private static var nodeOwnFields: [Field] {
+        [Field(\.deployError), Field(\.nextDeployAttempt), Field(\.deployedVersion), Field(\.deployedReload),
+         Field(\.certificateSummary), Field(\.inFlightSince)]
+    }
+
+    /// This record with its node's own fields taken from `source`.
+    fileprivate func withNodeOwnFields(of source: RenewalRecord) -> RenewalRecord {
+        var record = self
+        for field in Self.nodeOwnFields { field.copy(&record, source) }
+        return record
     }
 
     /// The shared fields in the groups that change together: a group this node changed is taken whole from its record.

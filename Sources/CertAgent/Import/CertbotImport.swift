@@ -27,7 +27,7 @@ public enum CertbotImport {
             let renewal = try CertbotRenewalFile.parse(try ImportFiles.text(path), path: path)
             let lineage = try CertbotLineage.read(renewal)
             let domains = lineage.leaf.dnsNames.map { $0.lowercased() }
-            if let problem = CertbotImport.unsupported(renewal: renewal, lineage: lineage, domains: domains) {
+            if let problem = ImportFiles.unsupportedReason(leaf: lineage.leaf, domains: domains, client: "certbot (\(renewal.authenticator))") {
                 skipped.append(SkippedCertificate(name: renewal.name, domains: domains, reason: problem))
                 continue
             }
@@ -70,21 +70,6 @@ public enum CertbotImport {
                           switchOff: ["systemctl disable --now certbot.timer   (Debian's package renews from this timer)",
                                       "rm /etc/cron.d/certbot                  (if it exists: the timer's cron fallback)",
                                       "certbot's files in \(directory) are left as they are: remove them once the web server uses CertAgent's"])
-    }
-
-    /// Why a lineage cannot be renewed by CertAgent at all (whatever the webroot), or nil.
-    static func unsupported(renewal: CertbotRenewalFile, lineage: CertbotLineage, domains: [String]) -> String? {
-        if let wildcard = domains.first(where: { $0.hasPrefix("*.") }) {
-            return "it covers the wildcard name \(wildcard), which only DNS-01 can prove (certbot's \(renewal.authenticator)); CertAgent validates with HTTP-01: keep renewing it with certbot, or list each name in a new certificate"
-        }
-        if !lineage.leaf.ipAddresses.isEmpty {
-            return "it covers IP addresses: add it anew with `certagent init` (IP certificates need the shortlived profile)"
-        }
-        if domains.isEmpty { return "its certificate names no DNS name" }
-        if let problem = domains.lazy.compactMap({ domain in DomainName.problem(with: domain).map { "\(domain) \($0)" } }).first {
-            return problem
-        }
-        return nil
     }
 
     /// Why certbot's `authenticator` is not taken over as it is.

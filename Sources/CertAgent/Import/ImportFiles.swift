@@ -5,6 +5,20 @@ import FoundationEssentials
 /// Reads the files of another ACME client (certbot, lego) for an import: small regular files, symbolic links followed
 /// (certbot's `live/` names are links into `archive/`), every failure an `ImportError` naming the file.
 enum ImportFiles {
+    /// Why a certificate of the other client (`client` names it, e.g. "lego") cannot be renewed by CertAgent at all,
+    /// whatever the webroot: a wildcard (DNS-01 only), IP addresses, no DNS name, or a name CertAgent refuses; nil if
+    /// it can be.
+    static func unsupportedReason(leaf: Certificate, domains: [String], client: String) -> String? {
+        if let wildcard = domains.first(where: { $0.hasPrefix("*.") }) {
+            return "it covers the wildcard name \(wildcard), which only DNS-01 can prove; CertAgent validates with HTTP-01: keep renewing it with \(client), or list each name in a new certificate"
+        }
+        if !leaf.ipAddresses.isEmpty {
+            return "it covers IP addresses: add it anew with `certagent init` (IP certificates need the shortlived profile)"
+        }
+        if domains.isEmpty { return "its certificate names no DNS name" }
+        return domains.lazy.compactMap { domain in DomainName.problem(with: domain).map { "\(domain) \($0)" } }.first
+    }
+
     /// The largest file read: certificates, keys and small JSON or INI documents are far smaller.
     static let limit = 1 << 20
 

@@ -49,16 +49,8 @@ public enum LegoImport {
             guard leaf.matches(key) else {
                 throw ImportError(file: base + ".key", problem: "is not the private key of the certificate in \(name).crt")
             }
-            if let wildcard = domains.first(where: { $0.hasPrefix("*.") }) {
-                skipped.append(SkippedCertificate(name: name, domains: domains, reason: "it covers the wildcard name \(wildcard), which only DNS-01 can prove; CertAgent validates with HTTP-01: keep renewing it with lego"))
-                continue
-            }
-            if !leaf.ipAddresses.isEmpty || domains.isEmpty {
-                skipped.append(SkippedCertificate(name: name, domains: domains, reason: "it covers IP addresses: add it anew with `certagent init` (IP certificates need the shortlived profile)"))
-                continue
-            }
-            if let problem = domains.lazy.compactMap({ domain in DomainName.problem(with: domain).map { "\(domain) \($0)" } }).first {
-                skipped.append(SkippedCertificate(name: name, domains: domains, reason: problem))
+            if let reason = ImportFiles.unsupportedReason(leaf: leaf, domains: domains, client: "lego") {
+                skipped.append(SkippedCertificate(name: name, domains: domains, reason: reason))
                 continue
             }
             guard let webroot = webroots.webroot(for: name) else {

@@ -268,6 +268,11 @@ public final class RenewalService: Sendable {
         usableAtLastDecision.withLock { known in names.filter { known[$0] == true }.count }
     }
 
+    /// Whether the last decision about `name` found its certificate usable (nothing is read for it).
+    public func isUsable(_ name: String) -> Bool {
+        usableAtLastDecision.withLock { $0[name] == true }
+    }
+
     /// Does whatever is due for the certificate `name` now: an ARI check, a renewal, a deployment retry.
     /// `forced`: renew the certificate stored now, whatever its schedule and backoff.
     /// Returns the outcome; `nextDue(of:)` says when to look again.

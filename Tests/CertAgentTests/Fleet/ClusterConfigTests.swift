@@ -44,6 +44,7 @@ final class ClusterConfigTests: XCTestCase {
         XCTAssertEqual(cluster.endpoints, ["https://10.0.0.1:2379", "https://10.0.0.2:2379"])
         XCTAssertEqual(cluster.prefix, "/certagent/shop/")
         XCTAssertEqual(cluster.caFile, ca)
+        XCTAssertEqual(cluster.certificateFile, certificate)
         XCTAssertEqual(cluster.keyFile, key)
         XCTAssertEqual(cluster.leaseSeconds, 20)
         XCTAssertEqual(cluster.acknowledgeTimeoutSeconds, ClusterConfig.defaultAcknowledgeTimeoutSeconds)

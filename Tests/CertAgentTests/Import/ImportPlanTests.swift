@@ -10,6 +10,19 @@ final class ImportPlanTests: XCTestCase {
     static let accountID = "fa5dfb63418002b86644509bdd90e847"
     static let accountURL = "https://acme.test/acct/7"
 
+    /// certbot and lego share one answer to "can CertAgent renew this at all", each reason in its own words.
+    func testUnsupportedCertificatesAreExplainedAlikeForBothClients() throws {
+        let fixtures = try ImportFixtures()
+        let leaf = try Certificate(pem: fixtures.issue(["a.example", "b.example"]).leafPEM)
+        XCTAssertNil(ImportFiles.unsupportedReason(leaf: leaf, domains: ["a.example", "b.example"], client: "lego"))
+        let wildcard = try XCTUnwrap(ImportFiles.unsupportedReason(leaf: leaf, domains: ["*.a.example"], client: "lego"))
+        XCTAssertTrue(wildcard.contains("wildcard name *.a.example") && wildcard.contains("keep renewing it with lego"), wildcard)
+        XCTAssertEqual(ImportFiles.unsupportedReason(leaf: leaf, domains: [], client: "lego"), "its certificate names no DNS name",
+                       "no DNS name is not called an IP-address certificate")
+        let bad = try XCTUnwrap(ImportFiles.unsupportedReason(leaf: leaf, domains: ["bad_name.example"], client: "certbot (webroot)"))
+        XCTAssertTrue(bad.hasPrefix("bad_name.example "), bad)
+    }
+
     func testCertbotWebrootLineagesAreTakenOverAndOthersExplained() throws {
         let fixtures = try ImportFixtures()
         let root = try fixtures.temporary.make("letsencrypt")
